@@ -1,0 +1,135 @@
+//! Guest SDK for scs-cert check components.
+//!
+//! Owns: the generated bindings of the `scs:check@0.1.0` world (module
+//! [`bindings`], export macro [`export_check!`]) and typed helpers on top of
+//! them: logging, time, JSON requests with errors that name the offending
+//! field, paginated listing that follows `next` links and markers, and the
+//! shared flavor and image lists that every check reads the same way the
+//! official suite does (section d.0 of the behaviour notes).
+//!
+//! Must never: hold credentials, talk to the network or the file system
+//! other than through the host's `openstack` interface, read the clock other
+//! than through `clock`, or panic on cloud data (every decode error is a
+//! value).
+//!
+//! A check crate looks like this:
+//! ```ignore
+//! struct MyCheck;
+//! impl scs_check_sdk::bindings::Guest for MyCheck {
+//!     fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<scs_check_sdk::TestcaseResult> { ... }
+//! }
+//! scs_check_sdk::bindings::export_check!(MyCheck);
+//! ```
+
+// The generated bindings contain the unsafe FFI glue of the component model;
+// no hand-written code in this crate uses `unsafe`.
+#![allow(unsafe_code)]
+
+/// Generated bindings of the `check` world in `wit/`, and the
+/// `export_check!` macro that exports a check type.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        world: "check",
+        path: "../../wit",
+        default_bindings_module: "scs_check_sdk::bindings",
+        pub_export_macro: true,
+        export_macro_name: "export_check",
+    });
+}
+
+pub mod json;
+pub mod openstack;
+
+pub use bindings::TestcaseResult;
+pub use bindings::scs::check::types::{Level, Verdict};
+
+use bindings::scs::check::{clock as host_clock, log as host_log};
+
+/// Emit a log line at `level`.
+pub fn log(level: Level, message: &str) {
+    host_log::emit(level, message);
+}
+/// `DEBUG:` line.
+pub fn debug(message: &str) {
+    log(Level::Debug, message);
+}
+/// `INFO:` line.
+pub fn info(message: &str) {
+    log(Level::Info, message);
+}
+/// `WARNING:` line.
+pub fn warning(message: &str) {
+    log(Level::Warning, message);
+}
+/// `ERROR:` line.
+pub fn error(message: &str) {
+    log(Level::Error, message);
+}
+/// `CRITICAL:` line.
+pub fn critical(message: &str) {
+    log(Level::Critical, message);
+}
+
+/// Milliseconds since the Unix epoch, from the host.
+pub fn now_ms() -> u64 {
+    host_clock::now()
+}
+
+/// Wait `ms` milliseconds (host-side; counts against the deadline).
+pub fn sleep_ms(ms: u64) {
+    host_clock::sleep(ms);
+}
+
+/// Route panics to a `CRITICAL:` log line before the component traps, so the
+/// report says why the check aborted. Call once at the start of `run`.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        host_log::emit(Level::Critical, &format!("check panicked: {info}"));
+    }));
+}
+
+/// Build a result.
+pub fn result(id: &str, verdict: Verdict, message: impl Into<String>) -> TestcaseResult {
+    TestcaseResult {
+        id: id.to_string(),
+        verdict,
+        message: message.into(),
+    }
+}
+
+/// The official harness's rule (d.0): an error while evaluating → ABORT,
+/// a falsy outcome → FAIL, else PASS.
+pub fn verdict_of(outcome: Result<bool, String>) -> (Verdict, String) {
+    match outcome {
+        Ok(true) => (Verdict::Pass, String::new()),
+        Ok(false) => (Verdict::Fail, String::new()),
+        Err(e) => (Verdict::Abort, e),
+    }
+}
+
+/// Run every requested testcase through `eval`, memoising nothing itself
+/// (checks memoise their shared inputs), and turn each outcome into a result
+/// with the harness rule of [`verdict_of`]. Ids the check does not know get
+/// ABORT, as in the official harness.
+pub fn run_testcases(
+    testcases: &[String],
+    mut eval: impl FnMut(&str) -> Option<Result<bool, String>>,
+) -> Vec<TestcaseResult> {
+    testcases
+        .iter()
+        .map(|id| match eval(id) {
+            Some(outcome) => {
+                let (verdict, message) = verdict_of(outcome);
+                if verdict == Verdict::Abort {
+                    error(&format!("{id}: {message}"));
+                }
+                result(id, verdict, message)
+            }
+            None => {
+                error(&format!("{id}: this check does not implement the testcase"));
+                result(id, Verdict::Abort, "testcase not implemented by this check")
+            }
+        })
+        .collect()
+}

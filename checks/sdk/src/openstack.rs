@@ -1,0 +1,474 @@
+//! Typed OpenStack helpers over the host's mediated `openstack` interface.
+//!
+//! Owns: request building, status handling, JSON decoding with field paths,
+//! pagination (Nova `*_links` with rel `next`, Glance `next`, markers), and the
+//! flavor, image and catalog models the checks share. The flavor and image
+//! lists are requested as *shared* reads: the host fetches them once per run
+//! for all checks.
+//!
+//! Must never: retry writes, cache anything across calls itself (the host
+//! does the shared caching), or hide an API error behind a default value.
+
+use crate::bindings::scs::check::openstack as host;
+use crate::json::{Field, JsonError};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use host::{Anchor, Method};
+
+/// Nova microversion that returns `extra_specs` inline in flavor bodies.
+pub const NOVA_EXTRA_SPECS_MICROVERSION: &str = "2.61";
+
+/// Upper bound on pages followed in one listing (a loop guard; 10,000 pages
+/// of 1,000 items are far beyond any real cloud).
+pub const MAX_PAGES: usize = 10_000;
+
+/// Why an API call failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The host refused or could not complete the request.
+    Host(String),
+    /// The cloud answered with a non-success status.
+    Status {
+        /// e.g. `compute GET flavors/detail`
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// First part of the body, for the log.
+        body: String,
+    },
+    /// The body was not JSON, or a field was wrong.
+    Json(JsonError),
+    /// Pagination went wrong (a repeated marker, too many pages).
+    Pagination(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::Host(e) => write!(f, "{e}"),
+            ApiError::Status { what, status, body } => {
+                write!(f, "{what} returned HTTP {status}")?;
+                if !body.is_empty() {
+                    write!(f, ": {body}")?;
+                }
+                Ok(())
+            }
+            ApiError::Json(e) => write!(f, "{e}"),
+            ApiError::Pagination(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<JsonError> for ApiError {
+    fn from(e: JsonError) -> Self {
+        ApiError::Json(e)
+    }
+}
+
+impl ApiError {
+    /// HTTP status, if the cloud answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+fn host_error_text(e: host::Error) -> String {
+    match e {
+        host::Error::Denied(m) => format!("denied by the host: {m}"),
+        host::Error::NoEndpoint(m) => format!("no endpoint: {m}"),
+        host::Error::Timeout(m) => format!("timeout: {m}"),
+        host::Error::TooLarge(m) => format!("too large: {m}"),
+        host::Error::Transport(m) => format!("transport error: {m}"),
+    }
+}
+
+/// A request under construction.
+#[derive(Debug, Clone)]
+pub struct Request {
+    inner: host::Request,
+}
+
+impl Request {
+    /// A request of `method` to `path` of `service_type`'s endpoint.
+    pub fn new(service_type: &str, method: Method, path: &str) -> Request {
+        Request {
+            inner: host::Request {
+                service_type: service_type.to_string(),
+                method,
+                path: path.to_string(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: None,
+                anchor: Anchor::Endpoint,
+                shared: false,
+            },
+        }
+    }
+    /// GET request.
+    pub fn get(service_type: &str, path: &str) -> Request {
+        Request::new(service_type, Method::Get, path)
+    }
+    /// Add a query parameter.
+    pub fn query(mut self, key: &str, value: &str) -> Request {
+        self.inner.query.push((key.to_string(), value.to_string()));
+        self
+    }
+    /// Replace all query parameters.
+    pub fn with_query(mut self, query: Vec<(String, String)>) -> Request {
+        self.inner.query = query;
+        self
+    }
+    /// Add a header.
+    pub fn header(mut self, key: &str, value: &str) -> Request {
+        self.inner.headers.push((key.to_string(), value.to_string()));
+        self
+    }
+    /// JSON body.
+    pub fn json(mut self, body: &Value) -> Request {
+        self.inner.body = Some(body.to_string().into_bytes());
+        self.inner
+            .headers
+            .push(("content-type".to_string(), "application/json".to_string()));
+        self
+    }
+    /// Ask the host for a shared read (fetched once per run for all checks).
+    pub fn shared(mut self) -> Request {
+        self.inner.shared = true;
+        self
+    }
+    /// Make `path` relative to the endpoint's scheme://host:port (no token).
+    pub fn host_root(mut self) -> Request {
+        self.inner.anchor = Anchor::HostRoot;
+        self
+    }
+    /// `compute GET flavors/detail`, for messages.
+    pub fn describe(&self) -> String {
+        let m = match self.inner.method {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        };
+        format!("{} {m} {}", self.inner.service_type, self.inner.path)
+    }
+
+    /// Send; any HTTP status is a response.
+    pub fn send(&self) -> Result<host::Response, ApiError> {
+        host::send(&self.inner).map_err(|e| ApiError::Host(host_error_text(e)))
+    }
+
+    /// Send and require a 2xx status.
+    pub fn send_ok(&self) -> Result<host::Response, ApiError> {
+        let resp = self.send()?;
+        if (200..300).contains(&resp.status) {
+            Ok(resp)
+        } else {
+            let body = String::from_utf8_lossy(&resp.body);
+            let body: String = body.chars().take(200).collect();
+            Err(ApiError::Status {
+                what: self.describe(),
+                status: resp.status,
+                body,
+            })
+        }
+    }
+
+    /// Send, require 2xx, and parse the body as JSON.
+    pub fn send_json(&self) -> Result<Value, ApiError> {
+        let resp = self.send_ok()?;
+        serde_json::from_slice(&resp.body).map_err(|e| {
+            ApiError::Json(JsonError {
+                source: self.describe(),
+                path: "(root)".to_string(),
+                problem: format!("body is not valid JSON: {e}"),
+            })
+        })
+    }
+}
+
+/// Decode `%XX` and `+` in a query component.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The query parameters of a `next` link (absolute or relative URL).
+pub fn query_of_link(link: &str) -> Vec<(String, String)> {
+    let Some((_, q)) = link.split_once('?') else {
+        return Vec::new();
+    };
+    let q = q.split('#').next().unwrap_or("");
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(p), String::new()),
+        })
+        .collect()
+}
+
+/// Where a listing finds its next page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStyle {
+    /// Nova/Cinder/Neutron: `<key>_links: [{rel: next, href}]`.
+    Links,
+    /// Glance: top-level `next: "/v2/images?marker=..."`.
+    NextField,
+}
+
+/// GET every page of a collection and return the items of `key`.
+/// The query of each `next` link replaces the previous query; the path stays.
+pub fn list_all(first: Request, key: &str, style: NextStyle) -> Result<Vec<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut req = first;
+    let mut seen_queries: Vec<Vec<(String, String)>> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let what = req.describe();
+        let body = req.send_json()?;
+        let root = Field::root(&what, &body);
+        let page = root.get(key);
+        match page.value() {
+            Some(Value::Array(a)) => items.extend(a.iter().cloned()),
+            _ => {
+                page.array()?;
+            }
+        }
+        let next = match style {
+            NextStyle::NextField => root.get("next").opt_string()?,
+            NextStyle::Links => {
+                let links = root.get(&format!("{key}_links"));
+                let mut next = None;
+                if links.value().is_some() {
+                    for l in links.array()? {
+                        if l.get("rel").opt_string()?.as_deref() == Some("next") {
+                            next = Some(l.get("href").string()?);
+                        }
+                    }
+                }
+                next
+            }
+        };
+        let Some(next) = next else {
+            return Ok(items);
+        };
+        let query = query_of_link(&next);
+        if seen_queries.contains(&query) {
+            return Err(ApiError::Pagination(format!(
+                "{what}: the next link repeats an earlier page ({next}); stopping"
+            )));
+        }
+        seen_queries.push(query.clone());
+        req = req.with_query(query);
+    }
+    Err(ApiError::Pagination(format!(
+        "more than {MAX_PAGES} pages; stopping"
+    )))
+}
+
+/// A Nova flavor with its extra_specs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flavor {
+    /// Flavor id.
+    pub id: String,
+    /// Flavor name.
+    pub name: String,
+    /// vCPUs.
+    pub vcpus: u64,
+    /// RAM in MiB.
+    pub ram: u64,
+    /// Root disk in GiB (0 = none).
+    pub disk: u64,
+    /// extra_specs.
+    pub extra_specs: BTreeMap<String, String>,
+}
+
+/// All flavors (`GET flavors/detail`, shared), with extra_specs inline
+/// (microversion 2.61) or, on older clouds, from `flavors/{id}/os-extra_specs`.
+/// Order as the cloud lists them (Nova: by flavor id).
+pub fn flavors() -> Result<Vec<Flavor>, ApiError> {
+    let first = Request::get("compute", "flavors/detail")
+        .header(
+            "openstack-api-version",
+            &format!("compute {NOVA_EXTRA_SPECS_MICROVERSION}"),
+        )
+        .header("x-openstack-nova-api-version", NOVA_EXTRA_SPECS_MICROVERSION)
+        .shared();
+    let what = first.describe();
+    let raw = list_all(first, "flavors", NextStyle::Links)?;
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, v) in raw.iter().enumerate() {
+        let f = Field::at(&what, format!("flavors[{i}]"), v);
+        let id = f.get("id").string()?;
+        let extra = match f.get("extra_specs").opt_string_map()? {
+            Some(m) => m,
+            None => {
+                let req = Request::get("compute", &format!("flavors/{id}/os-extra_specs")).shared();
+                let w = req.describe();
+                let body = req.send_json()?;
+                Field::root(&w, &body)
+                    .get("extra_specs")
+                    .opt_string_map()?
+                    .unwrap_or_default()
+            }
+        };
+        out.push(Flavor {
+            id,
+            name: f.get("name").string()?,
+            vcpus: f.get("vcpus").u64()?,
+            ram: f.get("ram").u64()?,
+            disk: f.get("disk").u64()?,
+            extra_specs: extra,
+        });
+    }
+    Ok(out)
+}
+
+/// A Glance image: the well-known fields plus every other key as a property.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Image id.
+    pub id: String,
+    /// Name (may be missing in Glance; empty then).
+    pub name: String,
+    /// `public`, `community`, `shared` or `private`.
+    pub visibility: String,
+    /// `os_hidden`.
+    pub hidden: bool,
+    /// `min_disk` in GiB.
+    pub min_disk: Option<u64>,
+    /// `min_ram` in MiB.
+    pub min_ram: Option<u64>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// `created_at` as given.
+    pub created_at: Option<String>,
+    /// All keys of the image object (including the ones above), as text;
+    /// null values are left out.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Image {
+    /// A property (top-level key) as text.
+    pub fn prop(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).map(String::as_str)
+    }
+}
+
+/// The images the official suite checks (d.0, h.1): `GET v2/images`
+/// (shared, paginated), keeping visibility `public` or `community`.
+pub fn images() -> Result<Vec<Image>, ApiError> {
+    let first = Request::get("image", "v2/images")
+        .query("member_status", "all")
+        .shared();
+    let what = first.describe();
+    let raw = list_all(first, "images", NextStyle::NextField)?;
+    let mut out = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        let f = Field::at(&what, format!("images[{i}]"), v);
+        let visibility = f.get("visibility").opt_string()?.unwrap_or_default();
+        if visibility != "public" && visibility != "community" {
+            continue;
+        }
+        let mut properties = BTreeMap::new();
+        for (k, val) in f.object()? {
+            let text = match val {
+                Value::Null => continue,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            properties.insert(k.clone(), text);
+        }
+        out.push(Image {
+            id: f.get("id").string()?,
+            name: f.get("name").opt_string()?.unwrap_or_default(),
+            visibility,
+            hidden: f.get("os_hidden").opt_bool()?.unwrap_or(false),
+            min_disk: f.get("min_disk").opt_u64()?,
+            min_ram: f.get("min_ram").opt_u64()?,
+            size: f.get("size").opt_u64()?,
+            created_at: f.get("created_at").opt_string()?,
+            properties,
+        });
+    }
+    Ok(out)
+}
+
+/// The token's catalog (from the host; no request).
+pub fn catalog() -> Vec<host::Service> {
+    host::catalog()
+}
+
+/// Whether any catalog entry has one of `types` (h.2: any entry counts,
+/// with or without endpoints).
+pub fn catalog_has_any(catalog: &[host::Service], types: &[&str]) -> bool {
+    catalog.iter().any(|s| types.contains(&s.type_.as_str()))
+}
+
+/// Who the run is (user, project, roles).
+pub fn identity() -> host::IdentityInfo {
+    host::identity()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_queries() {
+        assert_eq!(
+            query_of_link("http://h/compute/v2.1/flavors/detail?limit=2&marker=ab%2Fc"),
+            vec![
+                ("limit".to_string(), "2".to_string()),
+                ("marker".to_string(), "ab/c".to_string())
+            ]
+        );
+        assert_eq!(
+            query_of_link("/v2/images?marker=x+y&flag"),
+            vec![
+                ("marker".to_string(), "x y".to_string()),
+                ("flag".to_string(), String::new())
+            ]
+        );
+        assert!(query_of_link("/v2/images").is_empty());
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,266 @@
+//! Check components and their metadata, as the host loads them.
+//!
+//! Owns: reading a checks directory (`<dir>/<check-id>/component.wasm` plus
+//! `<dir>/<check-id>/check.json`), validating each `check.json` (id, testcase
+//! ids, capabilities, limits), hashing each component (sha256 over the exact
+//! bytes that will be compiled), and mapping testcase ids to checks.
+//! The signed archive format (`.scsb`) will live here too.
+//!
+//! Must never: compile or run a component (that is `sandbox`), or read a
+//! component's bytes twice (hash and compile the same buffer).
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Largest component accepted (default 32 MiB; real checks are ~100 KiB).
+pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
+/// Largest check.json accepted.
+pub const MAX_CHECK_JSON_BYTES: u64 = 1 << 20;
+
+/// Errors loading checks. Each names the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// Directory missing or unreadable.
+    #[error("{path}: cannot read the checks directory: {message}; build the checks with `cargo xtask build` or pass --checks DIR")]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// A file could not be read.
+    #[error("{path}: cannot read: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// check.json is malformed.
+    #[error("{path}: {message}")]
+    Meta {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// Two checks claim one testcase.
+    #[error("testcase {testcase} is claimed by two checks, {first} and {second}; remove it from one check.json")]
+    Conflict {
+        /// Testcase id.
+        testcase: String,
+        /// First check id.
+        first: String,
+        /// Second check id.
+        second: String,
+    },
+    /// No checks at all.
+    #[error("{0}: contains no checks (expected <id>/component.wasm and <id>/check.json)")]
+    Empty(PathBuf),
+}
+
+/// Per-check limits a check.json may ask for (the host caps them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CheckLimits {
+    /// Wall-clock deadline for the whole check in seconds.
+    pub timeout_secs: Option<u64>,
+    /// Linear memory limit in MiB.
+    pub memory_mib: Option<u64>,
+}
+
+/// A check's `check.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckMeta {
+    /// Check id (= directory name).
+    pub id: String,
+    /// Standard, e.g. `scs-0100`.
+    pub standard: String,
+    /// Version of the check (semver).
+    pub version: String,
+    /// One line.
+    #[serde(default)]
+    pub description: String,
+    /// Testcase ids implemented.
+    pub testcases: Vec<String>,
+    /// Capabilities, e.g. `openstack:compute:read`.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Limits.
+    #[serde(default)]
+    pub limits: CheckLimits,
+}
+
+/// A check ready to compile: metadata, bytes and digest.
+#[derive(Debug, Clone)]
+pub struct LoadedCheck {
+    /// Metadata.
+    pub meta: CheckMeta,
+    /// Component bytes.
+    pub wasm: std::sync::Arc<Vec<u8>>,
+    /// sha256 of `wasm`, hex.
+    pub sha256: String,
+    /// Where it came from.
+    pub dir: PathBuf,
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, BundleError> {
+    let meta = std::fs::metadata(path).map_err(|e| BundleError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    if meta.len() > cap {
+        return Err(BundleError::Meta {
+            path: path.to_path_buf(),
+            message: format!("is {} bytes; the limit is {cap}", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(|e| BundleError::Read {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Validate a parsed check.json.
+pub fn validate_meta(meta: &CheckMeta, path: &Path, dir_name: &str) -> Result<(), BundleError> {
+    let err = |message: String| BundleError::Meta {
+        path: path.to_path_buf(),
+        message,
+    };
+    let id_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.')
+    };
+    if !id_ok(&meta.id) {
+        return Err(err(format!("id {:?}: use lower-case letters, digits, `-`, `_`, `.`", meta.id)));
+    }
+    if meta.id != dir_name {
+        return Err(err(format!(
+            "id {:?} differs from its directory name {dir_name:?}; rename one",
+            meta.id
+        )));
+    }
+    if meta.testcases.is_empty() {
+        return Err(err("testcases: empty; list the testcase ids this check implements".into()));
+    }
+    for (i, t) in meta.testcases.iter().enumerate() {
+        if !id_ok(t) {
+            return Err(err(format!("testcases[{i}] {t:?} is not a valid testcase id")));
+        }
+    }
+    crate::mediate::Grants::from_capabilities(&meta.capabilities)
+        .map_err(|e| err(format!("capabilities: {e}")))?;
+    if meta.limits.timeout_secs == Some(0) || meta.limits.memory_mib == Some(0) {
+        return Err(err("limits: values must be > 0".into()));
+    }
+    Ok(())
+}
+
+/// Load every check under `dir`, sorted by id.
+pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCheck>, BundleError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| BundleError::Dir {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut subdirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    subdirs.sort();
+    let mut out = Vec::new();
+    for sub in subdirs {
+        let json_path = sub.join("check.json");
+        let wasm_path = sub.join("component.wasm");
+        if !json_path.is_file() {
+            continue;
+        }
+        let text = read_capped(&json_path, MAX_CHECK_JSON_BYTES)?;
+        let meta: CheckMeta = serde_json::from_slice(&text).map_err(|e| BundleError::Meta {
+            path: json_path.clone(),
+            message: format!("not a valid check.json: {e}"),
+        })?;
+        let dir_name = sub
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        validate_meta(&meta, &json_path, &dir_name)?;
+        let wasm = read_capped(&wasm_path, MAX_COMPONENT_BYTES)?;
+        let sha256 = hex::encode(Sha256::digest(&wasm));
+        out.push(LoadedCheck {
+            meta,
+            wasm: std::sync::Arc::new(wasm),
+            sha256,
+            dir: sub,
+        });
+    }
+    if out.is_empty() {
+        return Err(BundleError::Empty(dir.to_path_buf()));
+    }
+    Ok(out)
+}
+
+/// Testcase id → index into `checks`; two claims of one id are an error.
+pub fn testcase_index(checks: &[LoadedCheck]) -> Result<BTreeMap<String, usize>, BundleError> {
+    let mut map: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, c) in checks.iter().enumerate() {
+        for t in &c.meta.testcases {
+            if let Some(&j) = map.get(t) {
+                return Err(BundleError::Conflict {
+                    testcase: t.clone(),
+                    first: checks[j].meta.id.clone(),
+                    second: c.meta.id.clone(),
+                });
+            }
+            map.insert(t.clone(), i);
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(id: &str) -> CheckMeta {
+        CheckMeta {
+            id: id.into(),
+            standard: "scs-0100".into(),
+            version: "0.1.0".into(),
+            description: String::new(),
+            testcases: vec!["scs-0100-syntax-check".into()],
+            capabilities: vec!["openstack:compute:read".into()],
+            limits: CheckLimits::default(),
+        }
+    }
+
+    #[test]
+    fn meta_validation() {
+        let p = Path::new("x/check.json");
+        assert!(validate_meta(&meta("a"), p, "a").is_ok());
+        let e = validate_meta(&meta("a"), p, "b").unwrap_err().to_string();
+        assert!(e.contains("differs from its directory name"), "{e}");
+        let mut m = meta("a");
+        m.capabilities = vec!["net:any".into()];
+        let e = validate_meta(&m, p, "a").unwrap_err().to_string();
+        assert!(e.starts_with("x/check.json: capabilities:"), "{e}");
+        let mut m = meta("A");
+        m.testcases.clear();
+        assert!(validate_meta(&m, p, "A").is_err());
+    }
+
+    #[test]
+    fn conflicts() {
+        let c = |id: &str| LoadedCheck {
+            meta: meta(id),
+            wasm: Default::default(),
+            sha256: String::new(),
+            dir: PathBuf::new(),
+        };
+        let e = testcase_index(&[c("a"), c("b")]).unwrap_err().to_string();
+        assert!(e.contains("claimed by two checks, a and b"), "{e}");
+    }
+}

@@ -1,0 +1,286 @@
+//! The command line: the only place that prints or exits.
+//!
+//! Owns: argument parsing (clap), the official tool's spellings (`-s`, `-o`,
+//! `-a os_cloud=NAME`, `-V`, `-S`, `-t`, `-d`), the progress display
+//! (a live bar on a terminal, plain lines when piped), the console summary,
+//! and the exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | every selected testcase passed |
+//! | 1 | at least one testcase FAILed |
+//! | 2 | no FAIL, but at least one ABORT (incl. preflight and auth failures) |
+//! | 3 | no FAIL or ABORT, but some selected testcase has no result (no component implements it) |
+//! | 4 | bad input: arguments, scope file, checks directory, clouds.yaml |
+//! | 5 | environment failure: the report could not be written, the engine could not start |
+//!
+//! Must never: decide a verdict (that is `run` and the checks), or print a secret.
+
+use crate::mediate::MediationLimits;
+use crate::run::{self, Overall, Progress, RunOptions};
+use crate::sandbox::SandboxConfig;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Exit code: all selected testcases passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: some testcase failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: some testcase aborted, none failed.
+pub const EXIT_ABORT: u8 = 2;
+/// Exit code: some testcase has no result, none failed or aborted.
+pub const EXIT_TENTATIVE: u8 = 3;
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: u8 = 4;
+/// Exit code: environment failure.
+pub const EXIT_ENV: u8 = 5;
+
+/// scs-cert: certify a cloud against Sovereign Cloud Stack standards with
+/// sandboxed WebAssembly checks.
+#[derive(Debug, Parser)]
+#[command(name = "scs-cert", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a certification scope against a cloud and write the report.
+    Run(RunArgs),
+}
+
+/// `scs-cert run`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure.")]
+pub struct RunArgs {
+    /// Scope file (SCS scope YAML, scs-0003), e.g. scopes/scs-compatible-iaas.yaml.
+    pub scope: PathBuf,
+    /// Cloud name in clouds.yaml; sets the scope variable os_cloud [default: $OS_CLOUD].
+    #[arg(long = "os-cloud", value_name = "NAME")]
+    pub os_cloud: Option<String>,
+    /// Subject (the cloud's name at the compliance monitor).
+    #[arg(short = 's', long = "subject", value_name = "NAME")]
+    pub subject: String,
+    /// Write the report (YAML) to FILE.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Directory of check components (<id>/component.wasm + <id>/check.json);
+    /// `cargo xtask build` makes target/guests/checks.
+    #[arg(long = "checks", value_name = "PATH", env = "SCS_CERT_CHECKS")]
+    pub checks: PathBuf,
+    /// Reference date for version selection [default: today].
+    #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// Test this version only, whatever its validity (the official -V).
+    #[arg(short = 'V', long = "version", value_name = "V")]
+    pub version: Option<String>,
+    /// Only testcases of these sections, comma-separated (the official -S).
+    #[arg(short = 'S', long = "sections", value_name = "S", value_delimiter = ',')]
+    pub sections: Option<Vec<String>>,
+    /// Only testcases whose id matches REGEX at its start (the official -t).
+    #[arg(short = 't', long = "tests", value_name = "REGEX")]
+    pub tests: Option<String>,
+    /// Components run at once.
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 4)]
+    pub jobs: usize,
+    /// Scope variable assignment key=value (the official -a), repeatable.
+    #[arg(short = 'a', long = "assign", value_name = "KEY=VALUE")]
+    pub assign: Vec<String>,
+    /// Also run the `recommended` targets (the official suite runs `main` only).
+    #[arg(long)]
+    pub recommended: bool,
+    /// Compile cache directory [default: $SCS_CERT_CACHE_DIR, else ~/.cache/scs-cert/components].
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not use the compile cache.
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Upper bound on any check's deadline, in seconds.
+    #[arg(long = "max-check-secs", value_name = "SECS", default_value_t = 3600)]
+    pub max_check_secs: u64,
+    /// Upper bound on any check's memory, in MiB.
+    #[arg(long = "max-memory-mib", value_name = "MIB", default_value_t = 1024)]
+    pub max_memory_mib: u64,
+    /// Largest API response accepted, in MiB.
+    #[arg(long = "max-response-mib", value_name = "MIB", default_value_t = 64)]
+    pub max_response_mib: u64,
+    /// Per-request timeout towards the cloud, in seconds.
+    #[arg(long = "request-timeout", value_name = "SECS", default_value_t = 32)]
+    pub request_timeout: u64,
+    /// Debug logging to stderr (every API call with method, URL, status, bytes, duration).
+    #[arg(short = 'v', long = "verbose", visible_alias = "debug")]
+    pub verbose: bool,
+    /// No progress display.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Accepted for compatibility with the official tool (it changes only
+    /// its exit-code arithmetic, which scs-cert does not use).
+    #[arg(short = 'C', hide = true)]
+    pub critical_only: bool,
+}
+
+fn init_logging(verbose: bool) {
+    let default = if verbose { "warn,scs_cert=debug" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("scs-cert: error: {msg}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => EXIT_BAD_INPUT,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+    }
+}
+
+fn progress_fn(quiet: bool) -> run::ProgressFn {
+    if quiet {
+        return Arc::new(|_| {});
+    }
+    if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Arc::new(move |p| match p {
+            Progress::Planned { components, .. } => bar.set_length(components as u64),
+            Progress::Connected { user, project } => bar.set_message(format!("authenticated as {user} in {project}")),
+            Progress::Started { check } => bar.set_message(format!("running {check}")),
+            Progress::Finished { check, passed, failed, aborted, elapsed } => {
+                bar.inc(1);
+                bar.println(format!(
+                    "  {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
+                    elapsed.as_secs_f64()
+                ));
+                if bar.position() >= bar.length().unwrap_or(0) {
+                    bar.finish_and_clear();
+                }
+            }
+        })
+    } else {
+        Arc::new(|p| match p {
+            Progress::Planned { components, testcases } => {
+                eprintln!("scs-cert: {testcases} testcases selected, {components} components to run")
+            }
+            Progress::Connected { user, project } => eprintln!("scs-cert: authenticated as {user} in project {project}"),
+            Progress::Started { check } => eprintln!("scs-cert: {check}: started"),
+            Progress::Finished { check, passed, failed, aborted, elapsed } => eprintln!(
+                "scs-cert: {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
+                elapsed.as_secs_f64()
+            ),
+        })
+    }
+}
+
+fn cmd_run(args: RunArgs) -> ExitCode {
+    init_logging(args.verbose);
+    let mut assignments = Vec::new();
+    for a in &args.assign {
+        match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => assignments.push((k.to_string(), v.to_string())),
+            _ => return bad_input(format!("-a {a:?}: expected KEY=VALUE, e.g. -a os_cloud=mycloud")),
+        }
+    }
+    if let Some(c) = &args.os_cloud {
+        match assignments.iter().find(|(k, _)| k == "os_cloud") {
+            Some((_, v)) if v != c => {
+                return bad_input(format!("--os-cloud {c:?} contradicts -a os_cloud={v}; give one of them"));
+            }
+            Some(_) => {}
+            None => assignments.push(("os_cloud".to_string(), c.clone())),
+        }
+    }
+    let mut sandbox = SandboxConfig {
+        max_timeout: Duration::from_secs(args.max_check_secs.max(1)),
+        max_memory_mib: args.max_memory_mib.max(1),
+        ..SandboxConfig::default()
+    };
+    if args.no_cache {
+        sandbox.cache_dir = None;
+    } else if let Some(d) = &args.cache_dir {
+        sandbox.cache_dir = Some(d.clone());
+    }
+    let mediation = MediationLimits {
+        max_response_bytes: args.max_response_mib.max(1) << 20,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        ..MediationLimits::default()
+    };
+    let mut targets = vec!["main".to_string()];
+    if args.recommended {
+        targets.push("recommended".to_string());
+    }
+    let opts = RunOptions {
+        scope: args.scope.clone(),
+        subject: args.subject.clone(),
+        output: args.output.clone(),
+        checks: args.checks.clone(),
+        date: args.date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        forced_version: args.version.clone(),
+        sections: args.sections.clone(),
+        tests: args.tests.clone(),
+        jobs: args.jobs,
+        assignments,
+        targets,
+        argv: std::env::args().collect(),
+        sandbox,
+        mediation,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("scs-cert: error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ENV);
+        }
+    };
+    let progress = progress_fn(args.quiet);
+    let result = rt.block_on(run::run(&opts, progress));
+    match result {
+        Err(e) => {
+            eprintln!("scs-cert: error: {e}");
+            ExitCode::from(if e.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_ENV })
+        }
+        Ok(r) => {
+            print!("{}", r.console);
+            if let Some(o) = &opts.output {
+                eprintln!("scs-cert: report written to {}", o.display());
+            }
+            ExitCode::from(match r.overall {
+                Overall::Pass => EXIT_PASS,
+                Overall::Fail => EXIT_FAIL,
+                Overall::Abort => EXIT_ABORT,
+                Overall::Tentative => EXIT_TENTATIVE,
+            })
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Keystone v3 authentication: password and application-credential tokens.
+//!
+//! Owns: building the `POST /v3/auth/tokens` body from a [`CloudConfig`],
+//! reading `X-Subject-Token`, and parsing the token body into the identity
+//! (user, project, roles) and the service catalog.
+//!
+//! Must never: log the request body, the token, or the secret; follow a
+//! redirect with credentials.
+
+use super::clouds::{Auth, CloudConfig, Domain, ProjectScope, Secret};
+use serde_json::{Value, json};
+
+/// Authentication errors.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoneError {
+    /// Could not reach Keystone.
+    #[error("cannot reach Keystone at {url}: {message}")]
+    Transport {
+        /// Token URL.
+        url: String,
+        /// Cause.
+        message: String,
+    },
+    /// Keystone refused.
+    #[error("Keystone at {url} refused the credentials of cloud {cloud:?} (HTTP {status}): {body}")]
+    Refused {
+        /// Token URL.
+        url: String,
+        /// Cloud name.
+        cloud: String,
+        /// Status.
+        status: u16,
+        /// Start of the body.
+        body: String,
+    },
+    /// The answer is not what Keystone v3 sends.
+    #[error("malformed token response from {url}: {problem}")]
+    Malformed {
+        /// Token URL.
+        url: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One endpoint from the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `public`, `internal`, `admin`.
+    pub interface: String,
+    /// Region id (empty if none).
+    pub region: String,
+    /// URL.
+    pub url: String,
+}
+
+/// One catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Service type.
+    pub service_type: String,
+    /// Service name.
+    pub name: String,
+    /// Endpoints.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// What the token says about us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// User name (or id).
+    pub user: String,
+    /// User id.
+    pub user_id: String,
+    /// Project name.
+    pub project: String,
+    /// Project id.
+    pub project_id: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Catalog.
+    pub catalog: Vec<Service>,
+    /// `expires_at` as given.
+    pub expires_at: String,
+}
+
+fn domain_json(d: &Domain) -> Value {
+    match d {
+        Domain::Name(n) => json!({ "name": n }),
+        Domain::Id(i) => json!({ "id": i }),
+    }
+}
+
+/// The request body for `POST /auth/tokens`.
+pub fn auth_body(auth: &Auth) -> Value {
+    match auth {
+        Auth::Password {
+            username,
+            user_id,
+            password,
+            user_domain,
+            project,
+        } => {
+            let user = match (user_id, username) {
+                (Some(id), _) => json!({ "id": id, "password": password.expose() }),
+                (None, Some(name)) => json!({
+                    "name": name,
+                    "domain": domain_json(user_domain),
+                    "password": password.expose()
+                }),
+                (None, None) => json!({ "password": password.expose() }),
+            };
+            let scope = match project {
+                ProjectScope::Id(id) => json!({ "project": { "id": id } }),
+                ProjectScope::Name { name, domain } => {
+                    json!({ "project": { "name": name, "domain": domain_json(domain) } })
+                }
+            };
+            json!({ "auth": {
+                "identity": { "methods": ["password"], "password": { "user": user } },
+                "scope": scope
+            }})
+        }
+        Auth::ApplicationCredential {
+            id,
+            name,
+            username,
+            user_domain,
+            secret,
+        } => {
+            let cred = match (id, name, username) {
+                (Some(id), _, _) => json!({ "id": id, "secret": secret.expose() }),
+                (None, Some(n), Some(u)) => json!({
+                    "name": n,
+                    "secret": secret.expose(),
+                    "user": { "name": u, "domain": domain_json(user_domain) }
+                }),
+                _ => json!({ "secret": secret.expose() }),
+            };
+            json!({ "auth": { "identity": {
+                "methods": ["application_credential"],
+                "application_credential": cred
+            }}})
+        }
+    }
+}
+
+fn s(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Parse a token body (`{"token": {...}}`).
+pub fn parse_token(body: &Value) -> Result<TokenInfo, String> {
+    let token = body.get("token").ok_or("no `token` object")?;
+    let user = token.get("user").ok_or("no `token.user`")?;
+    let project = token
+        .get("project")
+        .ok_or("no `token.project`: the token is not project-scoped; set project_name or project_id")?;
+    let roles = token
+        .get("roles")
+        .and_then(Value::as_array)
+        .ok_or("no `token.roles` list")?
+        .iter()
+        .enumerate()
+        .map(|(i, r)| s(r, "name").ok_or(format!("token.roles[{i}].name missing")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut catalog = Vec::new();
+    if let Some(entries) = token.get("catalog").and_then(Value::as_array) {
+        for (i, e) in entries.iter().enumerate() {
+            let service_type = s(e, "type").ok_or(format!("token.catalog[{i}].type missing"))?;
+            let mut endpoints = Vec::new();
+            if let Some(eps) = e.get("endpoints").and_then(Value::as_array) {
+                for (j, ep) in eps.iter().enumerate() {
+                    endpoints.push(Endpoint {
+                        interface: s(ep, "interface")
+                            .ok_or(format!("token.catalog[{i}].endpoints[{j}].interface missing"))?,
+                        region: s(ep, "region_id").or_else(|| s(ep, "region")).unwrap_or_default(),
+                        url: s(ep, "url").ok_or(format!("token.catalog[{i}].endpoints[{j}].url missing"))?,
+                    });
+                }
+            }
+            catalog.push(Service {
+                service_type,
+                name: s(e, "name").unwrap_or_default(),
+                endpoints,
+            });
+        }
+    }
+    let user_id = s(user, "id").unwrap_or_default();
+    Ok(TokenInfo {
+        user: s(user, "name").unwrap_or_else(|| user_id.clone()),
+        user_id,
+        project: s(project, "name").unwrap_or_default(),
+        project_id: s(project, "id").ok_or("no `token.project.id`")?,
+        roles,
+        catalog,
+        expires_at: s(token, "expires_at").unwrap_or_default(),
+    })
+}
+
+/// Authenticate; returns the token and what it says.
+pub async fn authenticate(
+    client: &reqwest::Client,
+    cloud: &CloudConfig,
+) -> Result<(Secret, TokenInfo), KeystoneError> {
+    let url = format!("{}/auth/tokens", cloud.auth_url);
+    let resp = client
+        .post(&url)
+        .json(&auth_body(&cloud.auth))
+        .send()
+        .await
+        .map_err(|e| KeystoneError::Transport {
+            url: url.clone(),
+            message: super::error_chain(&e),
+        })?;
+    let status = resp.status().as_u16();
+    let token = resp
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(Secret::new);
+    let bytes = resp.bytes().await.map_err(|e| KeystoneError::Transport {
+        url: url.clone(),
+        message: super::error_chain(&e),
+    })?;
+    if !(200..300).contains(&status) {
+        let body: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
+        return Err(KeystoneError::Refused {
+            url,
+            cloud: cloud.name.clone(),
+            status,
+            body,
+        });
+    }
+    let token = token.ok_or_else(|| KeystoneError::Malformed {
+        url: url.clone(),
+        problem: "no X-Subject-Token header".to_string(),
+    })?;
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| KeystoneError::Malformed {
+        url: url.clone(),
+        problem: format!("body is not JSON: {e}"),
+    })?;
+    let info = parse_token(&body).map_err(|problem| KeystoneError::Malformed { url, problem })?;
+    Ok((token, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies() {
+        let b = auth_body(&Auth::Password {
+            username: Some("u".into()),
+            user_id: None,
+            password: Secret::new("pw"),
+            user_domain: Domain::Name("Default".into()),
+            project: ProjectScope::Name {
+                name: "p".into(),
+                domain: Domain::Id("default".into()),
+            },
+        });
+        assert_eq!(b["auth"]["identity"]["password"]["user"]["name"], "u");
+        assert_eq!(b["auth"]["identity"]["password"]["user"]["password"], "pw");
+        assert_eq!(b["auth"]["scope"]["project"]["domain"]["id"], "default");
+        let b = auth_body(&Auth::ApplicationCredential {
+            id: Some("i".into()),
+            name: None,
+            username: None,
+            user_domain: Domain::Name("Default".into()),
+            secret: Secret::new("s"),
+        });
+        assert_eq!(b["auth"]["identity"]["methods"][0], "application_credential");
+        assert_eq!(b["auth"]["identity"]["application_credential"]["secret"], "s");
+        assert!(b["auth"].get("scope").is_none());
+    }
+
+    #[test]
+    fn token_parsing() {
+        let body = json!({"token": {
+            "user": {"id": "u1", "name": "member"},
+            "project": {"id": "p1", "name": "demo"},
+            "roles": [{"id": "r", "name": "member"}],
+            "catalog": [{"type": "compute", "name": "nova", "endpoints": [
+                {"interface": "public", "region_id": "R", "url": "http://n/v2.1"}]},
+                {"type": "dns", "name": "designate"}],
+            "expires_at": "2030-01-01T00:00:00Z"}});
+        let t = parse_token(&body).unwrap();
+        assert_eq!(t.roles, vec!["member"]);
+        assert_eq!(t.catalog.len(), 2);
+        assert_eq!(t.catalog[0].endpoints[0].region, "R");
+        assert!(t.catalog[1].endpoints.is_empty());
+        let e = parse_token(&json!({"token": {"user": {}, "roles": []}})).unwrap_err();
+        assert!(e.contains("not project-scoped"), "{e}");
+    }
+}

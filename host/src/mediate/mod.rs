@@ -1,0 +1,711 @@
+//! Mediated cloud access: everything a check component may reach.
+//!
+//! Owns: the cloud session (credentials from clouds.yaml, the Keystone token,
+//! catalog and roles), endpoint resolution by service type, interface and
+//! region, the per-check grants (read vs. write per service type, from the
+//! check's declared capabilities), limits (response size, request count,
+//! traffic, time), the run-wide cache of *shared* reads (fetched once per run
+//! for all checks, single-flight), and the debug log of every call.
+//!
+//! Must never: hand the token, a password or a secret to a check (the token
+//! is added here, after the check's request is validated, and response
+//! headers that could carry it are dropped); let a check reach a host that is
+//! not a catalog endpoint; cache an ordinary (non-shared) read; follow
+//! redirects.
+
+pub mod clouds;
+pub mod keystone;
+
+use clouds::{CloudConfig, Secret};
+use keystone::{Service, TokenInfo};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// HTTP method of a mediated request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// GET (read).
+    Get,
+    /// HEAD (read).
+    Head,
+    /// POST (write).
+    Post,
+    /// PUT (write).
+    Put,
+    /// PATCH (write).
+    Patch,
+    /// DELETE (write).
+    Delete,
+}
+
+impl Method {
+    /// Whether the method only reads.
+    pub fn is_read(self) -> bool {
+        matches!(self, Method::Get | Method::Head)
+    }
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+    fn reqwest(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Head => reqwest::Method::HEAD,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// What a request path is relative to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Anchor {
+    /// The catalog endpoint (token added).
+    Endpoint,
+    /// scheme://host:port of the endpoint (no token).
+    HostRoot,
+}
+
+/// A check's request, before the host adds anything.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApiRequest {
+    /// Catalog service type.
+    pub service_type: String,
+    /// Method.
+    pub method: Method,
+    /// Path relative to the anchor.
+    pub path: String,
+    /// Query pairs.
+    pub query: Vec<(String, String)>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Option<Vec<u8>>,
+    /// Anchor.
+    pub anchor: Anchor,
+    /// Shared read requested.
+    pub shared: bool,
+}
+
+/// The cloud's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    /// Status.
+    pub status: u16,
+    /// Headers (lower-case names), without secret-bearing ones.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// Why a request produced no response (mirrors the WIT `error` variant).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Not granted.
+    #[error("denied: {0}")]
+    Denied(String),
+    /// No endpoint.
+    #[error("no endpoint: {0}")]
+    NoEndpoint(String),
+    /// Too slow.
+    #[error("timeout: {0}")]
+    Timeout(String),
+    /// Too big.
+    #[error("too large: {0}")]
+    TooLarge(String),
+    /// Anything else on the wire.
+    #[error("transport: {0}")]
+    Transport(String),
+}
+
+/// Errors setting up a session.
+#[derive(Debug, thiserror::Error)]
+pub enum MediateError {
+    /// clouds.yaml problems.
+    #[error(transparent)]
+    Clouds(#[from] clouds::CloudsError),
+    /// Keystone problems.
+    #[error(transparent)]
+    Keystone(#[from] keystone::KeystoneError),
+    /// TLS setup.
+    #[error("{path}: cannot use as CA bundle (cacert): {message}")]
+    CaCert {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// HTTP client setup.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+}
+
+/// Access level granted for one service type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// GET and HEAD.
+    Read,
+    /// Every method.
+    Write,
+}
+
+/// What one check may do: service type → access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    by_service: BTreeMap<String, Access>,
+}
+
+impl Grants {
+    /// Parse capabilities like `openstack:compute:read`, `openstack:volume:write`.
+    pub fn from_capabilities(caps: &[String]) -> Result<Grants, String> {
+        let mut by_service = BTreeMap::new();
+        for cap in caps {
+            let parts: Vec<&str> = cap.split(':').collect();
+            let (svc, access) = match parts.as_slice() {
+                ["openstack", svc, "read"] if !svc.is_empty() => (*svc, Access::Read),
+                ["openstack", svc, "write"] if !svc.is_empty() => (*svc, Access::Write),
+                _ => {
+                    return Err(format!(
+                        "capability {cap:?} is not of the form openstack:<service-type>:read|write"
+                    ));
+                }
+            };
+            let e = by_service.entry(svc.to_string()).or_insert(access);
+            *e = (*e).max(access);
+        }
+        Ok(Grants { by_service })
+    }
+
+    /// The capabilities as strings (for the report).
+    pub fn to_capabilities(&self) -> Vec<String> {
+        self.by_service
+            .iter()
+            .map(|(s, a)| {
+                format!(
+                    "openstack:{s}:{}",
+                    if *a == Access::Write { "write" } else { "read" }
+                )
+            })
+            .collect()
+    }
+
+    /// Allowed?
+    pub fn check(&self, service_type: &str, method: Method) -> Result<(), String> {
+        match self.by_service.get(service_type) {
+            None => Err(format!(
+                "the check did not declare capability openstack:{service_type}:read (needed for {} {service_type})",
+                method.as_str()
+            )),
+            Some(Access::Read) if !method.is_read() => Err(format!(
+                "{} on {service_type} needs capability openstack:{service_type}:write; the check declared only read",
+                method.as_str()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// Limits of mediation. Every limit is explicit; defaults in [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediationLimits {
+    /// Largest response body accepted (default 64 MiB).
+    pub max_response_bytes: u64,
+    /// Per-request timeout (default 32 s, the official suite's `timeout=32`);
+    /// never more than the check's remaining time.
+    pub request_timeout: Duration,
+    /// Requests per check (default 10,000).
+    pub max_requests_per_check: u64,
+    /// Response bytes per check, shared reads included (default 1 GiB).
+    pub max_bytes_per_check: u64,
+}
+
+impl Default for MediationLimits {
+    fn default() -> Self {
+        MediationLimits {
+            max_response_bytes: 64 << 20,
+            request_timeout: Duration::from_secs(32),
+            max_requests_per_check: 10_000,
+            max_bytes_per_check: 1 << 30,
+        }
+    }
+}
+
+/// Who the run is, for checks (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// User name.
+    pub user: String,
+    /// Project name.
+    pub project: String,
+    /// Project id.
+    pub project_id: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Region (empty: any).
+    pub region: String,
+    /// Interface.
+    pub interface: String,
+}
+
+type SharedCell = Arc<OnceCell<Result<ApiResponse, ApiError>>>;
+
+/// Run-wide counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Requests sent to the cloud (auth excluded).
+    pub requests: u64,
+    /// Response bytes received.
+    pub bytes: u64,
+    /// Shared reads served from the run cache.
+    pub shared_hits: u64,
+}
+
+/// An authenticated session with one cloud, shared by all checks of a run.
+pub struct Session {
+    client: reqwest::Client,
+    token: Secret,
+    info: TokenInfo,
+    region: Option<String>,
+    interface: String,
+    limits: MediationLimits,
+    shared: Mutex<HashMap<ApiRequest, SharedCell>>,
+    stats: Mutex<SessionStats>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.info.user)
+            .field("project", &self.info.project)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The error text with its sources (reqwest's top-level text is terse).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Build the HTTP client for a cloud (TLS options honoured, no redirects).
+pub fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, MediateError> {
+    crate::install_crypto_provider();
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(15))
+        .user_agent(concat!("scs-cert/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &cloud.tls.cacert {
+        let pem = std::fs::read(ca).map_err(|e| MediateError::CaCert {
+            path: ca.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| MediateError::CaCert {
+                path: ca.display().to_string(),
+                message: e.to_string(),
+            })?;
+        for c in certs {
+            b = b.add_root_certificate(c);
+        }
+    }
+    if cloud.tls.insecure {
+        tracing::warn!(cloud = %cloud.name, "TLS certificate verification is off (verify: false / insecure: true)");
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| MediateError::Client(error_chain(&e)))
+}
+
+/// Service types that name the same API (Service Type Authority aliases).
+fn alias_family(service_type: &str) -> &'static [&'static str] {
+    const BLOCK: &[&str] = &["block-storage", "volumev3", "volumev2", "volume"];
+    if BLOCK.contains(&service_type) {
+        BLOCK
+    } else {
+        &[]
+    }
+}
+
+const RESERVED_REQUEST_HEADERS: &[&str] = &[
+    "x-auth-token",
+    "x-subject-token",
+    "authorization",
+    "host",
+    "cookie",
+    "proxy-authorization",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+const DROPPED_RESPONSE_HEADERS: &[&str] = &[
+    "x-subject-token",
+    "x-auth-token",
+    "set-cookie",
+    "authorization",
+    "www-authenticate",
+];
+
+fn validate_path(path: &str) -> Result<(), ApiError> {
+    if path.contains("..")
+        || path.contains("://")
+        || path.contains('?')
+        || path.contains('#')
+        || path.contains('\\')
+        || path.chars().any(|c| c.is_control() || c == ' ')
+    {
+        return Err(ApiError::Denied(format!(
+            "path {path:?} must be a plain relative path (no `..`, scheme, query, fragment, spaces)"
+        )));
+    }
+    Ok(())
+}
+
+impl Session {
+    /// Authenticate against the cloud and keep the token.
+    pub async fn connect(cloud: &CloudConfig, limits: MediationLimits) -> Result<Session, MediateError> {
+        let client = http_client(cloud)?;
+        let (token, info) = keystone::authenticate(&client, cloud).await?;
+        tracing::debug!(user = %info.user, project = %info.project, roles = ?info.roles,
+            services = info.catalog.len(), "authenticated");
+        Ok(Session {
+            client,
+            token,
+            info,
+            region: cloud.region.clone(),
+            interface: cloud.interface.clone(),
+            limits,
+            shared: Mutex::new(HashMap::new()),
+            stats: Mutex::new(SessionStats::default()),
+        })
+    }
+
+    /// What the token says (no secret).
+    pub fn token_info(&self) -> &TokenInfo {
+        &self.info
+    }
+
+    /// Identity for checks.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            user: self.info.user.clone(),
+            project: self.info.project.clone(),
+            project_id: self.info.project_id.clone(),
+            roles: self.info.roles.clone(),
+            region: self.region.clone().unwrap_or_default(),
+            interface: self.interface.clone(),
+        }
+    }
+
+    /// The token's catalog.
+    pub fn catalog(&self) -> &[Service] {
+        &self.info.catalog
+    }
+
+    /// Run-wide counters so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The endpoint URL for a service type (interface and region of the cloud config).
+    pub fn endpoint(&self, service_type: &str) -> Result<String, ApiError> {
+        let family = alias_family(service_type);
+        let mut order: Vec<&str> = vec![service_type];
+        order.extend(family.iter().copied().filter(|t| *t != service_type));
+        for t in order {
+            for svc in self.info.catalog.iter().filter(|s| s.service_type == t) {
+                for ep in &svc.endpoints {
+                    let region_ok = match &self.region {
+                        Some(r) => &ep.region == r,
+                        None => true,
+                    };
+                    if ep.interface == self.interface && region_ok {
+                        return Ok(ep.url.trim_end_matches('/').to_string());
+                    }
+                }
+            }
+        }
+        Err(ApiError::NoEndpoint(format!(
+            "no {} endpoint for service type {service_type:?}{} in the catalog",
+            self.interface,
+            self.region
+                .as_ref()
+                .map(|r| format!(" in region {r:?}"))
+                .unwrap_or_default()
+        )))
+    }
+
+    fn url_for(&self, req: &ApiRequest) -> Result<reqwest::Url, ApiError> {
+        validate_path(&req.path)?;
+        let base = self.endpoint(&req.service_type)?;
+        let base = match req.anchor {
+            Anchor::Endpoint => base,
+            Anchor::HostRoot => {
+                let u = reqwest::Url::parse(&base).map_err(|e| {
+                    ApiError::Transport(format!("catalog URL {base:?} is not a URL: {e}"))
+                })?;
+                u.origin().ascii_serialization()
+            }
+        };
+        let path = req.path.trim_start_matches('/');
+        let full = if path.is_empty() {
+            base
+        } else {
+            format!("{base}/{path}")
+        };
+        let mut url = reqwest::Url::parse(&full)
+            .map_err(|e| ApiError::Transport(format!("cannot build a URL from {full:?}: {e}")))?;
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(req.query.iter());
+        }
+        Ok(url)
+    }
+
+    async fn fetch(&self, req: &ApiRequest, timeout: Duration, check: &str) -> Result<ApiResponse, ApiError> {
+        let url = self.url_for(req)?;
+        let mut rb = self.client.request(req.method.reqwest(), url.clone()).timeout(timeout);
+        for (k, v) in &req.headers {
+            let lk = k.to_ascii_lowercase();
+            if RESERVED_REQUEST_HEADERS.contains(&lk.as_str()) {
+                return Err(ApiError::Denied(format!("header {k:?} is reserved for the host")));
+            }
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if req.anchor == Anchor::Endpoint {
+            rb = rb.header("X-Auth-Token", self.token.expose());
+        }
+        if let Some(body) = &req.body {
+            rb = rb.body(body.clone());
+        }
+        let started = Instant::now();
+        let result = self.exchange(rb, timeout).await;
+        let ms = started.elapsed().as_millis();
+        match &result {
+            Ok(r) => tracing::debug!(check, method = req.method.as_str(), url = %url, status = r.status,
+                bytes = r.body.len(), ms, shared = req.shared, "openstack call"),
+            Err(e) => tracing::debug!(check, method = req.method.as_str(), url = %url, error = %e, ms,
+                shared = req.shared, "openstack call failed"),
+        }
+        if let Ok(mut s) = self.stats.lock() {
+            s.requests += 1;
+            if let Ok(r) = &result {
+                s.bytes += r.body.len() as u64;
+            }
+        }
+        result
+    }
+
+    async fn exchange(&self, rb: reqwest::RequestBuilder, timeout: Duration) -> Result<ApiResponse, ApiError> {
+        let map_err = |e: reqwest::Error| {
+            if e.is_timeout() {
+                ApiError::Timeout(format!("no complete answer within {} ms", timeout.as_millis()))
+            } else {
+                ApiError::Transport(error_chain(&e))
+            }
+        };
+        let mut resp = rb.send().await.map_err(map_err)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter(|(k, _)| !DROPPED_RESPONSE_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let cap = self.limits.max_response_bytes;
+        if resp.content_length().is_some_and(|l| l > cap) {
+            return Err(ApiError::TooLarge(format!(
+                "response announces {} bytes; the limit is {cap}",
+                resp.content_length().unwrap_or(0)
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
+            if body.len() as u64 + chunk.len() as u64 > cap {
+                return Err(ApiError::TooLarge(format!(
+                    "response body exceeds the limit of {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(ApiResponse { status, headers, body })
+    }
+}
+
+/// Per-check counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckStats {
+    /// Requests made (shared ones included).
+    pub requests: u64,
+    /// Response bytes delivered to the check.
+    pub bytes: u64,
+    /// Requests refused by the grants.
+    pub denied: u64,
+}
+
+/// One check's handle on the session: its grants, budget and deadline.
+pub struct CheckMediator {
+    session: Arc<Session>,
+    check_id: String,
+    grants: Grants,
+    deadline: Instant,
+    stats: CheckStats,
+}
+
+impl std::fmt::Debug for CheckMediator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckMediator")
+            .field("check_id", &self.check_id)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckMediator {
+    /// A mediator for one check.
+    pub fn new(session: Arc<Session>, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
+        CheckMediator {
+            session,
+            check_id: check_id.to_string(),
+            grants,
+            deadline,
+            stats: CheckStats::default(),
+        }
+    }
+
+    /// Identity.
+    pub fn identity(&self) -> Identity {
+        self.session.identity()
+    }
+
+    /// Catalog.
+    pub fn catalog(&self) -> &[Service] {
+        self.session.catalog()
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &CheckStats {
+        &self.stats
+    }
+
+    /// The check's deadline.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Validate, then send (or serve a shared read from the run cache).
+    pub async fn send(&mut self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
+        if let Err(why) = self.grants.check(&req.service_type, req.method) {
+            self.stats.denied += 1;
+            tracing::debug!(check = %self.check_id, method = req.method.as_str(),
+                service = %req.service_type, path = %req.path, "denied: {why}");
+            return Err(ApiError::Denied(why));
+        }
+        let limits = &self.session.limits;
+        if self.stats.requests >= limits.max_requests_per_check {
+            return Err(ApiError::TooLarge(format!(
+                "the check used up its budget of {} requests",
+                limits.max_requests_per_check
+            )));
+        }
+        if self.stats.bytes >= limits.max_bytes_per_check {
+            return Err(ApiError::TooLarge(format!(
+                "the check used up its traffic budget of {} bytes",
+                limits.max_bytes_per_check
+            )));
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(ApiError::Timeout("the check's deadline has passed".to_string()));
+        }
+        let timeout = remaining.min(limits.request_timeout);
+        self.stats.requests += 1;
+        let result = if req.shared && req.method == Method::Get {
+            let cell = {
+                let mut map = self
+                    .session
+                    .shared
+                    .lock()
+                    .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
+                map.entry(req.clone()).or_default().clone()
+            };
+            let mut fetched = false;
+            let session = &self.session;
+            let check_id = self.check_id.clone();
+            let r = cell
+                .get_or_init(|| {
+                    fetched = true;
+                    async move { session.fetch(&req, timeout, &check_id).await }
+                })
+                .await
+                .clone();
+            if !fetched {
+                if let Ok(mut s) = self.session.stats.lock() {
+                    s.shared_hits += 1;
+                }
+            }
+            r
+        } else {
+            self.session.fetch(&req, timeout, &self.check_id).await
+        };
+        if let Ok(r) = &result {
+            self.stats.bytes += r.body.len() as u64;
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants() {
+        let g = Grants::from_capabilities(&[
+            "openstack:compute:read".to_string(),
+            "openstack:volumev3:write".to_string(),
+        ])
+        .unwrap();
+        assert!(g.check("compute", Method::Get).is_ok());
+        assert!(g.check("compute", Method::Head).is_ok());
+        let e = g.check("compute", Method::Post).unwrap_err();
+        assert!(e.contains("openstack:compute:write"), "{e}");
+        assert!(g.check("volumev3", Method::Delete).is_ok());
+        assert!(g.check("image", Method::Get).is_err());
+        assert_eq!(
+            g.to_capabilities(),
+            vec!["openstack:compute:read", "openstack:volumev3:write"]
+        );
+        assert!(Grants::from_capabilities(&["compute:read".to_string()]).is_err());
+        assert!(Grants::from_capabilities(&["openstack::read".to_string()]).is_err());
+        assert!(Grants::from_capabilities(&["openstack:compute:admin".to_string()]).is_err());
+    }
+
+    #[test]
+    fn paths() {
+        assert!(validate_path("flavors/detail").is_ok());
+        assert!(validate_path("v2/images").is_ok());
+        for bad in ["../x", "a/../b", "http://evil/x", "x?y=1", "a b", "x#f"] {
+            assert!(validate_path(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The certification report and the console summary.
+//!
+//! Owns: the report model (the structure of the official
+//! `scs-compliance-check.py -o` report, behaviour notes b.1, plus our
+//! provenance block under `run.scs_cert`), its YAML serialisation (written
+//! here by hand so that `checked_at` is a YAML timestamp, `reference_date` a
+//! date and every string safely quoted; the monitor reads it with a YAML 1.1
+//! loader), atomic writing to disk, and the per-version console summary of
+//! a.3 step 7.
+//!
+//! Must never: include credentials or tokens; drop a result; write a partial
+//! report file (writes go to a temporary file that is renamed).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+/// Errors writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Disk full, permissions, missing directory.
+    #[error("{path}: cannot write the report: {message}")]
+    Write {
+        /// Target file.
+        path: String,
+        /// Cause.
+        message: String,
+    },
+}
+
+/// `spec` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecRef {
+    /// Scope uuid.
+    pub uuid: String,
+    /// Scope name.
+    pub name: String,
+    /// Scope URL.
+    pub url: Option<String>,
+}
+
+/// One invocation: one component run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// uuid4.
+    pub id: String,
+    /// What ran: component id, version, digest and the testcase ids.
+    pub cmd: String,
+    /// Testcase id → 1 / 0 / -1, in order.
+    pub results: Vec<(String, i8)>,
+    /// 0 when the component ran to completion, 1 when the host aborted it
+    /// (trap, timeout, memory, preflight).
+    pub rc: i32,
+    /// Line-protocol lines `<id>: PASS|FAIL|ABORT`.
+    pub stdout: Vec<String>,
+    /// Log lines `LEVEL: message`.
+    pub stderr: Vec<String>,
+}
+
+impl Invocation {
+    /// Lines of stdout+stderr whose lower-case form starts with `word` (a.3 step 5).
+    pub fn count(&self, word: &str) -> usize {
+        self.stdout
+            .iter()
+            .chain(self.stderr.iter())
+            .filter(|l| l.to_lowercase().starts_with(word))
+            .count()
+    }
+}
+
+/// Provenance of one component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentProvenance {
+    /// Check id.
+    pub id: String,
+    /// Check version.
+    pub version: String,
+    /// sha256 of the component bytes.
+    pub sha256: String,
+    /// Capabilities granted.
+    pub capabilities: Vec<String>,
+    /// Invocation id it ran as.
+    pub invocation: String,
+    /// Requests it made.
+    pub requests: u64,
+    /// Wall time in ms.
+    pub elapsed_ms: u64,
+}
+
+/// Our provenance block (`run.scs_cert`). The monitor ignores unknown keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provenance {
+    /// scs-cert version.
+    pub host_version: String,
+    /// WIT package.
+    pub wit: String,
+    /// Where the checks came from (directory or bundle).
+    pub checks_source: String,
+    /// Components.
+    pub components: Vec<ComponentProvenance>,
+    /// Testcases of the selected versions that no component implements.
+    pub unimplemented: Vec<String>,
+    /// Overrides used (none yet).
+    pub overrides: Vec<String>,
+}
+
+/// A complete report document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Scope identity.
+    pub spec: SpecRef,
+    /// Naive local time, microseconds (as the official `datetime.now()`).
+    pub checked_at: chrono::NaiveDateTime,
+    /// Reference date.
+    pub reference_date: chrono::NaiveDate,
+    /// Subject.
+    pub subject: String,
+    /// run.uuid.
+    pub run_uuid: String,
+    /// argv.
+    pub argv: Vec<String>,
+    /// `-a` assignments only.
+    pub assignment: BTreeMap<String, String>,
+    /// `-S`.
+    pub sections: Option<Vec<String>>,
+    /// `-V`.
+    pub forced_version: Option<String>,
+    /// `-t`.
+    pub forced_tests: Option<String>,
+    /// Invocations in run order.
+    pub invocations: Vec<Invocation>,
+    /// Ours.
+    pub provenance: Provenance,
+}
+
+impl Report {
+    /// All results, testcase id → value (later invocations win).
+    pub fn results(&self) -> BTreeMap<String, i8> {
+        let mut m = BTreeMap::new();
+        for inv in &self.invocations {
+            for (k, v) in &inv.results {
+                m.insert(k.clone(), *v);
+            }
+        }
+        m
+    }
+}
+
+/// Whether `s` can be written as a plain YAML scalar and read back as the
+/// same string by YAML 1.1 and 1.2 loaders.
+fn plain_ok(s: &str) -> bool {
+    if s.is_empty() || s.len() > 200 {
+        return false;
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'.' || first == b'_') {
+        return false;
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./+@=,()".contains(c) || c == ' ')
+    {
+        return false;
+    }
+    if s.ends_with(' ') || s.contains(" #") {
+        return false;
+    }
+    let lower = s.to_ascii_lowercase();
+    const RESERVED: &[&str] = &[
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", ".nan", ".inf", "-.inf",
+    ];
+    if RESERVED.contains(&lower.as_str()) {
+        return false;
+    }
+    // Anything that looks like a number, date or sexagesimal stays quoted.
+    !s.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// A YAML scalar for `s`: plain when safe, else double-quoted with escapes.
+pub fn yaml_str(s: &str) -> String {
+    if plain_ok(s) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn opt(s: &Option<String>) -> String {
+    s.as_deref().map(yaml_str).unwrap_or_else(|| "null".to_string())
+}
+
+fn list(out: &mut String, indent: &str, items: &[String]) {
+    if items.is_empty() {
+        out.push_str(" []\n");
+        return;
+    }
+    out.push('\n');
+    for i in items {
+        let _ = writeln!(out, "{indent}- {}", yaml_str(i));
+    }
+}
+
+impl Report {
+    /// The YAML document, starting with `---`.
+    pub fn to_yaml(&self) -> String {
+        let mut o = String::with_capacity(4096);
+        o.push_str("---\nspec:\n");
+        let _ = writeln!(o, "  uuid: {}", yaml_str(&self.spec.uuid));
+        let _ = writeln!(o, "  name: {}", yaml_str(&self.spec.name));
+        let _ = writeln!(o, "  url: {}", opt(&self.spec.url));
+        let _ = writeln!(o, "checked_at: {}", self.checked_at.format("%Y-%m-%d %H:%M:%S%.6f"));
+        let _ = writeln!(o, "reference_date: {}", self.reference_date.format("%Y-%m-%d"));
+        let _ = writeln!(o, "subject: {}", yaml_str(&self.subject));
+        o.push_str("run:\n");
+        let _ = writeln!(o, "  uuid: {}", yaml_str(&self.run_uuid));
+        o.push_str("  argv:");
+        list(&mut o, "  ", &self.argv);
+        if self.assignment.is_empty() {
+            o.push_str("  assignment: {}\n");
+        } else {
+            o.push_str("  assignment:\n");
+            for (k, v) in &self.assignment {
+                let _ = writeln!(o, "    {}: {}", yaml_str(k), yaml_str(v));
+            }
+        }
+        match &self.sections {
+            None => o.push_str("  sections: null\n"),
+            Some(s) => {
+                o.push_str("  sections:");
+                list(&mut o, "  ", s);
+            }
+        }
+        let _ = writeln!(o, "  forced_version: {}", opt(&self.forced_version));
+        let _ = writeln!(o, "  forced_tests: {}", opt(&self.forced_tests));
+        if self.invocations.is_empty() {
+            o.push_str("  invocations: {}\n");
+        } else {
+            o.push_str("  invocations:\n");
+        }
+        for inv in &self.invocations {
+            let _ = writeln!(o, "    {}:", yaml_str(&inv.id));
+            let _ = writeln!(o, "      id: {}", yaml_str(&inv.id));
+            let _ = writeln!(o, "      cmd: {}", yaml_str(&inv.cmd));
+            if inv.results.is_empty() {
+                o.push_str("      results: {}\n");
+            } else {
+                o.push_str("      results:\n");
+                for (k, v) in &inv.results {
+                    let _ = writeln!(o, "        {}: {v}", yaml_str(k));
+                }
+            }
+            let _ = writeln!(o, "      rc: {}", inv.rc);
+            o.push_str("      stdout:");
+            list(&mut o, "      ", &inv.stdout);
+            o.push_str("      stderr:");
+            list(&mut o, "      ", &inv.stderr);
+            for w in ["info", "warning", "error", "critical"] {
+                let _ = writeln!(o, "      {w}: {}", inv.count(w));
+            }
+        }
+        let p = &self.provenance;
+        o.push_str("  scs_cert:\n");
+        let _ = writeln!(o, "    host_version: {}", yaml_str(&p.host_version));
+        let _ = writeln!(o, "    wit: {}", yaml_str(&p.wit));
+        let _ = writeln!(o, "    checks_source: {}", yaml_str(&p.checks_source));
+        if p.components.is_empty() {
+            o.push_str("    components: []\n");
+        } else {
+            o.push_str("    components:\n");
+        }
+        for c in &p.components {
+            let _ = writeln!(o, "    - id: {}", yaml_str(&c.id));
+            let _ = writeln!(o, "      version: {}", yaml_str(&c.version));
+            let _ = writeln!(o, "      sha256: {}", yaml_str(&c.sha256));
+            o.push_str("      capabilities:");
+            list(&mut o, "      ", &c.capabilities);
+            let _ = writeln!(o, "      invocation: {}", yaml_str(&c.invocation));
+            let _ = writeln!(o, "      requests: {}", c.requests);
+            let _ = writeln!(o, "      elapsed_ms: {}", c.elapsed_ms);
+        }
+        o.push_str("    unimplemented:");
+        list(&mut o, "    ", &p.unimplemented);
+        o.push_str("    overrides:");
+        list(&mut o, "    ", &p.overrides);
+        o
+    }
+
+    /// Write the YAML atomically: temporary file in the same directory,
+    /// fsync, rename.
+    pub fn write(&self, path: &Path) -> Result<(), ReportError> {
+        write_atomic(path, self.to_yaml().as_bytes())
+    }
+}
+
+/// Write `bytes` to `path` atomically (tmp + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let err = |e: std::io::Error| ReportError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".to_string());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// Render the console summary of one version (a.3 step 7):
+/// `<header>:` then per target its verdict line and the FAILED / ABORTED /
+/// MISSING lists with each testcase's description and URL.
+pub fn console_version(
+    header: &str,
+    targets: &[crate::scope::TargetSummary],
+    describe: &dyn Fn(&str) -> (Option<String>, Option<String>),
+) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{header}:");
+    for t in targets {
+        let _ = writeln!(o, "- {}: {}", t.target, t.verdict_text());
+        let missing: &[String] = if t.show_missing { &t.missing } else { &[] };
+        for (label, ids) in [("FAILED", &t.failed[..]), ("ABORTED", &t.aborted[..]), ("MISSING", missing)] {
+            if ids.is_empty() {
+                continue;
+            }
+            let _ = writeln!(o, "  - {label}:");
+            for id in ids {
+                let _ = writeln!(o, "    - {id}:");
+                let (desc, url) = describe(id);
+                if let Some(d) = desc {
+                    let _ = writeln!(o, "      > {}", d.trim());
+                }
+                if let Some(u) = url {
+                    let _ = writeln!(o, "      > {}", u.trim());
+                }
+            }
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        Report {
+            spec: SpecRef {
+                uuid: "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f".into(),
+                name: "SCS-compatible IaaS".into(),
+                url: Some("https://example.org/x.yaml".into()),
+            },
+            checked_at: chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+                .and_then(|d| d.and_hms_micro_opt(19, 58, 50, 525935))
+                .unwrap(),
+            reference_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
+            subject: "mycloud".into(),
+            run_uuid: "a8fa9c7e-900b-4888-96e4-ac25b3f922e9".into(),
+            argv: vec!["scs-cert".into(), "run".into(), "-a".into(), "os_cloud=x".into()],
+            assignment: [("os_cloud".to_string(), "x".to_string())].into(),
+            sections: None,
+            forced_version: None,
+            forced_tests: Some("scs-0100".into()),
+            invocations: vec![Invocation {
+                id: "ef29ba9a-1aba-4305-a483-68d8eb67b23c".into(),
+                cmd: "scs-0100-flavor-naming 0.1.0".into(),
+                results: vec![("scs-0100-syntax-check".into(), 1), ("scs-0100-semantics-check".into(), -1)],
+                rc: 0,
+                stdout: vec!["scs-0100-syntax-check: PASS".into(), "scs-0100-semantics-check: FAIL".into()],
+                stderr: vec!["ERROR: Flavor SCS-4V-8 overpromises: \"cpu\"".into(), "info: yes".into()],
+            }],
+            provenance: Provenance {
+                host_version: "0.1.0".into(),
+                wit: "scs:check@0.1.0".into(),
+                checks_source: "/x".into(),
+                components: vec![],
+                unimplemented: vec!["scs-0101-entropy-avail".into()],
+                overrides: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn yaml_shape_and_roundtrip() {
+        let r = sample();
+        let y = r.to_yaml();
+        assert!(y.starts_with("---\nspec:\n  uuid: 50393e6f-2ae1-4c5c-a62c-3b75f2abef3f\n"), "{y}");
+        assert!(y.contains("\nchecked_at: 2026-11-29 19:58:50.525935\n"));
+        assert!(y.contains("\nreference_date: 2026-11-29\n"));
+        assert!(y.contains("      error: 1\n      critical: 0\n"));
+        assert!(y.contains("      info: 1\n"));
+        let v: serde_json::Value = yaml_serde::from_str(&y).unwrap();
+        assert_eq!(v["subject"], "mycloud");
+        let inv = &v["run"]["invocations"]["ef29ba9a-1aba-4305-a483-68d8eb67b23c"];
+        assert_eq!(inv["results"]["scs-0100-semantics-check"], -1);
+        assert_eq!(inv["stderr"][0], "ERROR: Flavor SCS-4V-8 overpromises: \"cpu\"");
+        assert_eq!(inv["stdout"][1], "scs-0100-semantics-check: FAIL");
+        assert_eq!(v["run"]["forced_version"], serde_json::Value::Null);
+        assert_eq!(v["run"]["assignment"]["os_cloud"], "x");
+        assert_eq!(r.results()["scs-0100-syntax-check"], 1);
+    }
+
+    #[test]
+    fn scalars_that_must_be_quoted() {
+        for s in ["yes", "No", "null", "", "1.5", "2026-01-01", "a: b", "x #y", "-a", "ä", "line\nbreak", "ERROR: x", "@x", "0x10"] {
+            let y = yaml_str(s);
+            let back: String = yaml_serde::from_str(&y).unwrap();
+            assert_eq!(back, s, "{s:?} -> {y}");
+        }
+        assert_eq!(yaml_str("scs-0100-syntax-check"), "scs-0100-syntax-check");
+        assert_eq!(yaml_str("yes"), "\"yes\"");
+    }
+
+    #[test]
+    fn atomic_write_reports_errors() {
+        let e = write_atomic(Path::new("/nonexistent-dir/x/report.yaml"), b"x").unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent-dir/x/report.yaml: cannot write the report"), "{e}");
+    }
+}

@@ -1,0 +1,492 @@
+//! One certification run, end to end.
+//!
+//! Owns: the order of things: load the scope and select versions and
+//! testcases; load the checks and map testcases to components; connect to
+//! the cloud and run the preflight of the official harness (d.0: admin or
+//! manager roles, or a missing member role, abort everything); run the
+//! components concurrently (bounded by `jobs`); assemble invocations, the
+//! report, the console summary and the overall outcome.
+//!
+//! Must never: print or exit (that is the CLI's job), lose a result (every
+//! selected testcase that a component implements gets PASS, FAIL or ABORT),
+//! or let one misbehaving component affect another's verdicts.
+
+use crate::bundle::{self, BundleError, LoadedCheck};
+use crate::mediate::clouds::{self, CloudsError};
+use crate::mediate::{CheckMediator, Grants, MediateError, MediationLimits, Session};
+use crate::report::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
+use crate::sandbox::{CheckOutcome, Sandbox, SandboxConfig, SandboxError, Verdict};
+use crate::scope::{self, ScopeError, Spec, TargetSummary};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Errors that stop a run before any verdict exists. Each is bad input or
+/// a broken environment; cloud and check failures are verdicts instead.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Scope file problems.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// Checks directory problems.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// clouds.yaml problems.
+    #[error(transparent)]
+    Clouds(#[from] CloudsError),
+    /// The engine could not start.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// `--tests` is not a regex.
+    #[error("--tests {pattern:?}: not a valid regular expression: {message}")]
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        message: String,
+    },
+    /// No cloud name.
+    #[error("no cloud given: pass --os-cloud NAME (or -a os_cloud=NAME, or set OS_CLOUD)")]
+    NoCloud,
+    /// The report could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+}
+
+impl RunError {
+    /// Whether the error is bad input (scope, checks, arguments, config) as
+    /// opposed to an environment failure (disk, engine).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_)))
+    }
+}
+
+/// Everything a run needs. Defaults are documented per field.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Scope YAML.
+    pub scope: PathBuf,
+    /// Subject name (`-s`).
+    pub subject: String,
+    /// Report file (`-o`); None: no file.
+    pub output: Option<PathBuf>,
+    /// Checks directory.
+    pub checks: PathBuf,
+    /// Reference date (default today, local time).
+    pub date: NaiveDate,
+    /// `-V`.
+    pub forced_version: Option<String>,
+    /// `-S`.
+    pub sections: Option<Vec<String>>,
+    /// `-t`.
+    pub tests: Option<String>,
+    /// Components run at once (default 4).
+    pub jobs: usize,
+    /// `-a k=v` assignments, as given.
+    pub assignments: Vec<(String, String)>,
+    /// Targets to run (default `["main"]`, as the official suite).
+    pub targets: Vec<String>,
+    /// argv for the report.
+    pub argv: Vec<String>,
+    /// Sandbox settings.
+    pub sandbox: SandboxConfig,
+    /// Mediation limits.
+    pub mediation: MediationLimits,
+}
+
+/// Progress events for the CLI's display.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The run knows how many components it will run.
+    Planned {
+        /// Components to run.
+        components: usize,
+        /// Testcases selected.
+        testcases: usize,
+    },
+    /// Authenticated.
+    Connected {
+        /// User.
+        user: String,
+        /// Project.
+        project: String,
+    },
+    /// A component started.
+    Started {
+        /// Check id.
+        check: String,
+    },
+    /// A component finished.
+    Finished {
+        /// Check id.
+        check: String,
+        /// Counts.
+        passed: usize,
+        /// Counts.
+        failed: usize,
+        /// Counts.
+        aborted: usize,
+        /// Wall time.
+        elapsed: Duration,
+    },
+}
+
+/// Progress callback.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The overall outcome over the selected testcases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Every selected testcase passed.
+    Pass,
+    /// At least one FAIL.
+    Fail,
+    /// No FAIL, at least one ABORT.
+    Abort,
+    /// No FAIL or ABORT, but some selected testcase has no result
+    /// (no component implements it).
+    Tentative,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The report (already written if an output was given).
+    pub report: Report,
+    /// Console summary text.
+    pub console: String,
+    /// Per version: (version, summaries of the requested targets).
+    pub summaries: Vec<(String, Vec<TargetSummary>)>,
+    /// Overall outcome.
+    pub overall: Overall,
+    /// Selected testcase ids.
+    pub selected: Vec<String>,
+}
+
+/// The preflight of the official harness (d.0): Err with the reason when
+/// the roles are too high or `member` is missing.
+pub fn preflight(roles: &[String]) -> Result<(), String> {
+    let high: Vec<&str> = roles
+        .iter()
+        .map(String::as_str)
+        .filter(|r| *r == "admin" || *r == "manager")
+        .collect();
+    if !high.is_empty() {
+        return Err(format!(
+            "user privileges too high: the token has role(s) {}; certify with a plain member user",
+            high.join(", ")
+        ));
+    }
+    if !roles.iter().any(|r| r == "member") {
+        return Err(format!(
+            "the token lacks the member role (roles: {}); certify with a member user",
+            if roles.is_empty() { "none".to_string() } else { roles.join(", ") }
+        ));
+    }
+    Ok(())
+}
+
+struct Planned {
+    check: LoadedCheck,
+    testcases: Vec<String>,
+    invocation: String,
+}
+
+fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome {
+    CheckOutcome {
+        results: testcases
+            .iter()
+            .map(|t| (t.clone(), Verdict::Abort, reason.to_string()))
+            .collect(),
+        logs: vec![crate::sandbox::LogLine {
+            level: "CRITICAL",
+            message: reason.to_string(),
+        }],
+        abort: Some(reason.to_string()),
+        stats: Default::default(),
+        elapsed: Duration::ZERO,
+    }
+}
+
+/// Run a certification.
+pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, RunError> {
+    let spec = Spec::load(&opts.scope)?;
+    let variables = spec.resolve_variables(&opts.assignments)?;
+    let versions = spec.select_versions(opts.date, opts.forced_version.as_deref())?;
+    let regex = match &opts.tests {
+        Some(p) => Some(regex::Regex::new(p).map_err(|e| RunError::Regex {
+            pattern: p.clone(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    let targets: Vec<&str> = opts.targets.iter().map(String::as_str).collect();
+    let selected = spec.select_testcases(&versions, &targets, opts.sections.as_deref(), regex.as_ref());
+
+    let checks = bundle::load_dir(&opts.checks)?;
+    let index = bundle::testcase_index(&checks)?;
+    let mut per_check: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut unimplemented = Vec::new();
+    for id in &selected {
+        match index.get(id) {
+            Some(&i) => per_check.entry(i).or_default().push(id.clone()),
+            None => unimplemented.push(id.clone()),
+        }
+    }
+    if !unimplemented.is_empty() {
+        tracing::warn!(
+            "{} selected testcase(s) have no component in {} and stay missing: {}",
+            unimplemented.len(),
+            opts.checks.display(),
+            unimplemented.join(", ")
+        );
+    }
+    let planned: Vec<Planned> = per_check
+        .into_iter()
+        .map(|(i, testcases)| Planned {
+            check: checks[i].clone(),
+            testcases,
+            invocation: uuid::Uuid::new_v4().to_string(),
+        })
+        .collect();
+    progress(Progress::Planned {
+        components: planned.len(),
+        testcases: selected.len(),
+    });
+
+    let cloud_name = variables
+        .get("os_cloud")
+        .cloned()
+        .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()));
+    let needs_cloud = !planned.is_empty();
+    let cloud = match (&cloud_name, needs_cloud) {
+        (Some(n), true) => Some(clouds::load(n)?),
+        (None, true) => return Err(RunError::NoCloud),
+        _ => None,
+    };
+
+    let checked_at = chrono::Local::now().naive_local();
+    let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(planned.len());
+
+    // Connect and preflight. A failure here aborts every testcase, like
+    // the official harness, but the report is still written.
+    let session = match &cloud {
+        None => Err("no component to run".to_string()),
+        Some(c) => match Session::connect(c, opts.mediation.clone()).await {
+            Ok(s) => {
+                progress(Progress::Connected {
+                    user: s.token_info().user.clone(),
+                    project: s.token_info().project.clone(),
+                });
+                match preflight(&s.token_info().roles) {
+                    Ok(()) => Ok(Arc::new(s)),
+                    Err(e) => Err(format!("preflight failed: {e}")),
+                }
+            }
+            Err(MediateError::Clouds(e)) => return Err(RunError::Clouds(e)),
+            Err(e) => Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
+        },
+    };
+
+    match session {
+        Err(reason) => {
+            for p in &planned {
+                outcomes.push(abort_outcome(&p.testcases, &reason));
+            }
+        }
+        Ok(session) => {
+            let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
+            let mut params: Vec<(String, String)> =
+                variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            params.push(("subject".into(), opts.subject.clone()));
+            params.push(("reference_date".into(), opts.date.format("%Y-%m-%d").to_string()));
+            let params = Arc::new(params);
+            let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+            let mut handles = Vec::with_capacity(planned.len());
+            for p in &planned {
+                let (sandbox, session, sem, params, progress) = (
+                    sandbox.clone(),
+                    session.clone(),
+                    sem.clone(),
+                    params.clone(),
+                    progress.clone(),
+                );
+                let check = p.check.clone();
+                let testcases = p.testcases.clone();
+                handles.push(tokio::spawn(async move {
+                    let _permit = sem.acquire_owned().await;
+                    let id = check.meta.id.clone();
+                    progress(Progress::Started { check: id.clone() });
+                    let loaded = {
+                        let sandbox = sandbox.clone();
+                        let wasm = check.wasm.clone();
+                        let (id2, sha) = (id.clone(), check.sha256.clone());
+                        // Compiling is CPU work: keep it off the async workers.
+                        tokio::task::spawn_blocking(move || sandbox.load(&id2, &wasm, &sha)).await
+                    };
+                    let outcome = match loaded {
+                        Err(e) => abort_outcome(&testcases, &format!("internal error compiling {id}: {e}")),
+                        Ok(Err(e)) => abort_outcome(&testcases, &e.to_string()),
+                        Ok(Ok(loaded)) => {
+                            let grants = Grants::from_capabilities(&check.meta.capabilities).unwrap_or_default();
+                            let (timeout, memory) =
+                                sandbox.effective_limits(check.meta.limits.timeout_secs, check.meta.limits.memory_mib);
+                            let mediator = CheckMediator::new(session, &id, grants, Instant::now() + timeout);
+                            sandbox.run(&loaded, mediator, &testcases, &params, timeout, memory).await
+                        }
+                    };
+                    let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
+                    progress(Progress::Finished {
+                        check: id,
+                        passed: count(Verdict::Pass),
+                        failed: count(Verdict::Fail),
+                        aborted: count(Verdict::Abort),
+                        elapsed: outcome.elapsed,
+                    });
+                    outcome
+                }));
+            }
+            for (h, p) in handles.into_iter().zip(&planned) {
+                match h.await {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => outcomes.push(abort_outcome(
+                        &p.testcases,
+                        &format!("internal error running {}: {e}", p.check.meta.id),
+                    )),
+                }
+            }
+        }
+    }
+
+    // Assemble the report.
+    let mut invocations = Vec::with_capacity(planned.len());
+    let mut components = Vec::with_capacity(planned.len());
+    for (p, o) in planned.iter().zip(&outcomes) {
+        let cmd = format!(
+            "{}@{} sha256:{} {}",
+            p.check.meta.id,
+            p.check.meta.version,
+            p.check.sha256,
+            p.testcases.join(" ")
+        );
+        invocations.push(Invocation {
+            id: p.invocation.clone(),
+            cmd,
+            results: o.results.iter().map(|(t, v, _)| (t.clone(), v.value())).collect(),
+            rc: if o.abort.is_some() { 1 } else { 0 },
+            stdout: o
+                .results
+                .iter()
+                .map(|(t, v, _)| format!("{t}: {}", v.as_str()))
+                .collect(),
+            stderr: o
+                .logs
+                .iter()
+                .map(|l| format!("{}: {}", l.level, l.message))
+                .collect(),
+        });
+        components.push(ComponentProvenance {
+            id: p.check.meta.id.clone(),
+            version: p.check.meta.version.clone(),
+            sha256: p.check.sha256.clone(),
+            capabilities: Grants::from_capabilities(&p.check.meta.capabilities)
+                .map(|g| g.to_capabilities())
+                .unwrap_or_default(),
+            invocation: p.invocation.clone(),
+            requests: o.stats.requests,
+            elapsed_ms: o.elapsed.as_millis() as u64,
+        });
+    }
+    let assignment: BTreeMap<String, String> = opts.assignments.iter().cloned().collect();
+    let report = Report {
+        spec: SpecRef {
+            uuid: spec.uuid.clone(),
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+        },
+        checked_at,
+        reference_date: opts.date,
+        subject: opts.subject.clone(),
+        run_uuid: uuid::Uuid::new_v4().to_string(),
+        argv: opts.argv.clone(),
+        assignment,
+        sections: opts.sections.clone(),
+        forced_version: opts.forced_version.clone(),
+        forced_tests: opts.tests.clone(),
+        invocations,
+        provenance: Provenance {
+            host_version: env!("CARGO_PKG_VERSION").to_string(),
+            wit: crate::sandbox::WIT_PACKAGE.to_string(),
+            checks_source: opts.checks.display().to_string(),
+            components,
+            unimplemented,
+            overrides: Vec::new(),
+        },
+    };
+    if let Some(out) = &opts.output {
+        report.write(out)?;
+    }
+
+    // Console summary per version and target.
+    let results = report.results();
+    let narrowed = opts.sections.is_some() || opts.tests.is_some();
+    let mut summaries = Vec::new();
+    let mut console = String::new();
+    for v in &versions {
+        let sums: Vec<TargetSummary> = targets
+            .iter()
+            .map(|t| scope::summarize(&spec, &v.name, t, &results, narrowed, &selected))
+            .collect();
+        let mut header = format!("{} {}", opts.subject, spec.name);
+        if let Some(s) = &opts.sections {
+            header.push_str(&format!(" [sections: {}]", s.join(", ")));
+        }
+        if let Some(t) = &opts.tests {
+            header.push_str(&format!(" [tests: '{t}']"));
+        }
+        header.push(' ');
+        header.push_str(&v.name);
+        console.push_str(&crate::report::console_version(&header, &sums, &|id| {
+            spec.testcases
+                .get(id)
+                .map(|t| (t.description.clone(), t.url.clone()))
+                .unwrap_or((None, None))
+        }));
+        summaries.push((v.name.clone(), sums));
+    }
+
+    let values: Vec<Option<i8>> = selected.iter().map(|id| results.get(id).copied()).collect();
+    let overall = if values.contains(&Some(-1)) {
+        Overall::Fail
+    } else if values.contains(&Some(0)) {
+        Overall::Abort
+    } else if values.contains(&None) {
+        Overall::Tentative
+    } else {
+        Overall::Pass
+    };
+    Ok(RunResult {
+        report,
+        console,
+        summaries,
+        overall,
+        selected,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preflight_rules() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(preflight(&r(&["member", "reader"])).is_ok());
+        assert!(preflight(&r(&["admin", "member"])).unwrap_err().contains("too high"));
+        assert!(preflight(&r(&["manager", "member"])).unwrap_err().contains("manager"));
+        assert!(preflight(&r(&["reader"])).unwrap_err().contains("lacks the member role"));
+        assert!(preflight(&[]).unwrap_err().contains("roles: none"));
+    }
+}

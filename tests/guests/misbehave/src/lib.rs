@@ -1,0 +1,97 @@
+//! Test-only check component that misbehaves on request, so the host's
+//! sandbox and mediation can be tested with real wasm. The testcase id picks
+//! the behaviour; tests/artifacts assembles one check directory per
+//! behaviour from `checks/*.json` (each with its own limits and grants).
+//!
+//! Never part of a bundle.
+
+#![allow(unsafe_code)] // generated export glue only
+
+use scs_check_sdk::bindings::scs::check::openstack as host;
+use scs_check_sdk::openstack::{Request, flavors, identity};
+use scs_check_sdk::{self as sdk, TestcaseResult, Verdict};
+
+fn run_one(id: &str) -> TestcaseResult {
+    match id {
+        "test-loop" => {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }
+        "test-hog" => {
+            let mut hog: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hog.push(std::hint::black_box(vec![7u8; 1 << 20]));
+            }
+        }
+        "test-panic" => panic!("test guest panicked on purpose"),
+        "test-write" => {
+            let req = Request::new("compute", host::Method::Post, "servers")
+                .json(&serde_json_value());
+            match req.send() {
+                Err(e) => sdk::result(id, Verdict::Pass, format!("write refused: {e}")),
+                Ok(r) => sdk::result(id, Verdict::Fail, format!("write went through: HTTP {}", r.status)),
+            }
+        }
+        "test-echo" => {
+            // Report everything the guest can see, so the test can assert
+            // that no token or password is among it.
+            let me = identity();
+            sdk::info(&format!("identity: {me:?}"));
+            sdk::info(&format!("catalog: {:?}", sdk::openstack::catalog()));
+            match Request::get("compute", "flavors/detail").send() {
+                Ok(r) => {
+                    sdk::info(&format!("status: {}", r.status));
+                    sdk::info(&format!("headers: {:?}", r.headers));
+                    sdk::info(&format!("body: {}", String::from_utf8_lossy(&r.body)));
+                    sdk::result(id, Verdict::Pass, format!("saw {} headers", r.headers.len()))
+                }
+                Err(e) => sdk::result(id, Verdict::Abort, e.to_string()),
+            }
+        }
+        "test-poll" => {
+            let mut statuses = Vec::new();
+            for _ in 0..3 {
+                match Request::get("compute", "flavors/detail").send() {
+                    Ok(r) => statuses.push(r.status),
+                    Err(e) => return sdk::result(id, Verdict::Abort, e.to_string()),
+                }
+            }
+            sdk::result(id, Verdict::Pass, format!("statuses {statuses:?}"))
+        }
+        "test-shared" => match flavors() {
+            Ok(f) => sdk::result(id, Verdict::Pass, format!("{} flavors", f.len())),
+            Err(e) => sdk::result(id, Verdict::Abort, e.to_string()),
+        },
+        "test-sleep" => {
+            let t0 = sdk::now_ms();
+            sdk::sleep_ms(50);
+            let t1 = sdk::now_ms();
+            let v = if t1 >= t0 + 50 { Verdict::Pass } else { Verdict::Fail };
+            sdk::result(id, v, format!("slept {} ms", t1.saturating_sub(t0)))
+        }
+        "test-log-flood" => {
+            for i in 0..100_000u32 {
+                sdk::info(&format!("flood line {i}"));
+            }
+            sdk::result(id, Verdict::Pass, "flooded")
+        }
+        other => sdk::result(other, Verdict::Abort, "unknown test behaviour"),
+    }
+}
+
+fn serde_json_value() -> serde_json::Value {
+    serde_json::json!({"server": {"name": "_scs-test-denied", "flavorRef": "1", "imageRef": "x"}})
+}
+
+struct Check;
+
+impl scs_check_sdk::bindings::Guest for Check {
+    fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
+        sdk::install_panic_hook();
+        testcases.iter().map(|id| run_one(id)).collect()
+    }
+}
+
+scs_check_sdk::bindings::export_check!(Check);
