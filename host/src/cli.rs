@@ -65,6 +65,10 @@ pub struct RunArgs {
     /// Cloud name in clouds.yaml; sets the scope variable os_cloud [default: $OS_CLOUD].
     #[arg(long = "os-cloud", value_name = "NAME")]
     pub os_cloud: Option<String>,
+    /// clouds.yaml to read [default: $OS_CLIENT_CONFIG_FILE, ./clouds.yaml,
+    /// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; secure.yaml likewise].
+    #[arg(long = "clouds-yaml", value_name = "FILE")]
+    pub clouds_yaml: Option<PathBuf>,
     /// Subject (the cloud's name at the compliance monitor).
     #[arg(short = 's', long = "subject", value_name = "NAME")]
     pub subject: String,
@@ -245,6 +249,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         subject: args.subject.clone(),
         output: args.output.clone(),
         checks: args.checks.clone(),
+        clouds_file: args.clouds_yaml.clone(),
         date: args.date.unwrap_or_else(|| chrono::Local::now().date_naive()),
         forced_version: args.version.clone(),
         sections: args.sections.clone(),

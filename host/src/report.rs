@@ -147,11 +147,25 @@ impl Report {
     }
 }
 
+/// `8-4-4-4-12` lower-case hex: a plain scalar in YAML (not a number or date).
+fn is_uuid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+        && s.chars().any(|c| c.is_ascii_alphabetic())
+}
+
 /// Whether `s` can be written as a plain YAML scalar and read back as the
 /// same string by YAML 1.1 and 1.2 loaders.
 fn plain_ok(s: &str) -> bool {
     if s.is_empty() || s.len() > 200 {
         return false;
+    }
+    if is_uuid(s) {
+        return true;
     }
     let first = s.as_bytes()[0];
     if !(first.is_ascii_alphabetic() || first == b'/' || first == b'.' || first == b'_') {
@@ -159,11 +173,11 @@ fn plain_ok(s: &str) -> bool {
     }
     if !s
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./+@=,()".contains(c) || c == ' ')
+        .all(|c| c.is_ascii_alphanumeric() || "-_./+@=,():".contains(c) || c == ' ')
     {
         return false;
     }
-    if s.ends_with(' ') || s.contains(" #") {
+    if s.ends_with(' ') || s.ends_with(':') || s.contains(": ") || s.contains(" #") {
         return false;
     }
     let lower = s.to_ascii_lowercase();
@@ -431,13 +445,19 @@ mod tests {
 
     #[test]
     fn scalars_that_must_be_quoted() {
-        for s in ["yes", "No", "null", "", "1.5", "2026-01-01", "a: b", "x #y", "-a", "ä", "line\nbreak", "ERROR: x", "@x", "0x10"] {
+        for s in [
+            "yes", "No", "null", "", "1.5", "2026-01-01", "a: b", "x #y", "-a", "ä", "line\nbreak", "ERROR: x",
+            "@x", "0x10", "a:", "https://x.org/a:b", "12345678-1234-1234-1234-123456789012", "1e10",
+            "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f",
+        ] {
             let y = yaml_str(s);
             let back: String = yaml_serde::from_str(&y).unwrap();
             assert_eq!(back, s, "{s:?} -> {y}");
         }
         assert_eq!(yaml_str("scs-0100-syntax-check"), "scs-0100-syntax-check");
         assert_eq!(yaml_str("yes"), "\"yes\"");
+        assert_eq!(yaml_str("https://x.org/a"), "https://x.org/a");
+        assert_eq!(yaml_str("12345678-1234-1234-1234-123456789012"), "\"12345678-1234-1234-1234-123456789012\"");
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct RunOptions {
     pub output: Option<PathBuf>,
     /// Checks directory.
     pub checks: PathBuf,
+    /// clouds.yaml to use (default: the openstacksdk search order).
+    pub clouds_file: Option<PathBuf>,
     /// Reference date (default today, local time).
     pub date: NaiveDate,
     /// `-V`.
@@ -86,7 +88,9 @@ pub struct RunOptions {
     pub jobs: usize,
     /// `-a k=v` assignments, as given.
     pub assignments: Vec<(String, String)>,
-    /// Targets to run (default `["main"]`, as the official suite).
+    /// Targets to run (default `["main"]`, as the official suite; add
+    /// `recommended` for the recommended testcases, see
+    /// [`Spec::select_recommended`]).
     pub targets: Vec<String>,
     /// argv for the report.
     pub argv: Vec<String>,
@@ -222,8 +226,22 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         })?),
         None => None,
     };
-    let targets: Vec<&str> = opts.targets.iter().map(String::as_str).collect();
-    let selected = spec.select_testcases(&versions, &targets, opts.sections.as_deref(), regex.as_ref());
+    let with_recommended = opts.targets.iter().any(|t| t == "recommended");
+    let targets: Vec<&str> = opts
+        .targets
+        .iter()
+        .map(String::as_str)
+        .filter(|t| *t != "recommended")
+        .collect();
+    let mut selected = spec.select_testcases(&versions, &targets, opts.sections.as_deref(), regex.as_ref());
+    let recommended = if with_recommended {
+        spec.select_recommended(&versions, opts.sections.as_deref(), regex.as_ref())
+    } else {
+        Vec::new()
+    };
+    selected.extend(recommended.iter().cloned());
+    selected.sort();
+    selected.dedup();
 
     let checks = bundle::load_dir(&opts.checks)?;
     let index = bundle::testcase_index(&checks)?;
@@ -262,7 +280,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()));
     let needs_cloud = !planned.is_empty();
     let cloud = match (&cloud_name, needs_cloud) {
-        (Some(n), true) => Some(clouds::load(n)?),
+        (Some(n), true) => Some(clouds::load(n, opts.clouds_file.as_deref())?),
         (None, true) => return Err(RunError::NoCloud),
         _ => None,
     };
@@ -435,10 +453,14 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let mut summaries = Vec::new();
     let mut console = String::new();
     for v in &versions {
-        let sums: Vec<TargetSummary> = targets
+        let mut sums: Vec<TargetSummary> = targets
             .iter()
             .map(|t| scope::summarize(&spec, &v.name, t, &results, narrowed, &selected))
             .collect();
+        if with_recommended {
+            let ids = spec.select_recommended(std::slice::from_ref(v), opts.sections.as_deref(), regex.as_ref());
+            sums.push(scope::summarize_ids("recommended", &ids, &results, narrowed, &selected));
+        }
         let mut header = format!("{} {}", opts.subject, spec.name);
         if let Some(s) = &opts.sections {
             header.push_str(&format!(" [sections: {}]", s.join(", ")));

@@ -1119,6 +1119,55 @@ impl Spec {
         out.into_iter().collect()
     }
 
+    /// The testcases an operator gets with `--recommended` (scs-cert's
+    /// extension; the official suite never runs them, finding 0.1): the
+    /// `recommended` targets of each included module and of its `<id>-rec`
+    /// companion module, filtered like [`Spec::select_testcases`], sorted.
+    pub fn select_recommended(
+        &self,
+        versions: &[SelectedVersion],
+        sections: Option<&[String]>,
+        tests: Option<&Regex>,
+    ) -> Vec<String> {
+        let sections = sections.filter(|s| !s.is_empty());
+        let mut out = BTreeSet::new();
+        for sel in versions {
+            let Some(version) = self.version(&sel.name) else {
+                continue;
+            };
+            for inc in &version.include {
+                let companion = format!("{}-rec", inc.module);
+                for m in [self.module(&inc.module), self.module(&companion)].into_iter().flatten() {
+                    for (tname, ids) in &m.targets {
+                        if tname != "recommended" {
+                            continue;
+                        }
+                        for id in ids {
+                            let Some(tc) = self.testcases.get(id) else {
+                                continue;
+                            };
+                            if tc.manual {
+                                continue;
+                            }
+                            if let Some(sections) = sections
+                                && !tc.section.as_ref().is_some_and(|s| sections.contains(s))
+                            {
+                                continue;
+                            }
+                            if let Some(re) = tests
+                                && !matches_at_start(re, id)
+                            {
+                                continue;
+                            }
+                            out.insert(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
     /// `-a k=v` handling: an assignment given twice is an error (checked first, as the official
     /// option parser does); keys the spec does not declare are accepted and kept; defaults fill
     /// in what is not assigned; a required variable (declared without default) left without a
@@ -1255,6 +1304,18 @@ pub fn summarize(
         .version(version)
         .and_then(|v| v.target(target))
         .unwrap_or(&[]);
+    summarize_ids(target, ids, results, narrowed, selected)
+}
+
+/// [`summarize`] over an explicit list of testcase ids (used for the
+/// `recommended` companions that `--recommended` adds).
+pub fn summarize_ids(
+    target: &str,
+    ids: &[String],
+    results: &BTreeMap<String, i8>,
+    narrowed: bool,
+    selected: &[String],
+) -> TargetSummary {
     let (mut passed, mut failed, mut aborted, mut missing) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for id in ids {

@@ -205,9 +205,12 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-/// Load cloud `name` from the usual locations.
-pub fn load(name: &str) -> Result<CloudConfig, CloudsError> {
-    let candidates = candidate_paths("clouds.yaml", "OS_CLIENT_CONFIG_FILE");
+/// Load cloud `name` from `file`, or else from the usual locations.
+pub fn load(name: &str, file: Option<&Path>) -> Result<CloudConfig, CloudsError> {
+    let candidates = match file {
+        Some(f) => vec![f.to_path_buf()],
+        None => candidate_paths("clouds.yaml", "OS_CLIENT_CONFIG_FILE"),
+    };
     let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
         let list: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         return Err(CloudsError::NotFound(list.join(", ")));

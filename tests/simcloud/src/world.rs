@@ -1,0 +1,370 @@
+//! The resolved cloud content a server works from: validated fixture plus generated filler,
+//! derived ids, sorted flavors, pre-rendered Glance image bodies, and path templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::error::Error;
+use crate::fixture::{
+    AppCredential, Fixture, Flavor, IMAGE_CORE_FIELDS, MemberStatus, Service, User, Visibility,
+    check_image_status,
+};
+use crate::ids;
+
+/// Placeholders substituted by the token's project id in catalog paths and URLs.
+const PROJECT_PLACEHOLDERS: &[&str] = &[
+    "{project_id}",
+    "{tenant_id}",
+    "%(project_id)s",
+    "$(project_id)s",
+    "%(tenant_id)s",
+    "$(tenant_id)s",
+];
+
+/// Default mount points when the catalog names no path for the service.
+const DEFAULT_COMPUTE_PATH: &str = "/compute/v2.1";
+const DEFAULT_IMAGE_PATH: &str = "/image";
+
+#[derive(Debug)]
+pub(crate) struct World {
+    pub region: String,
+    pub users: Vec<User>,
+    pub app_creds: Vec<AppCredential>,
+    pub services: Vec<Service>,
+    /// Sorted by flavor id (string order, as Nova's default `flavorid asc`).
+    pub flavors: Vec<FlavorRec>,
+    pub images: Vec<ImageRec>,
+    /// Path template Nova is mounted at.
+    pub compute_path: String,
+    /// Path template Glance is mounted at.
+    pub image_path: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct FlavorRec {
+    pub flavor: Flavor,
+    /// Position in the fixture: Nova's internal `id` and `created_at` order.
+    pub db_id: usize,
+    /// Project ids with flavor access.
+    pub access: BTreeSet<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ImageRec {
+    pub id: String,
+    pub name: String,
+    pub owner_id: String,
+    pub visibility: Visibility,
+    pub hidden: bool,
+    pub status: String,
+    pub size: Option<u64>,
+    pub min_disk: u64,
+    pub min_ram: u64,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Member project id -> status.
+    pub members: BTreeMap<String, MemberStatus>,
+    pub tags: Vec<String>,
+    /// The Glance image body (all values except what depends on the request).
+    pub body: Map<String, Value>,
+}
+
+impl World {
+    pub fn build(fixture: &Fixture) -> Result<World, Error> {
+        fixture.check_static_rules()?;
+        let flavors = build_flavors(fixture)?;
+        let images = build_images(fixture)?;
+        let mount = |kind: &str, default: &str| {
+            fixture
+                .services
+                .iter()
+                .filter(|s| s.service_type == kind)
+                .find_map(|s| s.path.clone())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        Ok(World {
+            region: fixture.region.clone(),
+            users: fixture.users.clone(),
+            app_creds: fixture.application_credentials.clone(),
+            services: fixture.services.clone(),
+            flavors,
+            images,
+            compute_path: mount("compute", DEFAULT_COMPUTE_PATH),
+            image_path: mount("image", DEFAULT_IMAGE_PATH),
+        })
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_id(&self, id: &str) -> Option<&User> {
+        self.users.iter().find(|u| ids::user_id(&u.name) == id)
+    }
+}
+
+fn build_flavors(fixture: &Fixture) -> Result<Vec<FlavorRec>, Error> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (db_id, flavor) in fixture.all_flavors().into_iter().enumerate() {
+        let what = format!("flavor {:?}", flavor.id);
+        if flavor.id.is_empty() || flavor.name.is_empty() {
+            return Err(Error::Invalid("flavors need an id and a name".into()));
+        }
+        if !seen.insert(flavor.id.clone()) {
+            return Err(Error::Invalid(format!(
+                "duplicate flavor id {:?}",
+                flavor.id
+            )));
+        }
+        if flavor.vcpus == 0 || flavor.ram == 0 {
+            return Err(Error::Invalid(format!(
+                "{what}: vcpus and ram must be at least 1 (Nova refuses 0)"
+            )));
+        }
+        if flavor.is_public && !flavor.projects.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{what}: flavor access (projects) needs a private flavor (is_public: false)"
+            )));
+        }
+        let access = flavor.projects.iter().map(|p| ids::project_id(p)).collect();
+        out.push(FlavorRec {
+            flavor,
+            db_id: db_id + 1,
+            access,
+        });
+    }
+    out.sort_by(|a, b| a.flavor.id.cmp(&b.flavor.id));
+    Ok(out)
+}
+
+pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub(crate) fn format_time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn build_images(fixture: &Fixture) -> Result<Vec<ImageRec>, Error> {
+    let mut name_count: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for image in fixture.all_images() {
+        let what = format!("image {:?}", image.name);
+        let id = match &image.id {
+            Some(id) => match uuid::Uuid::parse_str(id) {
+                Ok(u) => u.hyphenated().to_string(),
+                Err(_) => {
+                    return Err(Error::Invalid(format!(
+                        "{what}: id {id:?} is not a UUID (Glance requires one)"
+                    )));
+                }
+            },
+            None => {
+                let n = name_count.entry(image.name.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    ids::image_id(&image.name)
+                } else {
+                    ids::image_id(&format!("{}#{n}", image.name))
+                }
+            }
+        };
+        if !seen.insert(id.clone()) {
+            return Err(Error::Invalid(format!("{what}: duplicate image id {id}")));
+        }
+        let created = parse_time(&image.created_at).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{what}: created_at {:?} is not RFC 3339",
+                image.created_at
+            ))
+        })?;
+        let updated = match &image.updated_at {
+            None => created,
+            Some(text) => parse_time(text).ok_or_else(|| {
+                Error::Invalid(format!("{what}: updated_at {text:?} is not RFC 3339"))
+            })?,
+        };
+        if !check_image_status(&image.status) {
+            return Err(Error::Invalid(format!(
+                "{what}: unknown status {:?}",
+                image.status
+            )));
+        }
+        if let Some(key) = image
+            .properties
+            .keys()
+            .find(|k| IMAGE_CORE_FIELDS.contains(&k.as_str()))
+        {
+            return Err(Error::Invalid(format!(
+                "{what}: property {key:?} would shadow a core field"
+            )));
+        }
+        if !image.members.is_empty() && image.visibility != Visibility::Shared {
+            return Err(Error::Invalid(format!(
+                "{what}: members are only allowed on shared images"
+            )));
+        }
+        let owner = image.owner.clone().unwrap_or_else(|| "admin".to_owned());
+        let owner_id = ids::project_id(&owner);
+        let has_data = image.status == "active" && image.size.is_some();
+        let derived = |value: &Option<String>, make: &dyn Fn() -> String| match value {
+            Some(v) => Value::String(v.clone()),
+            None if has_data => Value::String(make()),
+            None => Value::Null,
+        };
+        let checksum = derived(&image.checksum, &|| {
+            ids::hex_digest(&format!("md5:{id}"), 32)
+        });
+        let hash_algo = derived(&image.os_hash_algo, &|| "sha512".to_owned());
+        let hash_value = derived(&image.os_hash_value, &|| {
+            ids::hex_digest(&format!("sha512:{id}"), 128)
+        });
+        let mut body = Map::new();
+        for (key, value) in &image.properties {
+            body.insert(key.clone(), Value::String(value.clone()));
+        }
+        let core = json!({
+            "id": id,
+            "name": image.name,
+            "status": image.status,
+            "visibility": image.visibility.as_str(),
+            "os_hidden": image.os_hidden,
+            "owner": owner_id,
+            "min_disk": image.min_disk,
+            "min_ram": image.min_ram,
+            "size": image.size,
+            "virtual_size": image.virtual_size,
+            "disk_format": image.disk_format,
+            "container_format": image.container_format,
+            "checksum": checksum,
+            "os_hash_algo": hash_algo,
+            "os_hash_value": hash_value,
+            "created_at": format_time(&created),
+            "updated_at": format_time(&updated),
+            "tags": image.tags,
+            "self": format!("/v2/images/{id}"),
+            "file": format!("/v2/images/{id}/file"),
+            "schema": "/v2/schemas/image",
+            "protected": image.protected,
+        });
+        if let Value::Object(core) = core {
+            body.extend(core);
+        }
+        out.push(ImageRec {
+            id,
+            name: image.name.clone(),
+            owner_id,
+            visibility: image.visibility,
+            hidden: image.os_hidden,
+            status: image.status.clone(),
+            size: image.size,
+            min_disk: image.min_disk,
+            min_ram: image.min_ram,
+            created,
+            updated,
+            members: image
+                .members
+                .iter()
+                .map(|(p, s)| (ids::project_id(p), *s))
+                .collect(),
+            tags: image.tags.clone(),
+            body,
+        });
+    }
+    Ok(out)
+}
+
+/// Replace every project placeholder in `template` by `project_id`.
+pub(crate) fn substitute_project(template: &str, project_id: &str) -> String {
+    PROJECT_PLACEHOLDERS
+        .iter()
+        .fold(template.to_owned(), |acc, p| acc.replace(p, project_id))
+}
+
+/// If `path` lies under the path template `template`, return the rest (`""` or `"/..."`).
+/// Placeholders match one non-empty piece of a segment (`AUTH_{project_id}` matches `AUTH_x`).
+pub(crate) fn match_prefix<'a>(template: &str, path: &'a str) -> Option<&'a str> {
+    let mut rest = path;
+    for seg in template.split('/').filter(|s| !s.is_empty()) {
+        rest = rest.strip_prefix('/')?;
+        let end = rest.find('/').unwrap_or(rest.len());
+        let (head, tail) = rest.split_at(end);
+        if !segment_matches(seg, head) {
+            return None;
+        }
+        rest = tail;
+    }
+    Some(rest)
+}
+
+fn segment_matches(template: &str, actual: &str) -> bool {
+    for placeholder in PROJECT_PLACEHOLDERS {
+        if let Some((before, after)) = template.split_once(placeholder) {
+            return actual.len() > before.len() + after.len()
+                && actual.starts_with(before)
+                && actual.ends_with(after);
+        }
+    }
+    template == actual
+}
+
+/// `/compute/v2.1` -> `/compute`: the parent of a trailing version segment, if any.
+pub(crate) fn strip_version_segment(path: &str) -> Option<&str> {
+    let (parent, last) = path.trim_end_matches('/').rsplit_once('/')?;
+    let version = last.strip_prefix('v')?;
+    let is_version = !version.is_empty()
+        && version.split('.').count() <= 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    is_version.then_some(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_matching() {
+        assert_eq!(
+            match_prefix("/compute/v2.1", "/compute/v2.1/flavors"),
+            Some("/flavors")
+        );
+        assert_eq!(match_prefix("/compute/v2.1", "/compute/v2.1"), Some(""));
+        assert_eq!(match_prefix("/compute/v2.1", "/compute/v2.10"), None);
+        assert_eq!(match_prefix("/compute/v2.1", "/compute"), None);
+        assert_eq!(
+            match_prefix("/volume/v3/{project_id}", "/volume/v3/abc/types"),
+            Some("/types")
+        );
+        assert_eq!(match_prefix("/volume/v3/{project_id}", "/volume/v3/"), None);
+        assert_eq!(
+            match_prefix("/swift/v1/AUTH_{project_id}", "/swift/v1/AUTH_12/c"),
+            Some("/c")
+        );
+        assert_eq!(
+            match_prefix("/swift/v1/AUTH_{project_id}", "/swift/v1/AUTH_"),
+            None
+        );
+        assert_eq!(match_prefix("/", "/anything"), Some("/anything"));
+    }
+
+    #[test]
+    fn substitution_and_version_stripping() {
+        assert_eq!(
+            substitute_project("http://h/v3/%(project_id)s/x/{project_id}", "p1"),
+            "http://h/v3/p1/x/p1"
+        );
+        assert_eq!(strip_version_segment("/compute/v2.1"), Some("/compute"));
+        assert_eq!(strip_version_segment("/compute/v2"), Some("/compute"));
+        assert_eq!(strip_version_segment("/v2.1"), Some(""));
+        assert_eq!(strip_version_segment("/compute/vx"), None);
+        assert_eq!(strip_version_segment("/image"), None);
+    }
+}
