@@ -188,3 +188,46 @@ pub fn result_of(report: &scs_cert::report::Report, testcase: &str) -> i8 {
 pub fn test_scope() -> PathBuf {
     root().join("tests/fixtures/test-scope.yaml")
 }
+
+/// A fixture file by path relative to the workspace root (check tests keep
+/// their extra fixtures in tests/fixtures/clouds/).
+pub fn fixture_at(rel: &str) -> Fixture {
+    let p = root().join(rel);
+    Fixture::load(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// Start simcloud from a fixture path relative to the workspace root.
+pub fn start_cloud_at(rel: &str) -> BlockingSimCloud {
+    simcloud::spawn_blocking_server(fixture_at(rel)).expect("start simcloud")
+}
+
+/// Run the real binary on the IaaS scope against `cloud` with the real
+/// checks, narrowed to `tests` (a regex), on 2026-11-29; returns the CLI
+/// outcome and the parsed report. `extra` are further CLI arguments.
+pub fn run_scope(cloud: &BlockingSimCloud, tests: &str, extra: &[&str]) -> (CliRun, serde_json::Value) {
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
+    let out = dir.path().join("report.yaml");
+    let checks = real_checks();
+    let mut args = vec![
+        "run",
+        "scopes/scs-compatible-iaas.yaml",
+        "--os-cloud",
+        "simcloud",
+        "--subject",
+        "test-cloud",
+        "--date",
+        "2026-11-29",
+        "--tests",
+        tests,
+        "--output",
+        out.to_str().expect("utf-8 path"),
+        "--checks",
+        checks.to_str().expect("utf-8 path"),
+    ];
+    args.extend_from_slice(extra);
+    let cli = scs_cert(&args, Some(&clouds));
+    assert!(out.is_file(), "no report written; stderr:\n{}", cli.stderr);
+    let report = read_report(&out);
+    (cli, report)
+}

@@ -16,12 +16,18 @@ async fn password_token_carries_user_project_roles_and_catalog() {
     let (status, token, body) = auth(&cloud, &password_auth("member", "s3cret")).await;
     assert_eq!(status, StatusCode::CREATED);
     let token_id = token.expect("X-Subject-Token");
-    assert!(token_id.starts_with("gAAAAA") && token_id.len() == 70, "{token_id}");
+    assert!(
+        token_id.starts_with("gAAAAA") && token_id.len() == 70,
+        "{token_id}"
+    );
     let t = &body["token"];
     assert_eq!(t["methods"], json!(["password"]));
     assert_eq!(t["user"]["name"], "member");
     assert_eq!(t["user"]["id"], user_id("member"));
-    assert_eq!(t["user"]["domain"], json!({"id": "default", "name": "Default"}));
+    assert_eq!(
+        t["user"]["domain"],
+        json!({"id": "default", "name": "Default"})
+    );
     assert_eq!(t["project"]["name"], "demo");
     assert_eq!(t["project"]["id"], project_id("demo"));
     assert_eq!(t["project"]["domain"]["id"], "default");
@@ -32,7 +38,10 @@ async fn password_token_carries_user_project_roles_and_catalog() {
     assert!(t.get("application_credential").is_none());
     let issued = t["issued_at"].as_str().expect("issued_at");
     let expires = t["expires_at"].as_str().expect("expires_at");
-    assert!(issued.ends_with('Z') && expires > issued, "{issued} {expires}");
+    assert!(
+        issued.ends_with('Z') && expires > issued,
+        "{issued} {expires}"
+    );
 
     let catalog = t["catalog"].as_array().expect("catalog");
     let types: Vec<&str> = catalog.iter().filter_map(|s| s["type"].as_str()).collect();
@@ -136,9 +145,15 @@ async fn application_credential_roles_default_to_a_subset() {
     )
     .await;
     let (_, _, body) = auth(&cloud, &appcred_auth("c1", "s")).await;
-    assert_eq!(body["token"]["roles"], json!([{"id": role_id("reader"), "name": "reader"}]));
+    assert_eq!(
+        body["token"]["roles"],
+        json!([{"id": role_id("reader"), "name": "reader"}])
+    );
     let (_, _, body) = auth(&cloud, &appcred_auth("c2", "s")).await;
-    assert_eq!(names(&body["token"]["roles"]), ["member", "reader", "load-balancer_member"]);
+    assert_eq!(
+        names(&body["token"]["roles"]),
+        ["member", "reader", "load-balancer_member"]
+    );
     assert_eq!(body["token"]["application_credential"]["name"], "c2");
     assert_eq!(body["token"]["application_credential"]["restricted"], false);
 }
@@ -150,7 +165,10 @@ async fn bad_credentials_are_refused_like_keystone() {
         (password_auth("member", "wrong"), StatusCode::UNAUTHORIZED),
         (password_auth("nobody", "s3cret"), StatusCode::UNAUTHORIZED),
         (appcred_auth("appcred-1", "wrong"), StatusCode::UNAUTHORIZED),
-        (appcred_auth("appcred-2", "appsecret"), StatusCode::UNAUTHORIZED),
+        (
+            appcred_auth("appcred-2", "appsecret"),
+            StatusCode::UNAUTHORIZED,
+        ),
         (
             json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
                 "name": "member", "domain": {"name": "Other"}, "password": "s3cret"}}}}}),
@@ -184,7 +202,11 @@ async fn bad_credentials_are_refused_like_keystone() {
         assert_eq!(status, expected, "{body}: {reply}");
         assert!(token.is_none());
         assert_eq!(reply["error"]["code"], expected.as_u16(), "{reply}");
-        let title = if expected == StatusCode::UNAUTHORIZED { "Unauthorized" } else { "Bad Request" };
+        let title = if expected == StatusCode::UNAUTHORIZED {
+            "Unauthorized"
+        } else {
+            "Bad Request"
+        };
         assert_eq!(reply["error"]["title"], title);
     }
     // Malformed JSON.
@@ -222,7 +244,10 @@ async fn keystone_discovery_validation_and_catalog() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(v["version"]["id"], "v3.14");
     assert_eq!(v["version"]["status"], "stable");
-    assert_eq!(v["version"]["links"][0]["href"], format!("{}/", cloud.auth_url()));
+    assert_eq!(
+        v["version"]["links"][0]["href"],
+        format!("{}/", cloud.auth_url())
+    );
     let (status, v) = get_json(&format!("{}/identity", cloud.base_url()), None, &[]).await;
     assert_eq!(status, StatusCode::MULTIPLE_CHOICES);
     assert_eq!(v["versions"]["values"][0]["id"], "v3.14");
@@ -246,10 +271,20 @@ async fn keystone_discovery_validation_and_catalog() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = get_json(&format!("{}/auth/catalog", cloud.auth_url()), Some(&token), &[]).await;
+    let (status, body) = get_json(
+        &format!("{}/auth/catalog", cloud.auth_url()),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["catalog"].as_array().map(Vec::len), Some(10));
-    let (status, body) = get_json(&format!("{}/auth/projects", cloud.auth_url()), Some(&token), &[]).await;
+    let (status, body) = get_json(
+        &format!("{}/auth/projects", cloud.auth_url()),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["projects"][0]["id"], project_id("demo"));
     let (status, body) = get_json(&format!("{}/users", cloud.auth_url()), None, &[]).await;
@@ -272,7 +307,10 @@ async fn catalog_options_disabled_region_url_interfaces() {
     let (_, _, body) = auth(&cloud, &password_auth("u", "p")).await;
     let catalog = &body["token"]["catalog"];
     assert_eq!(names(catalog), ["nova", "designate", "swift"]);
-    assert_eq!(catalog[1]["endpoints"][0]["url"], "https://dns.example.org/v2");
+    assert_eq!(
+        catalog[1]["endpoints"][0]["url"],
+        "https://dns.example.org/v2"
+    );
     assert_eq!(catalog[1]["endpoints"][0]["region"], "Reg2");
     assert_eq!(catalog[1]["endpoints"][1]["interface"], "admin");
     assert_eq!(catalog[0]["endpoints"][0]["region"], "Reg1");
@@ -310,12 +348,17 @@ async fn services_require_a_valid_token() {
         }
     }
     let token = member_token(&cloud).await;
-    let (status, body) = get_json(&format!("{base}/network/v2.0/networks"), Some(&token), &[]).await;
+    let (status, body) =
+        get_json(&format!("{base}/network/v2.0/networks"), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], 404);
     let (status, body) = get_json(&format!("{base}/nothing/here"), None, &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("/nothing/here")));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/nothing/here"))
+    );
     let (status, body) = get_json(&format!("{base}/compute/v2.1/servers"), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], 404);
@@ -336,7 +379,10 @@ async fn health_and_request_recording() {
     assert_eq!(text, "ok");
     let token = member_token(&cloud).await;
     let (status, _) = get_json(
-        &format!("{}/compute/v2.1/flavors?limit=2&marker=101", cloud.base_url()),
+        &format!(
+            "{}/compute/v2.1/flavors?limit=2&marker=101",
+            cloud.base_url()
+        ),
         Some(&token),
         &[("OpenStack-API-Version", "compute 2.61")],
     )
@@ -348,7 +394,14 @@ async fn health_and_request_recording() {
     let requests = cloud.requests();
     let summary: Vec<(&str, &str, &str, u16)> = requests
         .iter()
-        .map(|r| (r.method.as_str(), r.path.as_str(), r.query.as_str(), r.status))
+        .map(|r| {
+            (
+                r.method.as_str(),
+                r.path.as_str(),
+                r.query.as_str(),
+                r.status,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -360,8 +413,16 @@ async fn health_and_request_recording() {
         ]
     );
     assert_eq!(requests[2].header("x-auth-token"), Some(token.as_str()));
-    assert_eq!(requests[2].header("openstack-api-version"), Some("compute 2.61"));
-    assert!(requests[2].headers.iter().all(|(k, _)| k == &k.to_ascii_lowercase()));
+    assert_eq!(
+        requests[2].header("openstack-api-version"),
+        Some("compute 2.61")
+    );
+    assert!(
+        requests[2]
+            .headers
+            .iter()
+            .all(|(k, _)| k == &k.to_ascii_lowercase())
+    );
     assert_eq!(requests[3].header("x-auth-token"), None);
 }
 
@@ -399,7 +460,10 @@ async fn flavor_pages_follow_next_links_in_id_order() {
     assert_eq!(pages, [10, 10, 10, 5]);
     let mut expected: Vec<String> = (101..=131).map(|i| i.to_string()).collect();
     expected.extend(["201", "202", "203", "204"].map(String::from));
-    assert_eq!(seen, expected, "public + accessible, not hidden/disabled, ascending id");
+    assert_eq!(
+        seen, expected,
+        "public + accessible, not hidden/disabled, ascending id"
+    );
 
     // The first next link, exactly as Nova renders it.
     let (_, body) = get_json(
@@ -444,14 +508,24 @@ async fn flavor_paging_edge_cases() {
     let base = format!("{}/compute/v2.1", cloud.base_url());
     let (_, p1) = get_json(&format!("{base}/flavors?limit=2"), Some(&token), &[]).await;
     assert_eq!(ids(&p1["flavors"]), ["a", "b"]);
-    let (_, p2) = get_json(&format!("{base}/flavors?limit=2&marker=b"), Some(&token), &[]).await;
+    let (_, p2) = get_json(
+        &format!("{base}/flavors?limit=2&marker=b"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(ids(&p2["flavors"]), ["c", "d"]);
     // Like Nova: a full page gets a next link even when nothing follows.
     assert_eq!(
         p2["flavors_links"][0]["href"],
         format!("{base}/flavors?limit=2&marker=d")
     );
-    let (_, p3) = get_json(&format!("{base}/flavors?limit=2&marker=d"), Some(&token), &[]).await;
+    let (_, p3) = get_json(
+        &format!("{base}/flavors?limit=2&marker=d"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(ids(&p3["flavors"]), Vec::<String>::new());
     assert!(p3.get("flavors_links").is_none());
     // Sorting, filters, and parameter order in the next link (sorted by name, marker replaced).
@@ -466,7 +540,12 @@ async fn flavor_paging_edge_cases() {
         body["flavors_links"][0]["href"],
         format!("{base}/flavors?limit=2&minRam=2000&sort_dir=desc&sort_key=memory_mb&marker=c")
     );
-    let (_, body) = get_json(&format!("{base}/flavors/detail?minDisk=30"), Some(&token), &[]).await;
+    let (_, body) = get_json(
+        &format!("{base}/flavors/detail?minDisk=30"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(ids(&body["flavors"]), ["d"]);
     // Errors.
     for (query, message) in [
@@ -495,18 +574,31 @@ async fn flavor_microversions() {
     let f: Value = serde_json::from_str(&text).expect("json");
     let f = &f["flavor"];
     assert_eq!(f["name"], "SCS-2V-4-20s");
-    assert_eq!((f["vcpus"].as_u64(), f["ram"].as_u64(), f["disk"].as_u64()), (Some(2), Some(4096), Some(20)));
+    assert_eq!(
+        (f["vcpus"].as_u64(), f["ram"].as_u64(), f["disk"].as_u64()),
+        (Some(2), Some(4096), Some(20))
+    );
     assert_eq!(f["swap"], "");
     assert_eq!(f["os-flavor-access:is_public"], true);
     assert_eq!(f["OS-FLV-EXT-DATA:ephemeral"], 0);
     assert!(f.get("extra_specs").is_none());
     assert!(f.get("description").is_none());
 
-    let (_, f) = get_json(&url, Some(&token), &[("X-OpenStack-Nova-API-Version", "2.55")]).await;
+    let (_, f) = get_json(
+        &url,
+        Some(&token),
+        &[("X-OpenStack-Nova-API-Version", "2.55")],
+    )
+    .await;
     assert!(f["flavor"].get("extra_specs").is_none());
     assert_eq!(f["flavor"]["description"], Value::Null);
 
-    let (_, headers, text) = get(&url, Some(&token), &[("OpenStack-API-Version", "compute 2.61")]).await;
+    let (_, headers, text) = get(
+        &url,
+        Some(&token),
+        &[("OpenStack-API-Version", "compute 2.61")],
+    )
+    .await;
     assert_eq!(headers["openstack-api-version"], "compute 2.61");
     let f: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(
@@ -516,7 +608,12 @@ async fn flavor_microversions() {
     );
     assert_eq!(f["flavor"]["swap"], "");
 
-    let (_, headers, text) = get(&url, Some(&token), &[("OpenStack-API-Version", "compute latest")]).await;
+    let (_, headers, text) = get(
+        &url,
+        Some(&token),
+        &[("OpenStack-API-Version", "compute latest")],
+    )
+    .await;
     assert_eq!(headers["openstack-api-version"], "compute 2.96");
     assert_eq!(headers["x-openstack-nova-api-version"], "2.96");
     let f: Value = serde_json::from_str(&text).expect("json");
@@ -537,17 +634,40 @@ async fn flavor_microversions() {
         &[("OpenStack-API-Version", "compute 2.55")],
     )
     .await;
-    assert_eq!(body["flavor"]["description"], "dedicated cores on AMD Zen 4 with local NVMe");
+    assert_eq!(
+        body["flavor"]["description"],
+        "dedicated cores on AMD Zen 4 with local NVMe"
+    );
 
     for (header, value, expected) in [
-        ("OpenStack-API-Version", "compute 3.0", StatusCode::NOT_ACCEPTABLE),
-        ("OpenStack-API-Version", "compute 2.97", StatusCode::NOT_ACCEPTABLE),
-        ("X-OpenStack-Nova-API-Version", "1.1", StatusCode::NOT_ACCEPTABLE),
-        ("OpenStack-API-Version", "compute 2.x", StatusCode::BAD_REQUEST),
+        (
+            "OpenStack-API-Version",
+            "compute 3.0",
+            StatusCode::NOT_ACCEPTABLE,
+        ),
+        (
+            "OpenStack-API-Version",
+            "compute 2.97",
+            StatusCode::NOT_ACCEPTABLE,
+        ),
+        (
+            "X-OpenStack-Nova-API-Version",
+            "1.1",
+            StatusCode::NOT_ACCEPTABLE,
+        ),
+        (
+            "OpenStack-API-Version",
+            "compute 2.x",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (status, body) = get_json(&url, Some(&token), &[(header, value)]).await;
         assert_eq!(status, expected, "{value}");
-        let key = if expected == StatusCode::NOT_ACCEPTABLE { "computeFault" } else { "badRequest" };
+        let key = if expected == StatusCode::NOT_ACCEPTABLE {
+            "computeFault"
+        } else {
+            "badRequest"
+        };
         assert_eq!(body[key]["code"], expected.as_u16());
     }
 }
@@ -557,23 +677,44 @@ async fn flavor_extra_specs_endpoint_and_visibility() {
     let cloud = start("compliant.yaml").await;
     let token = member_token(&cloud).await;
     let base = format!("{}/compute/v2.1", cloud.base_url());
-    let (status, body) = get_json(&format!("{base}/flavors/113/os-extra_specs"), Some(&token), &[]).await;
+    let (status, body) = get_json(
+        &format!("{base}/flavors/113/os-extra_specs"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
         json!({"extra_specs": {"scs:cpu-type": "crowded-core", "scs:name-v1": "SCS-1L:1", "scs:name-v2": "SCS-1L-1"}})
     );
-    let (_, body) = get_json(&format!("{base}/flavors/113/os-extra_specs/scs:cpu-type"), Some(&token), &[]).await;
+    let (_, body) = get_json(
+        &format!("{base}/flavors/113/os-extra_specs/scs:cpu-type"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(body, json!({"scs:cpu-type": "crowded-core"}));
-    let (status, body) = get_json(&format!("{base}/flavors/113/os-extra_specs/nope"), Some(&token), &[]).await;
+    let (status, body) = get_json(
+        &format!("{base}/flavors/113/os-extra_specs/nope"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["itemNotFound"]["message"], "Flavor 113 has no extra specs with key nope.");
+    assert_eq!(
+        body["itemNotFound"]["message"],
+        "Flavor 113 has no extra specs with key nope."
+    );
     // Private flavor with access: visible. Without access: 404 like Nova. Disabled: showable.
     let (status, _) = get_json(&format!("{base}/flavors/204"), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = get_json(&format!("{base}/flavors/205"), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["itemNotFound"]["message"], "Flavor 205 could not be found.");
+    assert_eq!(
+        body["itemNotFound"]["message"],
+        "Flavor 205 could not be found."
+    );
     let (status, body) = get_json(&format!("{base}/flavors/206"), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["flavor"]["OS-FLV-DISABLED:disabled"], true);
@@ -644,7 +785,10 @@ async fn image_pages_follow_next_newest_first() {
     assert_eq!(seen, DEFAULT_LIST);
     assert_eq!(
         nexts[0],
-        format!("/v2/images?limit=3&marker={}", image_id("demo-community-tools"))
+        format!(
+            "/v2/images?limit=3&marker={}",
+            image_id("demo-community-tools")
+        )
     );
 
     // Default limit 25 and the next link on a full last page, as Glance does.
@@ -660,7 +804,10 @@ async fn image_pages_follow_next_newest_first() {
     assert_eq!(p1["images"][0]["name"], "Filler Image 0050");
     assert_eq!(p1["first"], "/v2/images");
     let next = p1["next"].as_str().expect("next").to_owned();
-    assert_eq!(next, format!("/v2/images?marker={}", image_id("Filler Image 0026")));
+    assert_eq!(
+        next,
+        format!("/v2/images?marker={}", image_id("Filler Image 0026"))
+    );
     let (_, p2) = get_json(&format!("{base}{next}"), Some(&token), &[]).await;
     assert_eq!(p2["images"][24]["name"], "Filler Image 0001");
     let next = p2["next"].as_str().expect("full page has next").to_owned();
@@ -687,7 +834,10 @@ async fn image_visibility_rules_for_a_member() {
     };
     assert_eq!(list("").await, DEFAULT_LIST);
     assert_eq!(list("&member_status=all&visibility=public").await.len(), 7);
-    assert_eq!(list("&visibility=community").await, ["Fedora CoreOS 42", "demo-community-tools"]);
+    assert_eq!(
+        list("&visibility=community").await,
+        ["Fedora CoreOS 42", "demo-community-tools"]
+    );
     assert_eq!(list("&visibility=private").await, ["demo-private-snapshot"]);
     assert_eq!(list("&visibility=shared").await, ["partner-appliance"]);
     assert_eq!(
@@ -704,10 +854,25 @@ async fn image_visibility_rules_for_a_member() {
     assert_eq!(list("&name=Ubuntu+24.04").await, ["Ubuntu 24.04"]);
     assert_eq!(
         list("&sort_key=name&sort_dir=asc&visibility=public").await,
-        ["Debian 12", "Debian 13", "Ubuntu 22.04", "Ubuntu 24.04", "Ubuntu 24.04 aarch64",
-         "ubuntu-capi-image v1.32.4", "ubuntu-capi-image-v1.33.1"]
+        [
+            "Debian 12",
+            "Debian 13",
+            "Ubuntu 22.04",
+            "Ubuntu 24.04",
+            "Ubuntu 24.04 aarch64",
+            "ubuntu-capi-image v1.32.4",
+            "ubuntu-capi-image-v1.33.1"
+        ]
     );
-    for query in ["&visibility=everyone", "&member_status=maybe", "&os_hidden=perhaps", "&limit=-1", "&limit=x", "&marker=nope", "&size_min=1"] {
+    for query in [
+        "&visibility=everyone",
+        "&member_status=maybe",
+        "&os_hidden=perhaps",
+        "&limit=-1",
+        "&limit=x",
+        "&marker=nope",
+        "&size_min=1",
+    ] {
         let (status, _, text) = get(&format!("{base}?{query}"), Some(&token), &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {text}");
         assert!(text.starts_with("400 Bad Request\n\n"), "{text}");
@@ -748,7 +913,12 @@ async fn image_show_and_fields() {
     assert_eq!(img["hotfix_hours"], "0");
     assert!(img.get("properties").is_none());
     // Hidden images can be shown; unknown ids are 404 (webob text, or JSON on request).
-    let (status, _) = get_json(&format!("{base}/{}", image_id("Ubuntu 24.04 20250101")), Some(&token), &[]).await;
+    let (status, _) = get_json(
+        &format!("{base}/{}", image_id("Ubuntu 24.04 20250101")),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, text) = get(&format!("{base}/{}", image_id("nope")), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -785,7 +955,12 @@ async fn other_projects_private_images_are_invisible() {
     assert_eq!(body["images"][2]["checksum"], Value::Null);
     let (status, _, _) = get(&format!("{base}/{}", image_id("theirs")), Some(&token), &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, _) = get(&format!("{base}?visibility=all&marker={}", image_id("theirs")), Some(&token), &[]).await;
+    let (status, _, _) = get(
+        &format!("{base}?visibility=all&marker={}", image_id("theirs")),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -810,7 +985,9 @@ async fn image_version_documents() {
 #[tokio::test]
 async fn clouds_yaml_points_at_the_running_server() {
     let cloud = start("compliant.yaml").await;
-    let text = cloud.clouds_yaml("simcloud", &Credential::FirstUser).expect("yaml");
+    let text = cloud
+        .clouds_yaml("simcloud", &Credential::FirstUser)
+        .expect("yaml");
     let expected = format!(
         "clouds:\n  simcloud:\n    auth:\n      auth_url: {}\n      username: member\n      password: s3cret\n      project_name: demo\n      user_domain_name: Default\n      project_domain_name: Default\n    region_name: RegionOne\n    interface: public\n    identity_api_version: 3\n",
         cloud.auth_url()
@@ -819,9 +996,18 @@ async fn clouds_yaml_points_at_the_running_server() {
     let text = cloud
         .clouds_yaml("ci", &Credential::ApplicationCredential("appcred-1".into()))
         .expect("yaml");
-    assert!(text.contains("auth_type: v3applicationcredential"), "{text}");
-    assert!(text.contains("application_credential_id: appcred-1"), "{text}");
-    assert!(text.contains("application_credential_secret: appsecret"), "{text}");
+    assert!(
+        text.contains("auth_type: v3applicationcredential"),
+        "{text}"
+    );
+    assert!(
+        text.contains("application_credential_id: appcred-1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("application_credential_secret: appsecret"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -846,7 +1032,10 @@ fn blocking_server_serves_from_its_own_thread() {
     assert_eq!(requests[0].status, 200);
     assert_eq!(requests[0].header("host"), Some("x"));
     drop(cloud);
-    assert!(std::net::TcpStream::connect(&addr).is_err(), "port closed after drop");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "port closed after drop"
+    );
 }
 
 #[tokio::test]

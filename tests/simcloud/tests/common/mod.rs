@@ -28,6 +28,8 @@ pub async fn start_yaml(yaml: &str) -> SimCloud {
 }
 
 pub fn client() -> reqwest::Client {
+    // Fails harmlessly when another test installed it first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .build()
         .expect("plain-http client")
