@@ -17,12 +17,39 @@ const DATE: &str = "2026-11-29";
 const IMPLEMENTED: &str = "scs-01(00|03)|scs-0123-s(ervice|torage)";
 
 const MANDATORY_FLAVORS: [&str; 15] = [
-    "1v-4", "2v-8", "4v-16", "8v-32", "1v-2", "2v-4", "4v-8", "8v-16", "16v-32", "1v-8", "2v-16", "4v-32", "1l-1",
-    "2v-4-20s", "4v-16-100s",
+    "1v-4",
+    "2v-8",
+    "4v-16",
+    "8v-32",
+    "1v-2",
+    "2v-4",
+    "4v-8",
+    "8v-16",
+    "16v-32",
+    "1v-8",
+    "2v-16",
+    "4v-32",
+    "1l-1",
+    "2v-4-20s",
+    "4v-16-100s",
 ];
 const RECOMMENDED_FLAVORS: [&str; 16] = [
-    "1v-4-10", "2v-8-20", "4v-16-50", "8v-32-100", "1v-2-5", "2v-4-10", "4v-8-20", "8v-16-50", "16v-32-100", "1v-8-20",
-    "2v-16-50", "4v-32-100", "1l-1-5", "16v-64", "8v-64", "16v-128",
+    "1v-4-10",
+    "2v-8-20",
+    "4v-16-50",
+    "8v-32-100",
+    "1v-2-5",
+    "2v-4-10",
+    "4v-8-20",
+    "8v-16-50",
+    "16v-32-100",
+    "1v-8-20",
+    "2v-16-50",
+    "4v-32-100",
+    "1l-1-5",
+    "16v-64",
+    "8v-64",
+    "16v-128",
 ];
 const SERVICES: [&str; 8] = [
     "scs-0123-service-compute",
@@ -89,17 +116,37 @@ fn run_fixture(fixture: &str, extra: &[&str]) -> Run {
 #[test]
 fn compliant_cloud_passes_every_implemented_testcase() {
     let r = run_fixture("compliant", &["--tests", IMPLEMENTED, "--recommended"]);
-    assert_eq!(results_of(&r.report), all_pass(true), "stderr:\n{}", r.cli.stderr);
-    assert_eq!(r.cli.code, 0, "stdout:\n{}\nstderr:\n{}", r.cli.stdout, r.cli.stderr);
-    assert!(r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS [tests: '"), "{}", r.cli.stdout);
+    assert_eq!(
+        results_of(&r.report),
+        all_pass(true),
+        "stderr:\n{}",
+        r.cli.stderr
+    );
+    assert_eq!(
+        r.cli.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        r.cli.stdout, r.cli.stderr
+    );
+    assert!(
+        r.cli
+            .stdout
+            .contains("e2e-cloud SCS-compatible IaaS [tests: '"),
+        "{}",
+        r.cli.stdout
+    );
     assert!(r.cli.stdout.contains("- main: "), "{}", r.cli.stdout);
     // Report structure of the official -o report (b.1).
-    assert_eq!(r.report["spec"]["uuid"], "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f");
+    assert_eq!(
+        r.report["spec"]["uuid"],
+        "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f"
+    );
     assert_eq!(r.report["subject"], "e2e-cloud");
     assert_eq!(r.report["reference_date"], DATE);
     assert_eq!(r.report["run"]["assignment"]["os_cloud"], "simcloud");
     assert_eq!(r.report["run"]["forced_tests"], IMPLEMENTED);
-    let invs = r.report["run"]["invocations"].as_object().expect("invocations");
+    let invs = r.report["run"]["invocations"]
+        .as_object()
+        .expect("invocations");
     assert_eq!(invs.len(), 3, "one invocation per component");
     for (id, inv) in invs {
         assert_eq!(&inv["id"], id);
@@ -108,7 +155,9 @@ fn compliant_cloud_passes_every_implemented_testcase() {
         assert_eq!(inv["critical"], 0, "{inv}");
     }
     assert_eq!(
-        r.report["run"]["scs_cert"]["components"].as_array().map(Vec::len),
+        r.report["run"]["scs_cert"]["components"]
+            .as_array()
+            .map(Vec::len),
         Some(3)
     );
 }
@@ -123,10 +172,22 @@ fn full_scope_run_reports_unimplemented_testcases_as_missing() {
     assert_eq!(results, want);
     // ABORT present, no FAIL: exit code 2; the console says FAIL for v5.1 as the official tool would.
     assert_eq!(r.cli.code, 2, "{}", r.cli.stderr);
-    assert!(r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS next:"), "{}", r.cli.stdout);
-    assert!(r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS v5.1:"), "{}", r.cli.stdout);
+    assert!(
+        r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS next:"),
+        "{}",
+        r.cli.stdout
+    );
+    assert!(
+        r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS v5.1:"),
+        "{}",
+        r.cli.stdout
+    );
     assert!(r.cli.stdout.contains("  - MISSING:\n"), "{}", r.cli.stdout);
-    assert!(r.cli.stdout.contains("    - scs-0123-swift-s3:\n"), "{}", r.cli.stdout);
+    assert!(
+        r.cli.stdout.contains("    - scs-0123-swift-s3:\n"),
+        "{}",
+        r.cli.stdout
+    );
     let unimplemented: Vec<&str> = r.report["run"]["scs_cert"]["unimplemented"]
         .as_array()
         .expect("list")
@@ -135,18 +196,36 @@ fn full_scope_run_reports_unimplemented_testcases_as_missing() {
         .collect();
     assert!(unimplemented.contains(&"scs-0101-entropy-avail"));
     assert!(unimplemented.contains(&"scs-0102-image-recency"));
-    assert!(!unimplemented.iter().any(|t| t.starts_with("scs-0100") || t.starts_with("scs-0103")));
+    assert!(
+        !unimplemented
+            .iter()
+            .any(|t| t.starts_with("scs-0100") || t.starts_with("scs-0103"))
+    );
 }
 
 fn expect(fixture: &str, changes: &[(&str, i64)]) {
     let r = run_fixture(fixture, &["--tests", IMPLEMENTED]);
     let mut want = all_pass(false);
     for (id, v) in changes.iter() {
-        assert!(want.contains_key(*id), "{id} is not an implemented main testcase");
+        assert!(
+            want.contains_key(*id),
+            "{id} is not an implemented main testcase"
+        );
         want.insert(id.to_string(), *v);
     }
-    assert_eq!(results_of(&r.report), want, "fixture {fixture}; stderr:\n{}", r.cli.stderr);
-    let code = if changes.iter().any(|(_, v)| *v == -1) { 1 } else if changes.is_empty() { 0 } else { 2 };
+    assert_eq!(
+        results_of(&r.report),
+        want,
+        "fixture {fixture}; stderr:\n{}",
+        r.cli.stderr
+    );
+    let code = if changes.iter().any(|(_, v)| *v == -1) {
+        1
+    } else if changes.is_empty() {
+        0
+    } else {
+        2
+    };
     assert_eq!(r.cli.code, code, "fixture {fixture}: {}", r.cli.stdout);
 }
 
@@ -154,7 +233,10 @@ fn expect(fixture: &str, changes: &[(&str, i64)]) {
 fn broken_flavor_names() {
     expect(
         "broken-flavor-names",
-        &[("scs-0100-syntax-check", -1), ("scs-0100-semantics-check", -1)],
+        &[
+            ("scs-0100-syntax-check", -1),
+            ("scs-0100-semantics-check", -1),
+        ],
     );
 }
 
@@ -181,7 +263,10 @@ fn broken_standard_flavors() {
 fn missing_services() {
     expect(
         "missing-services",
-        &[("scs-0123-service-load-balancer", -1), ("scs-0123-storage-apis", -1)],
+        &[
+            ("scs-0123-service-load-balancer", -1),
+            ("scs-0123-storage-apis", -1),
+        ],
     );
 }
 
@@ -193,7 +278,9 @@ fn preflight_aborts_everything(fixture: &str, reason: &str) {
     assert_eq!(r.cli.code, 2);
     let lines = log_lines(&r.report);
     assert!(
-        lines.iter().any(|l| l.starts_with("CRITICAL: preflight failed:") && l.contains(reason)),
+        lines
+            .iter()
+            .any(|l| l.starts_with("CRITICAL: preflight failed:") && l.contains(reason)),
         "{lines:?}"
     );
 }
@@ -215,7 +302,11 @@ fn official_scope_file_and_spellings_work_unchanged() {
     let clouds = write_clouds(dir.path(), &cloud, "mycloud", &Credential::FirstUser);
     let out = dir.path().join("r.yaml");
     let official = root().join("../shared/scs/scs-compatible-iaas.yaml");
-    assert!(official.is_file(), "official scope missing at {}", official.display());
+    assert!(
+        official.is_file(),
+        "official scope missing at {}",
+        official.display()
+    );
     let cli = scs_cert(
         &[
             "run",
@@ -256,7 +347,11 @@ fn official_scope_file_and_spellings_work_unchanged() {
 fn bad(args: &[&str], clouds: Option<&Path>, want_code: i32, want_in_stderr: &str) {
     let cli = scs_cert(args, clouds);
     assert_eq!(cli.code, want_code, "{args:?}: {}", cli.stderr);
-    assert!(cli.stderr.contains(want_in_stderr), "{args:?}: stderr was:\n{}", cli.stderr);
+    assert!(
+        cli.stderr.contains(want_in_stderr),
+        "{args:?}: stderr was:\n{}",
+        cli.stderr
+    );
     assert!(!cli.stderr.contains("panicked"), "{}", cli.stderr);
 }
 
@@ -274,26 +369,97 @@ fn bad_input_gets_exit_code_4_and_one_clear_line() {
     let mut a = base("scopes/scs-compatible-iaas.yaml");
     a.extend([checks, "--os-cloud", "nosuchcloud"]);
     bad(&a, Some(&clouds), 4, "no cloud named \"nosuchcloud\"");
-    let a = vec!["run", broken, "-s", "x", "--checks", checks, "--os-cloud", "simcloud"];
+    let a = vec![
+        "run",
+        broken,
+        "-s",
+        "x",
+        "--checks",
+        checks,
+        "--os-cloud",
+        "simcloud",
+    ];
     bad(&a, Some(&clouds), 4, "frobnicate");
-    let a = vec!["run", SCOPE, "-s", "x", "--checks", "/nonexistent/checks", "--os-cloud", "simcloud"];
-    bad(&a, Some(&clouds), 4, "/nonexistent/checks: cannot read the checks directory");
-    let a = vec!["run", SCOPE, "-s", "x", "--checks", checks, "-a", "os_cloud"];
+    let a = vec![
+        "run",
+        SCOPE,
+        "-s",
+        "x",
+        "--checks",
+        "/nonexistent/checks",
+        "--os-cloud",
+        "simcloud",
+    ];
+    bad(
+        &a,
+        Some(&clouds),
+        4,
+        "/nonexistent/checks: cannot read the checks directory",
+    );
+    let a = vec![
+        "run", SCOPE, "-s", "x", "--checks", checks, "-a", "os_cloud",
+    ];
     bad(&a, Some(&clouds), 4, "expected KEY=VALUE");
     let a = vec!["run", SCOPE, "-s", "x", "--checks", checks];
     bad(&a, Some(&clouds), 4, "os_cloud");
-    let a = vec!["run", SCOPE, "-s", "x", "--checks", checks, "--os-cloud", "simcloud", "-t", "("];
+    let a = vec![
+        "run",
+        SCOPE,
+        "-s",
+        "x",
+        "--checks",
+        checks,
+        "--os-cloud",
+        "simcloud",
+        "-t",
+        "(",
+    ];
     bad(&a, Some(&clouds), 4, "not a valid regular expression");
-    let a = vec!["run", SCOPE, "-s", "x", "--checks", checks, "--os-cloud", "simcloud", "--date", "2024-01-01"];
+    let a = vec![
+        "run",
+        SCOPE,
+        "-s",
+        "x",
+        "--checks",
+        checks,
+        "--os-cloud",
+        "simcloud",
+        "--date",
+        "2024-01-01",
+    ];
     bad(&a, Some(&clouds), 4, "2024-01-01");
     let a = vec!["run", SCOPE, "--checks", checks];
     bad(&a, Some(&clouds), 4, "--subject");
-    let a = vec!["run", SCOPE, "-s", "x", "--checks", checks, "--os-cloud", "simcloud"];
+    let a = vec![
+        "run",
+        SCOPE,
+        "-s",
+        "x",
+        "--checks",
+        checks,
+        "--os-cloud",
+        "simcloud",
+    ];
     bad(&a, None, 4, "no clouds.yaml found");
     // The report cannot be written: environment failure, exit 5.
     let a = vec![
-        "run", SCOPE, "-s", "x", "--checks", checks, "--os-cloud", "simcloud", "-t", "scs-0123-service-compute",
-        "-o", "/nonexistent/dir/report.yaml",
+        "run",
+        SCOPE,
+        "-s",
+        "x",
+        "--checks",
+        checks,
+        "--os-cloud",
+        "simcloud",
+        "-t",
+        "scs-0123-service-compute",
+        "-o",
+        "/nonexistent/dir/report.yaml",
     ];
-    bad(&a, Some(&clouds), 5, "/nonexistent/dir/report.yaml: cannot write the report");
+    bad(
+        &a,
+        Some(&clouds),
+        5,
+        "/nonexistent/dir/report.yaml: cannot write the report",
+    );
 }

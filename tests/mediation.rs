@@ -14,7 +14,12 @@ fn token_stays_in_the_host_and_shared_reads_happen_once() {
     let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
     let checks = checks_with(
         dir.path(),
-        &["test-echo", "test-poll", "scs-0100-flavor-naming", "scs-0103-standard-flavors"],
+        &[
+            "test-echo",
+            "test-poll",
+            "scs-0100-flavor-naming",
+            "scs-0103-standard-flavors",
+        ],
     );
     let mut opts = options(&test_scope(), &checks, &clouds);
     opts.tests = Some("test-echo|test-poll|test-shared|scs-0100|scs-0103".into());
@@ -43,11 +48,22 @@ fn token_stays_in_the_host_and_shared_reads_happen_once() {
     // What the guest saw (test-echo logs identity, catalog, response headers
     // and body): no token, no password, anywhere in the report.
     let echo = invocation_of(report, "test-echo");
-    assert!(echo.stderr.iter().any(|l| l.starts_with("INFO: headers: ")), "{:?}", echo.stderr);
-    assert!(echo.stderr.iter().any(|l| l.starts_with("INFO: identity: ") && l.contains("member")));
+    assert!(
+        echo.stderr.iter().any(|l| l.starts_with("INFO: headers: ")),
+        "{:?}",
+        echo.stderr
+    );
+    assert!(
+        echo.stderr
+            .iter()
+            .any(|l| l.starts_with("INFO: identity: ") && l.contains("member"))
+    );
     let yaml = report.to_yaml();
     assert!(!yaml.contains(&token), "the token leaked into the report");
-    assert!(!yaml.contains(&password), "the password leaked into the report");
+    assert!(
+        !yaml.contains(&password),
+        "the password leaked into the report"
+    );
 
     // Shared read: the microversioned flavor list (used by scs-0100,
     // scs-0103 and test-shared) was fetched once.

@@ -52,7 +52,9 @@ fn misbehaving_components_are_contained_and_the_run_goes_on() {
     let inv = invocation_of(report, "test-loop");
     assert_eq!(inv.rc, 1);
     assert!(
-        inv.stderr.iter().any(|l| l == "CRITICAL: check aborted: deadline of 2 s exceeded"),
+        inv.stderr
+            .iter()
+            .any(|l| l == "CRITICAL: check aborted: deadline of 2 s exceeded"),
         "{:?}",
         inv.stderr
     );
@@ -61,7 +63,9 @@ fn misbehaving_components_are_contained_and_the_run_goes_on() {
     assert_eq!(result_of(report, "test-hog"), 0);
     let inv = invocation_of(report, "test-hog");
     assert!(
-        inv.stderr.iter().any(|l| l == "CRITICAL: check aborted: memory limit of 32 MiB exceeded"),
+        inv.stderr
+            .iter()
+            .any(|l| l == "CRITICAL: check aborted: memory limit of 32 MiB exceeded"),
         "{:?}",
         inv.stderr
     );
@@ -72,17 +76,25 @@ fn misbehaving_components_are_contained_and_the_run_goes_on() {
     assert!(
         inv.stderr
             .iter()
-            .any(|l| l.starts_with("CRITICAL: check panicked") && l.contains("test guest panicked on purpose")),
+            .any(|l| l.starts_with("CRITICAL: check panicked")
+                && l.contains("test guest panicked on purpose")),
         "{:?}",
         inv.stderr
     );
-    assert!(inv.stderr.iter().any(|l| l.starts_with("CRITICAL: check aborted: the check trapped")));
+    assert!(
+        inv.stderr
+            .iter()
+            .any(|l| l.starts_with("CRITICAL: check aborted: the check trapped"))
+    );
 
     // Undeclared write: the guest got `denied` (it reports PASS only then),
     // and the cloud never saw a POST.
     assert_eq!(result_of(report, "test-write"), 1);
     assert!(
-        cloud.requests().iter().all(|q| q.method != "POST" || q.path.contains("/auth/tokens")),
+        cloud
+            .requests()
+            .iter()
+            .all(|q| q.method != "POST" || q.path.contains("/auth/tokens")),
         "a write reached the cloud"
     );
 
@@ -90,7 +102,9 @@ fn misbehaving_components_are_contained_and_the_run_goes_on() {
     assert_eq!(result_of(report, "test-bad-import"), 0);
     let inv = invocation_of(report, "test-bad-import");
     assert!(
-        inv.stderr.iter().any(|l| l.contains("imports `scs:evil/net@0.1.0`")),
+        inv.stderr
+            .iter()
+            .any(|l| l.contains("imports `scs:evil/net@0.1.0`")),
         "{:?}",
         inv.stderr
     );
@@ -99,15 +113,26 @@ fn misbehaving_components_are_contained_and_the_run_goes_on() {
     assert_eq!(result_of(report, "test-log-flood"), 1);
     let inv = invocation_of(report, "test-log-flood");
     assert_eq!(inv.stderr.len(), 5_001, "log lines kept");
-    assert!(inv.stderr[5_000].starts_with("WARNING: log capped: 95000 further lines"), "{}", inv.stderr[5_000]);
+    assert!(
+        inv.stderr[5_000].starts_with("WARNING: log capped: 95000 further lines"),
+        "{}",
+        inv.stderr[5_000]
+    );
 
     // The loop's 2 s deadline bounds the run (jobs=4); generous slack for a debug build.
-    assert!(started.elapsed().as_secs() < 120, "run took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "run took {:?}",
+        started.elapsed()
+    );
 }
 
 fn wasm_of(id: &str) -> (Vec<u8>, String) {
     use sha2::Digest;
-    let dirs = [scs_cert_artifacts::CHECKS_DIR, scs_cert_artifacts::TEST_CHECKS_DIR];
+    let dirs = [
+        scs_cert_artifacts::CHECKS_DIR,
+        scs_cert_artifacts::TEST_CHECKS_DIR,
+    ];
     let p = dirs
         .iter()
         .map(|d| std::path::Path::new(d).join(id).join("component.wasm"))
@@ -127,7 +152,9 @@ fn unknown_import_is_refused_at_load() {
     .expect("sandbox");
     let (wasm, sha) = wasm_of("test-bad-import");
     match sb.load("test-bad-import", &wasm, &sha) {
-        Err(SandboxError::ForbiddenImport { import, .. }) => assert_eq!(import, "scs:evil/net@0.1.0"),
+        Err(SandboxError::ForbiddenImport { import, .. }) => {
+            assert_eq!(import, "scs:evil/net@0.1.0")
+        }
         other => panic!("expected ForbiddenImport, got {other:?}"),
     }
     let e = SandboxError::Invalid {
@@ -151,10 +178,20 @@ fn compiled_components_are_cached_on_disk() {
     };
     let (wasm, sha) = wasm_of("scs-0123-services");
     let first = Sandbox::new(cfg.clone()).expect("sandbox");
-    assert!(!first.load("scs-0123-services", &wasm, &sha).expect("load").from_cache);
+    assert!(
+        !first
+            .load("scs-0123-services", &wasm, &sha)
+            .expect("load")
+            .from_cache
+    );
     drop(first);
     let second = Sandbox::new(cfg.clone()).expect("sandbox");
-    assert!(second.load("scs-0123-services", &wasm, &sha).expect("load").from_cache);
+    assert!(
+        second
+            .load("scs-0123-services", &wasm, &sha)
+            .expect("load")
+            .from_cache
+    );
     // A corrupted cache entry is detected and the component recompiled.
     let entry = std::fs::read_dir(dir.path())
         .expect("ls")
@@ -166,5 +203,10 @@ fn compiled_components_are_cached_on_disk() {
     bytes[n] ^= 0xff;
     std::fs::write(&entry, bytes).expect("write");
     let third = Sandbox::new(cfg).expect("sandbox");
-    assert!(!third.load("scs-0123-services", &wasm, &sha).expect("load").from_cache);
+    assert!(
+        !third
+            .load("scs-0123-services", &wasm, &sha)
+            .expect("load")
+            .from_cache
+    );
 }

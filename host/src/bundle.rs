@@ -23,7 +23,9 @@ pub const MAX_CHECK_JSON_BYTES: u64 = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
     /// Directory missing or unreadable.
-    #[error("{path}: cannot read the checks directory: {message}; build the checks with `cargo xtask build` or pass --checks DIR")]
+    #[error(
+        "{path}: cannot read the checks directory: {message}; build the checks with `cargo xtask build` or pass --checks DIR"
+    )]
     Dir {
         /// The directory.
         path: PathBuf,
@@ -47,7 +49,9 @@ pub enum BundleError {
         message: String,
     },
     /// Two checks claim one testcase.
-    #[error("testcase {testcase} is claimed by two checks, {first} and {second}; remove it from one check.json")]
+    #[error(
+        "testcase {testcase} is claimed by two checks, {first} and {second}; remove it from one check.json"
+    )]
     Conflict {
         /// Testcase id.
         testcase: String,
@@ -132,11 +136,15 @@ pub fn validate_meta(meta: &CheckMeta, path: &Path, dir_name: &str) -> Result<()
     };
     let id_ok = |s: &str| {
         !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.')
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == '.'
+            })
     };
     if !id_ok(&meta.id) {
-        return Err(err(format!("id {:?}: use lower-case letters, digits, `-`, `_`, `.`", meta.id)));
+        return Err(err(format!(
+            "id {:?}: use lower-case letters, digits, `-`, `_`, `.`",
+            meta.id
+        )));
     }
     if meta.id != dir_name {
         return Err(err(format!(
@@ -145,11 +153,15 @@ pub fn validate_meta(meta: &CheckMeta, path: &Path, dir_name: &str) -> Result<()
         )));
     }
     if meta.testcases.is_empty() {
-        return Err(err("testcases: empty; list the testcase ids this check implements".into()));
+        return Err(err(
+            "testcases: empty; list the testcase ids this check implements".into(),
+        ));
     }
     for (i, t) in meta.testcases.iter().enumerate() {
         if !id_ok(t) {
-            return Err(err(format!("testcases[{i}] {t:?} is not a valid testcase id")));
+            return Err(err(format!(
+                "testcases[{i}] {t:?} is not a valid testcase id"
+            )));
         }
     }
     crate::mediate::Grants::from_capabilities(&meta.capabilities)

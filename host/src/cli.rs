@@ -58,7 +58,9 @@ pub enum Command {
 
 /// `scs-cert run`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure.")]
+#[command(
+    after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure."
+)]
 pub struct RunArgs {
     /// Scope file (SCS scope YAML, scs-0003), e.g. scopes/scs-compatible-iaas.yaml.
     pub scope: PathBuf,
@@ -86,7 +88,12 @@ pub struct RunArgs {
     #[arg(short = 'V', long = "version", value_name = "V")]
     pub version: Option<String>,
     /// Only testcases of these sections, comma-separated (the official -S).
-    #[arg(short = 'S', long = "sections", value_name = "S", value_delimiter = ',')]
+    #[arg(
+        short = 'S',
+        long = "sections",
+        value_name = "S",
+        value_delimiter = ','
+    )]
     pub sections: Option<Vec<String>>,
     /// Only testcases whose id matches REGEX at its start (the official -t).
     #[arg(short = 't', long = "tests", value_name = "REGEX")]
@@ -131,7 +138,11 @@ pub struct RunArgs {
 }
 
 fn init_logging(verbose: bool) {
-    let default = if verbose { "warn,scs_cert=debug" } else { "warn" };
+    let default = if verbose {
+        "warn,scs_cert=debug"
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
@@ -179,9 +190,17 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
         bar.enable_steady_tick(Duration::from_millis(120));
         Arc::new(move |p| match p {
             Progress::Planned { components, .. } => bar.set_length(components as u64),
-            Progress::Connected { user, project } => bar.set_message(format!("authenticated as {user} in {project}")),
+            Progress::Connected { user, project } => {
+                bar.set_message(format!("authenticated as {user} in {project}"))
+            }
             Progress::Started { check } => bar.set_message(format!("running {check}")),
-            Progress::Finished { check, passed, failed, aborted, elapsed } => {
+            Progress::Finished {
+                check,
+                passed,
+                failed,
+                aborted,
+                elapsed,
+            } => {
                 bar.inc(1);
                 bar.println(format!(
                     "  {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
@@ -194,12 +213,25 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
         })
     } else {
         Arc::new(|p| match p {
-            Progress::Planned { components, testcases } => {
-                eprintln!("scs-cert: {testcases} testcases selected, {components} components to run")
+            Progress::Planned {
+                components,
+                testcases,
+            } => {
+                eprintln!(
+                    "scs-cert: {testcases} testcases selected, {components} components to run"
+                )
             }
-            Progress::Connected { user, project } => eprintln!("scs-cert: authenticated as {user} in project {project}"),
+            Progress::Connected { user, project } => {
+                eprintln!("scs-cert: authenticated as {user} in project {project}")
+            }
             Progress::Started { check } => eprintln!("scs-cert: {check}: started"),
-            Progress::Finished { check, passed, failed, aborted, elapsed } => eprintln!(
+            Progress::Finished {
+                check,
+                passed,
+                failed,
+                aborted,
+                elapsed,
+            } => eprintln!(
                 "scs-cert: {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
                 elapsed.as_secs_f64()
             ),
@@ -213,13 +245,19 @@ fn cmd_run(args: RunArgs) -> ExitCode {
     for a in &args.assign {
         match a.split_once('=') {
             Some((k, v)) if !k.is_empty() => assignments.push((k.to_string(), v.to_string())),
-            _ => return bad_input(format!("-a {a:?}: expected KEY=VALUE, e.g. -a os_cloud=mycloud")),
+            _ => {
+                return bad_input(format!(
+                    "-a {a:?}: expected KEY=VALUE, e.g. -a os_cloud=mycloud"
+                ));
+            }
         }
     }
     if let Some(c) = &args.os_cloud {
         match assignments.iter().find(|(k, _)| k == "os_cloud") {
             Some((_, v)) if v != c => {
-                return bad_input(format!("--os-cloud {c:?} contradicts -a os_cloud={v}; give one of them"));
+                return bad_input(format!(
+                    "--os-cloud {c:?} contradicts -a os_cloud={v}; give one of them"
+                ));
             }
             Some(_) => {}
             None => assignments.push(("os_cloud".to_string(), c.clone())),
@@ -250,7 +288,9 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         output: args.output.clone(),
         checks: args.checks.clone(),
         clouds_file: args.clouds_yaml.clone(),
-        date: args.date.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        date: args
+            .date
+            .unwrap_or_else(|| chrono::Local::now().date_naive()),
         forced_version: args.version.clone(),
         sections: args.sections.clone(),
         tests: args.tests.clone(),
@@ -261,7 +301,10 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         sandbox,
         mediation,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("scs-cert: error: cannot start the async runtime: {e}");
@@ -273,7 +316,11 @@ fn cmd_run(args: RunArgs) -> ExitCode {
     match result {
         Err(e) => {
             eprintln!("scs-cert: error: {e}");
-            ExitCode::from(if e.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_ENV })
+            ExitCode::from(if e.is_bad_input() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_ENV
+            })
         }
         Ok(r) => {
             print!("{}", r.console);

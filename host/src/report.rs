@@ -152,9 +152,10 @@ fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
         && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+        && parts.iter().all(|p| {
+            p.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        })
         && s.chars().any(|c| c.is_ascii_alphabetic())
 }
 
@@ -205,7 +206,13 @@ pub fn yaml_str(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}' => {
+            c if (c as u32) < 0x20
+                || c == '\u{7f}'
+                || c == '\u{85}'
+                || c == '\u{2028}'
+                || c == '\u{2029}'
+                || c == '\u{feff}' =>
+            {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -216,7 +223,9 @@ pub fn yaml_str(s: &str) -> String {
 }
 
 fn opt(s: &Option<String>) -> String {
-    s.as_deref().map(yaml_str).unwrap_or_else(|| "null".to_string())
+    s.as_deref()
+        .map(yaml_str)
+        .unwrap_or_else(|| "null".to_string())
 }
 
 fn list(out: &mut String, indent: &str, items: &[String]) {
@@ -238,8 +247,16 @@ impl Report {
         let _ = writeln!(o, "  uuid: {}", yaml_str(&self.spec.uuid));
         let _ = writeln!(o, "  name: {}", yaml_str(&self.spec.name));
         let _ = writeln!(o, "  url: {}", opt(&self.spec.url));
-        let _ = writeln!(o, "checked_at: {}", self.checked_at.format("%Y-%m-%d %H:%M:%S%.6f"));
-        let _ = writeln!(o, "reference_date: {}", self.reference_date.format("%Y-%m-%d"));
+        let _ = writeln!(
+            o,
+            "checked_at: {}",
+            self.checked_at.format("%Y-%m-%d %H:%M:%S%.6f")
+        );
+        let _ = writeln!(
+            o,
+            "reference_date: {}",
+            self.reference_date.format("%Y-%m-%d")
+        );
         let _ = writeln!(o, "subject: {}", yaml_str(&self.subject));
         o.push_str("run:\n");
         let _ = writeln!(o, "  uuid: {}", yaml_str(&self.run_uuid));
@@ -362,7 +379,11 @@ pub fn console_version(
     for t in targets {
         let _ = writeln!(o, "- {}: {}", t.target, t.verdict_text());
         let missing: &[String] = if t.show_missing { &t.missing } else { &[] };
-        for (label, ids) in [("FAILED", &t.failed[..]), ("ABORTED", &t.aborted[..]), ("MISSING", missing)] {
+        for (label, ids) in [
+            ("FAILED", &t.failed[..]),
+            ("ABORTED", &t.aborted[..]),
+            ("MISSING", missing),
+        ] {
             if ids.is_empty() {
                 continue;
             }
@@ -399,7 +420,12 @@ mod tests {
             reference_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(),
             subject: "mycloud".into(),
             run_uuid: "a8fa9c7e-900b-4888-96e4-ac25b3f922e9".into(),
-            argv: vec!["scs-cert".into(), "run".into(), "-a".into(), "os_cloud=x".into()],
+            argv: vec![
+                "scs-cert".into(),
+                "run".into(),
+                "-a".into(),
+                "os_cloud=x".into(),
+            ],
             assignment: [("os_cloud".to_string(), "x".to_string())].into(),
             sections: None,
             forced_version: None,
@@ -407,10 +433,19 @@ mod tests {
             invocations: vec![Invocation {
                 id: "ef29ba9a-1aba-4305-a483-68d8eb67b23c".into(),
                 cmd: "scs-0100-flavor-naming 0.1.0".into(),
-                results: vec![("scs-0100-syntax-check".into(), 1), ("scs-0100-semantics-check".into(), -1)],
+                results: vec![
+                    ("scs-0100-syntax-check".into(), 1),
+                    ("scs-0100-semantics-check".into(), -1),
+                ],
                 rc: 0,
-                stdout: vec!["scs-0100-syntax-check: PASS".into(), "scs-0100-semantics-check: FAIL".into()],
-                stderr: vec!["ERROR: Flavor SCS-4V-8 overpromises: \"cpu\"".into(), "info: yes".into()],
+                stdout: vec![
+                    "scs-0100-syntax-check: PASS".into(),
+                    "scs-0100-semantics-check: FAIL".into(),
+                ],
+                stderr: vec![
+                    "ERROR: Flavor SCS-4V-8 overpromises: \"cpu\"".into(),
+                    "info: yes".into(),
+                ],
             }],
             provenance: Provenance {
                 host_version: "0.1.0".into(),
@@ -427,7 +462,10 @@ mod tests {
     fn yaml_shape_and_roundtrip() {
         let r = sample();
         let y = r.to_yaml();
-        assert!(y.starts_with("---\nspec:\n  uuid: 50393e6f-2ae1-4c5c-a62c-3b75f2abef3f\n"), "{y}");
+        assert!(
+            y.starts_with("---\nspec:\n  uuid: 50393e6f-2ae1-4c5c-a62c-3b75f2abef3f\n"),
+            "{y}"
+        );
         assert!(y.contains("\nchecked_at: 2026-11-29 19:58:50.525935\n"));
         assert!(y.contains("\nreference_date: 2026-11-29\n"));
         assert!(y.contains("      error: 1\n      critical: 0\n"));
@@ -436,7 +474,10 @@ mod tests {
         assert_eq!(v["subject"], "mycloud");
         let inv = &v["run"]["invocations"]["ef29ba9a-1aba-4305-a483-68d8eb67b23c"];
         assert_eq!(inv["results"]["scs-0100-semantics-check"], -1);
-        assert_eq!(inv["stderr"][0], "ERROR: Flavor SCS-4V-8 overpromises: \"cpu\"");
+        assert_eq!(
+            inv["stderr"][0],
+            "ERROR: Flavor SCS-4V-8 overpromises: \"cpu\""
+        );
         assert_eq!(inv["stdout"][1], "scs-0100-semantics-check: FAIL");
         assert_eq!(v["run"]["forced_version"], serde_json::Value::Null);
         assert_eq!(v["run"]["assignment"]["os_cloud"], "x");
@@ -446,8 +487,24 @@ mod tests {
     #[test]
     fn scalars_that_must_be_quoted() {
         for s in [
-            "yes", "No", "null", "", "1.5", "2026-01-01", "a: b", "x #y", "-a", "ä", "line\nbreak", "ERROR: x",
-            "@x", "0x10", "a:", "https://x.org/a:b", "12345678-1234-1234-1234-123456789012", "1e10",
+            "yes",
+            "No",
+            "null",
+            "",
+            "1.5",
+            "2026-01-01",
+            "a: b",
+            "x #y",
+            "-a",
+            "ä",
+            "line\nbreak",
+            "ERROR: x",
+            "@x",
+            "0x10",
+            "a:",
+            "https://x.org/a:b",
+            "12345678-1234-1234-1234-123456789012",
+            "1e10",
             "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f",
         ] {
             let y = yaml_str(s);
@@ -457,12 +514,19 @@ mod tests {
         assert_eq!(yaml_str("scs-0100-syntax-check"), "scs-0100-syntax-check");
         assert_eq!(yaml_str("yes"), "\"yes\"");
         assert_eq!(yaml_str("https://x.org/a"), "https://x.org/a");
-        assert_eq!(yaml_str("12345678-1234-1234-1234-123456789012"), "\"12345678-1234-1234-1234-123456789012\"");
+        assert_eq!(
+            yaml_str("12345678-1234-1234-1234-123456789012"),
+            "\"12345678-1234-1234-1234-123456789012\""
+        );
     }
 
     #[test]
     fn atomic_write_reports_errors() {
         let e = write_atomic(Path::new("/nonexistent-dir/x/report.yaml"), b"x").unwrap_err();
-        assert!(e.to_string().starts_with("/nonexistent-dir/x/report.yaml: cannot write the report"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent-dir/x/report.yaml: cannot write the report"),
+            "{e}"
+        );
     }
 }

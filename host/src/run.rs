@@ -59,7 +59,10 @@ impl RunError {
     /// Whether the error is bad input (scope, checks, arguments, config) as
     /// opposed to an environment failure (disk, engine).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_)))
+        !matches!(
+            self,
+            RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_))
+        )
     }
 }
 
@@ -186,7 +189,11 @@ pub fn preflight(roles: &[String]) -> Result<(), String> {
     if !roles.iter().any(|r| r == "member") {
         return Err(format!(
             "the token lacks the member role (roles: {}); certify with a member user",
-            if roles.is_empty() { "none".to_string() } else { roles.join(", ") }
+            if roles.is_empty() {
+                "none".to_string()
+            } else {
+                roles.join(", ")
+            }
         ));
     }
     Ok(())
@@ -233,7 +240,12 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         .map(String::as_str)
         .filter(|t| *t != "recommended")
         .collect();
-    let mut selected = spec.select_testcases(&versions, &targets, opts.sections.as_deref(), regex.as_ref());
+    let mut selected = spec.select_testcases(
+        &versions,
+        &targets,
+        opts.sections.as_deref(),
+        regex.as_ref(),
+    );
     let recommended = if with_recommended {
         spec.select_recommended(&versions, opts.sections.as_deref(), regex.as_ref())
     } else {
@@ -316,10 +328,15 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         }
         Ok(session) => {
             let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
-            let mut params: Vec<(String, String)> =
-                variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let mut params: Vec<(String, String)> = variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             params.push(("subject".into(), opts.subject.clone()));
-            params.push(("reference_date".into(), opts.date.format("%Y-%m-%d").to_string()));
+            params.push((
+                "reference_date".into(),
+                opts.date.format("%Y-%m-%d").to_string(),
+            ));
             let params = Arc::new(params);
             let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
             let mut handles = Vec::with_capacity(planned.len());
@@ -345,14 +362,23 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                         tokio::task::spawn_blocking(move || sandbox.load(&id2, &wasm, &sha)).await
                     };
                     let outcome = match loaded {
-                        Err(e) => abort_outcome(&testcases, &format!("internal error compiling {id}: {e}")),
+                        Err(e) => abort_outcome(
+                            &testcases,
+                            &format!("internal error compiling {id}: {e}"),
+                        ),
                         Ok(Err(e)) => abort_outcome(&testcases, &e.to_string()),
                         Ok(Ok(loaded)) => {
-                            let grants = Grants::from_capabilities(&check.meta.capabilities).unwrap_or_default();
-                            let (timeout, memory) =
-                                sandbox.effective_limits(check.meta.limits.timeout_secs, check.meta.limits.memory_mib);
-                            let mediator = CheckMediator::new(session, &id, grants, Instant::now() + timeout);
-                            sandbox.run(&loaded, mediator, &testcases, &params, timeout, memory).await
+                            let grants = Grants::from_capabilities(&check.meta.capabilities)
+                                .unwrap_or_default();
+                            let (timeout, memory) = sandbox.effective_limits(
+                                check.meta.limits.timeout_secs,
+                                check.meta.limits.memory_mib,
+                            );
+                            let mediator =
+                                CheckMediator::new(session, &id, grants, Instant::now() + timeout);
+                            sandbox
+                                .run(&loaded, mediator, &testcases, &params, timeout, memory)
+                                .await
                         }
                     };
                     let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
@@ -392,7 +418,11 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         invocations.push(Invocation {
             id: p.invocation.clone(),
             cmd,
-            results: o.results.iter().map(|(t, v, _)| (t.clone(), v.value())).collect(),
+            results: o
+                .results
+                .iter()
+                .map(|(t, v, _)| (t.clone(), v.value()))
+                .collect(),
             rc: if o.abort.is_some() { 1 } else { 0 },
             stdout: o
                 .results
@@ -458,8 +488,18 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             .map(|t| scope::summarize(&spec, &v.name, t, &results, narrowed, &selected))
             .collect();
         if with_recommended {
-            let ids = spec.select_recommended(std::slice::from_ref(v), opts.sections.as_deref(), regex.as_ref());
-            sums.push(scope::summarize_ids("recommended", &ids, &results, narrowed, &selected));
+            let ids = spec.select_recommended(
+                std::slice::from_ref(v),
+                opts.sections.as_deref(),
+                regex.as_ref(),
+            );
+            sums.push(scope::summarize_ids(
+                "recommended",
+                &ids,
+                &results,
+                narrowed,
+                &selected,
+            ));
         }
         let mut header = format!("{} {}", opts.subject, spec.name);
         if let Some(s) = &opts.sections {
@@ -506,9 +546,21 @@ mod tests {
     fn preflight_rules() {
         let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(preflight(&r(&["member", "reader"])).is_ok());
-        assert!(preflight(&r(&["admin", "member"])).unwrap_err().contains("too high"));
-        assert!(preflight(&r(&["manager", "member"])).unwrap_err().contains("manager"));
-        assert!(preflight(&r(&["reader"])).unwrap_err().contains("lacks the member role"));
+        assert!(
+            preflight(&r(&["admin", "member"]))
+                .unwrap_err()
+                .contains("too high")
+        );
+        assert!(
+            preflight(&r(&["manager", "member"]))
+                .unwrap_err()
+                .contains("manager")
+        );
+        assert!(
+            preflight(&r(&["reader"]))
+                .unwrap_err()
+                .contains("lacks the member role")
+        );
         assert!(preflight(&[]).unwrap_err().contains("roles: none"));
     }
 }

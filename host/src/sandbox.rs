@@ -57,7 +57,9 @@ pub enum SandboxError {
         message: String,
     },
     /// An import outside the world.
-    #[error("check {check}: refused: it imports `{import}`, which is not part of the {world} world (allowed: scs:check/* of that version and the inert wasi:cli, wasi:io, wasi:random plumbing); rebuild it against wit/ of this host")]
+    #[error(
+        "check {check}: refused: it imports `{import}`, which is not part of the {world} world (allowed: scs:check/* of that version and the inert wasi:cli, wasi:io, wasi:random plumbing); rebuild it against wit/ of this host"
+    )]
     ForbiddenImport {
         /// Check id.
         check: String,
@@ -191,7 +193,9 @@ pub struct Loaded {
 
 impl std::fmt::Debug for Loaded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loaded").field("from_cache", &self.from_cache).finish()
+        f.debug_struct("Loaded")
+            .field("from_cache", &self.from_cache)
+            .finish()
     }
 }
 
@@ -201,14 +205,24 @@ struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
             self.exceeded = true;
             return Ok(false);
         }
         Ok(true)
     }
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 1_000_000)
     }
     fn instances(&self) -> usize {
@@ -383,7 +397,9 @@ pub fn import_allowed(name: &str) -> bool {
     if let Some(rest) = name.strip_prefix("scs:check/") {
         return rest.ends_with("@0.1.0");
     }
-    name.starts_with("wasi:cli/") || name.starts_with("wasi:io/") || name.starts_with("wasi:random/")
+    name.starts_with("wasi:cli/")
+        || name.starts_with("wasi:io/")
+        || name.starts_with("wasi:random/")
 }
 
 /// The engine, linker and compile cache, shared by all checks of a run.
@@ -397,7 +413,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -479,7 +497,11 @@ impl Sandbox {
                 .serialize()
                 .map_err(|e| std::io::Error::other(e.to_string()))?;
             let path = dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
-            let tmp = dir.join(format!(".{sha256}-{}.{}.tmp", self.engine_key, std::process::id()));
+            let tmp = dir.join(format!(
+                ".{sha256}-{}.{}.tmp",
+                self.engine_key,
+                std::process::id()
+            ));
             std::fs::write(&tmp, &bytes)?;
             std::fs::write(
                 path.with_extension("cwasm.sha256"),
@@ -517,14 +539,14 @@ impl Sandbox {
                 });
             }
         }
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| SandboxError::BadExports {
-                check: check_id.to_string(),
-                world: WIT_PACKAGE,
-                message: format!("{e:#}"),
-            })?;
+        let pre =
+            self.linker
+                .instantiate_pre(&component)
+                .map_err(|e| SandboxError::BadExports {
+                    check: check_id.to_string(),
+                    world: WIT_PACKAGE,
+                    message: format!("{e:#}"),
+                })?;
         let pre = bindings::CheckPre::new(pre).map_err(|e| SandboxError::BadExports {
             check: check_id.to_string(),
             world: WIT_PACKAGE,
@@ -537,7 +559,11 @@ impl Sandbox {
     }
 
     /// Effective deadline and memory for a check's requested limits.
-    pub fn effective_limits(&self, timeout_secs: Option<u64>, memory_mib: Option<u64>) -> (Duration, u64) {
+    pub fn effective_limits(
+        &self,
+        timeout_secs: Option<u64>,
+        memory_mib: Option<u64>,
+    ) -> (Duration, u64) {
         let t = timeout_secs
             .map(Duration::from_secs)
             .unwrap_or(self.config.default_timeout)
@@ -565,9 +591,14 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .insecure_random_seed(0x5c5_0003)
-            .insecure_random(wasmtime_wasi::Deterministic::new(vec![0x5c, 0x5c, 0x00, 0x03]))
-            .secure_random(wasmtime_wasi::Deterministic::new(vec![0x5c, 0x5c, 0x00, 0x03]));
-        let memory_limit = usize::try_from(memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+            .insecure_random(wasmtime_wasi::Deterministic::new(vec![
+                0x5c, 0x5c, 0x00, 0x03,
+            ]))
+            .secure_random(wasmtime_wasi::Deterministic::new(vec![
+                0x5c, 0x5c, 0x00, 0x03,
+            ]));
+        let memory_limit =
+            usize::try_from(memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),

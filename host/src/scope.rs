@@ -1137,7 +1137,10 @@ impl Spec {
             };
             for inc in &version.include {
                 let companion = format!("{}-rec", inc.module);
-                for m in [self.module(&inc.module), self.module(&companion)].into_iter().flatten() {
+                for m in [self.module(&inc.module), self.module(&companion)]
+                    .into_iter()
+                    .flatten()
+                {
                     for (tname, ids) in &m.targets {
                         if tname != "recommended" {
                             continue;

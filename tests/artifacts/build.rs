@@ -56,7 +56,8 @@ fn sorted_dirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir
         .parent()
         .and_then(Path::parent)
@@ -105,7 +106,14 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--locked", "--profile", "guest", "--target", "wasm32-wasip2"])
+        .args([
+            "build",
+            "--locked",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-wasip2",
+        ])
         .arg("--target-dir")
         .arg(&guests_dir);
     for g in &guests {
@@ -122,7 +130,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("failed to start the nested cargo for the wasm guests");
+    let status = cmd
+        .status()
+        .expect("failed to start the nested cargo for the wasm guests");
     if !status.success() {
         panic!(
             "building the wasm guests failed ({status}); is the target installed? run: rustup target add wasm32-wasip2"

@@ -41,7 +41,12 @@ pub fn cache_dir() -> PathBuf {
 }
 
 /// Write a clouds.yaml for `cloud` into `dir`; returns its path.
-pub fn write_clouds(dir: &Path, cloud: &BlockingSimCloud, name: &str, cred: &Credential) -> PathBuf {
+pub fn write_clouds(
+    dir: &Path,
+    cloud: &BlockingSimCloud,
+    name: &str,
+    cred: &Credential,
+) -> PathBuf {
     let text = cloud.clouds_yaml(name, cred).expect("clouds.yaml");
     let p = dir.join("clouds.yaml");
     std::fs::write(&p, text).expect("write clouds.yaml");
@@ -167,7 +172,10 @@ pub fn run_lib(opts: &scs_cert::run::RunOptions) -> scs_cert::run::RunResult {
 }
 
 /// The invocation of a report that ran `testcase`.
-pub fn invocation_of<'a>(report: &'a scs_cert::report::Report, testcase: &str) -> &'a scs_cert::report::Invocation {
+pub fn invocation_of<'a>(
+    report: &'a scs_cert::report::Report,
+    testcase: &str,
+) -> &'a scs_cert::report::Invocation {
     report
         .invocations
         .iter()
@@ -204,7 +212,11 @@ pub fn start_cloud_at(rel: &str) -> BlockingSimCloud {
 /// Run the real binary on the IaaS scope against `cloud` with the real
 /// checks, narrowed to `tests` (a regex), on 2026-11-29; returns the CLI
 /// outcome and the parsed report. `extra` are further CLI arguments.
-pub fn run_scope(cloud: &BlockingSimCloud, tests: &str, extra: &[&str]) -> (CliRun, serde_json::Value) {
+pub fn run_scope(
+    cloud: &BlockingSimCloud,
+    tests: &str,
+    extra: &[&str],
+) -> (CliRun, serde_json::Value) {
     let dir = tempdir();
     let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
     let out = dir.path().join("report.yaml");

@@ -38,7 +38,9 @@ fn cargo() -> Command {
 
 fn run(mut cmd: Command, what: &str) -> Result<()> {
     eprintln!("xtask: {what}");
-    let status = cmd.status().with_context(|| format!("cannot start: {what}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start: {what}"))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }
@@ -50,7 +52,10 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("rustup is needed to install the wasm32-wasip2 target")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     let mut c = Command::new("rustup");
@@ -61,7 +66,16 @@ fn ensure_wasm_target() -> Result<()> {
 fn build() -> Result<()> {
     ensure_wasm_target()?;
     let mut c = cargo();
-    c.args(["build", "--locked", "-p", "scs-cert", "-p", "simcloud", "-p", "scs-cert-artifacts"]);
+    c.args([
+        "build",
+        "--locked",
+        "-p",
+        "scs-cert",
+        "-p",
+        "simcloud",
+        "-p",
+        "scs-cert-artifacts",
+    ]);
     run(c, "cargo build (host, simcloud, check components)")?;
     eprintln!(
         "xtask: host {}, checks {}",
@@ -107,7 +121,14 @@ fn demo() -> Result<()> {
     let status = Command::new(t.join("debug/scs-cert"))
         .current_dir(root())
         .env("OS_CLIENT_CONFIG_FILE", &clouds)
-        .args(["run", "scopes/scs-compatible-iaas.yaml", "--os-cloud", "simcloud", "--subject", "demo-cloud"])
+        .args([
+            "run",
+            "scopes/scs-compatible-iaas.yaml",
+            "--os-cloud",
+            "simcloud",
+            "--subject",
+            "demo-cloud",
+        ])
         .arg("--output")
         .arg(&report)
         .arg("--checks")
@@ -142,7 +163,15 @@ fn test() -> Result<()> {
     c.args(["fmt", "--all", "--", "--check"]);
     run(c, "cargo fmt --check")?;
     let mut c = cargo();
-    c.args(["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    c.args([
+        "clippy",
+        "--locked",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(c, "cargo clippy -D warnings")?;
     let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);

@@ -135,13 +135,24 @@ mod tests {
     #[test]
     fn syntax() {
         let mut l = Vec::new();
-        assert!(syntax_check(&[f("SCS-2V-4", 2, 4096, 0), f("m1.small", 1, 1, 1)], &mut l));
+        assert!(syntax_check(
+            &[f("SCS-2V-4", 2, 4096, 0), f("m1.small", 1, 1, 1)],
+            &mut l
+        ));
         assert!(l.is_empty());
         assert!(syntax_check(&[f("SCS-2V:4:20s", 2, 4096, 20)], &mut l));
         assert!(matches!(&l[0], Line::Warning(_)));
         let mut l = Vec::new();
-        assert!(!syntax_check(&[f("SCS-2V-4.25", 2, 4352, 0), f("SCS-2V-4", 2, 4096, 0)], &mut l));
-        assert_eq!(l.last(), Some(&Line::Error("Flavor names with syntax errors: SCS-2V-4.25".into())));
+        assert!(!syntax_check(
+            &[f("SCS-2V-4.25", 2, 4352, 0), f("SCS-2V-4", 2, 4096, 0)],
+            &mut l
+        ));
+        assert_eq!(
+            l.last(),
+            Some(&Line::Error(
+                "Flavor names with syntax errors: SCS-2V-4.25".into()
+            ))
+        );
         // No SCS- flavors at all: PASS
         assert!(syntax_check(&[], &mut Vec::new()));
     }
@@ -149,21 +160,45 @@ mod tests {
     #[test]
     fn semantics() {
         let mut l = Vec::new();
-        assert_eq!(semantics_check(&[f("SCS-2V-4-20s", 2, 4096, 20)], &mut l), Ok(true));
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-4-20s", 2, 4096, 20)], &mut l),
+            Ok(true)
+        );
         // CPU overpromise
-        assert_eq!(semantics_check(&[f("SCS-4V-8", 2, 8192, 0)], &mut l), Ok(false));
+        assert_eq!(
+            semantics_check(&[f("SCS-4V-8", 2, 8192, 0)], &mut l),
+            Ok(false)
+        );
         // RAM: 6093 MiB rounds to 6.0, 6092 to 5.9 (h.7)
-        assert_eq!(semantics_check(&[f("SCS-2V-6", 2, 6093, 0)], &mut Vec::new()), Ok(true));
-        assert_eq!(semantics_check(&[f("SCS-2V-6", 2, 6092, 0)], &mut Vec::new()), Ok(false));
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-6", 2, 6093, 0)], &mut Vec::new()),
+            Ok(true)
+        );
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-6", 2, 6092, 0)], &mut Vec::new()),
+            Ok(false)
+        );
         // disk overpromise
-        assert_eq!(semantics_check(&[f("SCS-2V-4-20", 2, 4096, 10)], &mut Vec::new()), Ok(false));
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-4-20", 2, 4096, 10)], &mut Vec::new()),
+            Ok(false)
+        );
         // underpromise is fine
-        assert_eq!(semantics_check(&[f("SCS-2V-4", 4, 8192, 50)], &mut Vec::new()), Ok(true));
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-4", 4, 8192, 50)], &mut Vec::new()),
+            Ok(true)
+        );
         // disk part without size: ABORT (d.1, h.3)
         for n in ["SCS-2V-4-", "SCS-2V-4-n", "SCS-2V-4-10x"] {
-            assert!(semantics_check(&[f(n, 2, 4096, 10)], &mut Vec::new()).is_err(), "{n}");
+            assert!(
+                semantics_check(&[f(n, 2, 4096, 10)], &mut Vec::new()).is_err(),
+                "{n}"
+            );
         }
         // unparseable names are skipped here
-        assert_eq!(semantics_check(&[f("SCS-2V-4.25", 1, 1, 0)], &mut Vec::new()), Ok(true));
+        assert_eq!(
+            semantics_check(&[f("SCS-2V-4.25", 1, 1, 0)], &mut Vec::new()),
+            Ok(true)
+        );
     }
 }

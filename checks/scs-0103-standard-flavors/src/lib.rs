@@ -51,7 +51,10 @@ pub const STANDARD_FLAVORS: [&str; 31] = [
 
 /// `scs-0103-flavor-2v-4-20s` for `SCS-2V-4-20s`.
 pub fn testcase_id(name: &str) -> String {
-    format!("scs-0103-flavor-{}", name.trim_start_matches("SCS-").to_lowercase())
+    format!(
+        "scs-0103-flavor-{}",
+        name.trim_start_matches("SCS-").to_lowercase()
+    )
 }
 
 /// The standard name a testcase id stands for.
@@ -96,7 +99,11 @@ pub fn mismatches(name: &str, flavor: &Flavor) -> Result<Vec<String>, String> {
     if flavor.disk != want_disk {
         out.push(format!("disk: {} instead of {want_disk}", flavor.disk));
     }
-    for (key, want) in spec.extra_specs.iter().filter(|(k, _)| k.starts_with("scs:")) {
+    for (key, want) in spec
+        .extra_specs
+        .iter()
+        .filter(|(k, _)| k.starts_with("scs:"))
+    {
         match flavor.extra_specs.get(key) {
             Some(have) if have == want => {}
             Some(have) => out.push(format!("{key}: {have:?} instead of {want:?}")),
@@ -144,14 +151,24 @@ scs_check_sdk::bindings::export_check!(Check);
 mod tests {
     use super::*;
 
-    fn flavor(id: &str, name: &str, vcpus: u64, ram: u64, disk: u64, specs: &[(&str, &str)]) -> Flavor {
+    fn flavor(
+        id: &str,
+        name: &str,
+        vcpus: u64,
+        ram: u64,
+        disk: u64,
+        specs: &[(&str, &str)],
+    ) -> Flavor {
         Flavor {
             id: id.into(),
             name: name.into(),
             vcpus,
             ram,
             disk,
-            extra_specs: specs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            extra_specs: specs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 

@@ -65,15 +65,34 @@ mod tests {
 
     #[test]
     fn presence_rules() {
-        assert_eq!(presence("scs-0123-service-compute", &["compute"]), Some(Ok(true)));
-        assert_eq!(presence("scs-0123-service-compute", &["computev2"]), Some(Ok(false)));
+        assert_eq!(
+            presence("scs-0123-service-compute", &["compute"]),
+            Some(Ok(true))
+        );
+        assert_eq!(
+            presence("scs-0123-service-compute", &["computev2"]),
+            Some(Ok(false))
+        );
         for t in ["volume", "volumev3", "block-storage"] {
-            assert_eq!(presence("scs-0123-storage-apis", &[t]), Some(Ok(true)), "{t}");
+            assert_eq!(
+                presence("scs-0123-storage-apis", &[t]),
+                Some(Ok(true)),
+                "{t}"
+            );
         }
         // h.7: volumev2 is not accepted by the storage-apis testcase
-        assert_eq!(presence("scs-0123-storage-apis", &["volumev2"]), Some(Ok(false)));
-        assert_eq!(presence("scs-0123-service-s3", &["object-store"]), Some(Ok(false)));
-        assert_eq!(presence("scs-0123-service-s3", &["object-store-s3"]), Some(Ok(true)));
+        assert_eq!(
+            presence("scs-0123-storage-apis", &["volumev2"]),
+            Some(Ok(false))
+        );
+        assert_eq!(
+            presence("scs-0123-service-s3", &["object-store"]),
+            Some(Ok(false))
+        );
+        assert_eq!(
+            presence("scs-0123-service-s3", &["object-store-s3"]),
+            Some(Ok(true))
+        );
         assert_eq!(presence("scs-0123-unknown", &["compute"]), None);
     }
 }

@@ -131,10 +131,7 @@ impl<'a> Field<'a> {
             Some(Value::Number(n)) => n
                 .as_u64()
                 .ok_or_else(|| self.err(format!("expected a non-negative integer, got {n}"))),
-            Some(v) => Err(self.err(format!(
-                "expected a non-negative integer, got {}",
-                kind(v)
-            ))),
+            Some(v) => Err(self.err(format!("expected a non-negative integer, got {}", kind(v)))),
             None => Err(self.err("missing (expected a non-negative integer)")),
         }
     }
@@ -181,7 +178,11 @@ impl<'a> Field<'a> {
                         Value::String(s) => {
                             out.insert(k.clone(), s.clone());
                         }
-                        other => return Err(self.get(k).err(format!("expected a string, got {}", kind(other)))),
+                        other => {
+                            return Err(self
+                                .get(k)
+                                .err(format!("expected a string, got {}", kind(other))));
+                        }
                     }
                 }
                 Ok(Some(out))

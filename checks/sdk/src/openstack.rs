@@ -127,7 +127,9 @@ impl Request {
     }
     /// Add a header.
     pub fn header(mut self, key: &str, value: &str) -> Request {
-        self.inner.headers.push((key.to_string(), value.to_string()));
+        self.inner
+            .headers
+            .push((key.to_string(), value.to_string()));
         self
     }
     /// JSON body.
@@ -329,7 +331,10 @@ pub fn flavors() -> Result<Vec<Flavor>, ApiError> {
             "openstack-api-version",
             &format!("compute {NOVA_EXTRA_SPECS_MICROVERSION}"),
         )
-        .header("x-openstack-nova-api-version", NOVA_EXTRA_SPECS_MICROVERSION)
+        .header(
+            "x-openstack-nova-api-version",
+            NOVA_EXTRA_SPECS_MICROVERSION,
+        )
         .shared();
     let what = first.describe();
     let raw = list_all(first, "flavors", NextStyle::Links)?;

@@ -37,7 +37,9 @@ pub enum CloudsError {
         message: String,
     },
     /// The cloud name is not in the file.
-    #[error("{path}: no cloud named {name:?} under `clouds` (known: {known}); fix --os-cloud / OS_CLOUD")]
+    #[error(
+        "{path}: no cloud named {name:?} under `clouds` (known: {known}); fix --os-cloud / OS_CLOUD"
+    )]
     NoSuchCloud {
         /// The file.
         path: PathBuf,
@@ -265,10 +267,12 @@ pub fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, C
         field: field.to_string(),
         problem: problem.to_string(),
     };
-    let auth = cloud
-        .get("auth")
-        .filter(|a| a.is_object())
-        .ok_or_else(|| field_err("auth", "missing; add an `auth:` map with auth_url and credentials"))?;
+    let auth = cloud.get("auth").filter(|a| a.is_object()).ok_or_else(|| {
+        field_err(
+            "auth",
+            "missing; add an `auth:` map with auth_url and credentials",
+        )
+    })?;
     let auth_url = str_field(auth, "auth_url")
         .ok_or_else(|| field_err("auth.auth_url", "missing; set it to the Keystone URL"))?;
     let auth_url = normalise_auth_url(&auth_url);
@@ -287,12 +291,19 @@ pub fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, C
         .unwrap_or_else(|| Domain::Name("Default".to_string()));
     let auth = match auth_type.as_str() {
         "password" | "v3password" => {
-            let password = str_field(auth, "password")
-                .ok_or_else(|| field_err("auth.password", "missing; put it in clouds.yaml or secure.yaml"))?;
+            let password = str_field(auth, "password").ok_or_else(|| {
+                field_err(
+                    "auth.password",
+                    "missing; put it in clouds.yaml or secure.yaml",
+                )
+            })?;
             let username = str_field(auth, "username");
             let user_id = str_field(auth, "user_id");
             if username.is_none() && user_id.is_none() {
-                return Err(field_err("auth.username", "missing; set username (or user_id)"));
+                return Err(field_err(
+                    "auth.username",
+                    "missing; set username (or user_id)",
+                ));
             }
             let project = if let Some(id) = str_field(auth, "project_id") {
                 ProjectScope::Id(id)
@@ -348,9 +359,7 @@ pub fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, C
         other => {
             return Err(field_err(
                 "auth_type",
-                &format!(
-                    "{other:?} is not supported; use password or v3applicationcredential"
-                ),
+                &format!("{other:?} is not supported; use password or v3applicationcredential"),
             ));
         }
     };
@@ -410,7 +419,10 @@ mod tests {
         assert_eq!(c.tls.cacert, Some(PathBuf::from("/x/ca.pem")));
         match c.auth {
             Auth::Password {
-                username, project, user_domain, ..
+                username,
+                project,
+                user_domain,
+                ..
             } => {
                 assert_eq!(username.as_deref(), Some("u"));
                 assert_eq!(user_domain, Domain::Name("Default".into()));
@@ -433,19 +445,36 @@ mod tests {
             "clouds:\n  a:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://k/identity/v3\n      application_credential_id: id1\n      application_credential_secret: s\n",
         );
         let c = from_value(&d, "a", Path::new("c.yaml")).unwrap();
-        assert!(matches!(c.auth, Auth::ApplicationCredential { ref id, .. } if id.as_deref() == Some("id1")));
+        assert!(
+            matches!(c.auth, Auth::ApplicationCredential { ref id, .. } if id.as_deref() == Some("id1"))
+        );
         assert_eq!(c.interface, "public");
-        let e = from_value(&d, "zzz", Path::new("c.yaml")).unwrap_err().to_string();
-        assert!(e.contains("no cloud named \"zzz\"") && e.contains("known: a"), "{e}");
-        let d = doc("clouds:\n  b:\n    auth:\n      auth_url: http://k\n      username: u\n      project_name: p\n");
-        let e = from_value(&d, "b", Path::new("c.yaml")).unwrap_err().to_string();
-        assert_eq!(e, "c.yaml: clouds.b.auth.password: missing; put it in clouds.yaml or secure.yaml");
+        let e = from_value(&d, "zzz", Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no cloud named \"zzz\"") && e.contains("known: a"),
+            "{e}"
+        );
+        let d = doc(
+            "clouds:\n  b:\n    auth:\n      auth_url: http://k\n      username: u\n      project_name: p\n",
+        );
+        let e = from_value(&d, "b", Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "c.yaml: clouds.b.auth.password: missing; put it in clouds.yaml or secure.yaml"
+        );
     }
 
     #[test]
     fn secure_merge() {
         let mut base = doc("clouds:\n  c:\n    auth:\n      username: u\n");
-        merge(&mut base, &doc("clouds:\n  c:\n    auth:\n      password: p\n"));
+        merge(
+            &mut base,
+            &doc("clouds:\n  c:\n    auth:\n      password: p\n"),
+        );
         assert_eq!(base["clouds"]["c"]["auth"]["username"], "u");
         assert_eq!(base["clouds"]["c"]["auth"]["password"], "p");
     }

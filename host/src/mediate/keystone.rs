@@ -153,9 +153,9 @@ fn s(v: &Value, key: &str) -> Option<String> {
 pub fn parse_token(body: &Value) -> Result<TokenInfo, String> {
     let token = body.get("token").ok_or("no `token` object")?;
     let user = token.get("user").ok_or("no `token.user`")?;
-    let project = token
-        .get("project")
-        .ok_or("no `token.project`: the token is not project-scoped; set project_name or project_id")?;
+    let project = token.get("project").ok_or(
+        "no `token.project`: the token is not project-scoped; set project_name or project_id",
+    )?;
     let roles = token
         .get("roles")
         .and_then(Value::as_array)
@@ -172,10 +172,14 @@ pub fn parse_token(body: &Value) -> Result<TokenInfo, String> {
             if let Some(eps) = e.get("endpoints").and_then(Value::as_array) {
                 for (j, ep) in eps.iter().enumerate() {
                     endpoints.push(Endpoint {
-                        interface: s(ep, "interface")
-                            .ok_or(format!("token.catalog[{i}].endpoints[{j}].interface missing"))?,
-                        region: s(ep, "region_id").or_else(|| s(ep, "region")).unwrap_or_default(),
-                        url: s(ep, "url").ok_or(format!("token.catalog[{i}].endpoints[{j}].url missing"))?,
+                        interface: s(ep, "interface").ok_or(format!(
+                            "token.catalog[{i}].endpoints[{j}].interface missing"
+                        ))?,
+                        region: s(ep, "region_id")
+                            .or_else(|| s(ep, "region"))
+                            .unwrap_or_default(),
+                        url: s(ep, "url")
+                            .ok_or(format!("token.catalog[{i}].endpoints[{j}].url missing"))?,
                     });
                 }
             }
@@ -270,8 +274,14 @@ mod tests {
             user_domain: Domain::Name("Default".into()),
             secret: Secret::new("s"),
         });
-        assert_eq!(b["auth"]["identity"]["methods"][0], "application_credential");
-        assert_eq!(b["auth"]["identity"]["application_credential"]["secret"], "s");
+        assert_eq!(
+            b["auth"]["identity"]["methods"][0],
+            "application_credential"
+        );
+        assert_eq!(
+            b["auth"]["identity"]["application_credential"]["secret"],
+            "s"
+        );
         assert!(b["auth"].get("scope").is_none());
     }
 

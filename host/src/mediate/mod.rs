@@ -383,7 +383,10 @@ fn validate_path(path: &str) -> Result<(), ApiError> {
 
 impl Session {
     /// Authenticate against the cloud and keep the token.
-    pub async fn connect(cloud: &CloudConfig, limits: MediationLimits) -> Result<Session, MediateError> {
+    pub async fn connect(
+        cloud: &CloudConfig,
+        limits: MediationLimits,
+    ) -> Result<Session, MediateError> {
         let client = http_client(cloud)?;
         let (token, info) = keystone::authenticate(&client, cloud).await?;
         tracing::debug!(user = %info.user, project = %info.project, roles = ?info.roles,
@@ -481,13 +484,23 @@ impl Session {
         Ok(url)
     }
 
-    async fn fetch(&self, req: &ApiRequest, timeout: Duration, check: &str) -> Result<ApiResponse, ApiError> {
+    async fn fetch(
+        &self,
+        req: &ApiRequest,
+        timeout: Duration,
+        check: &str,
+    ) -> Result<ApiResponse, ApiError> {
         let url = self.url_for(req)?;
-        let mut rb = self.client.request(req.method.reqwest(), url.clone()).timeout(timeout);
+        let mut rb = self
+            .client
+            .request(req.method.reqwest(), url.clone())
+            .timeout(timeout);
         for (k, v) in &req.headers {
             let lk = k.to_ascii_lowercase();
             if RESERVED_REQUEST_HEADERS.contains(&lk.as_str()) {
-                return Err(ApiError::Denied(format!("header {k:?} is reserved for the host")));
+                return Err(ApiError::Denied(format!(
+                    "header {k:?} is reserved for the host"
+                )));
             }
             rb = rb.header(k.as_str(), v.as_str());
         }
@@ -501,10 +514,14 @@ impl Session {
         let result = self.exchange(rb, timeout).await;
         let ms = started.elapsed().as_millis();
         match &result {
-            Ok(r) => tracing::debug!(check, method = req.method.as_str(), url = %url, status = r.status,
-                bytes = r.body.len(), ms, shared = req.shared, "openstack call"),
-            Err(e) => tracing::debug!(check, method = req.method.as_str(), url = %url, error = %e, ms,
-                shared = req.shared, "openstack call failed"),
+            Ok(r) => {
+                tracing::debug!(check, method = req.method.as_str(), url = %url, status = r.status,
+                bytes = r.body.len(), ms, shared = req.shared, "openstack call")
+            }
+            Err(e) => {
+                tracing::debug!(check, method = req.method.as_str(), url = %url, error = %e, ms,
+                shared = req.shared, "openstack call failed")
+            }
         }
         if let Ok(mut s) = self.stats.lock() {
             s.requests += 1;
@@ -515,10 +532,17 @@ impl Session {
         result
     }
 
-    async fn exchange(&self, rb: reqwest::RequestBuilder, timeout: Duration) -> Result<ApiResponse, ApiError> {
+    async fn exchange(
+        &self,
+        rb: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<ApiResponse, ApiError> {
         let map_err = |e: reqwest::Error| {
             if e.is_timeout() {
-                ApiError::Timeout(format!("no complete answer within {} ms", timeout.as_millis()))
+                ApiError::Timeout(format!(
+                    "no complete answer within {} ms",
+                    timeout.as_millis()
+                ))
             } else {
                 ApiError::Transport(error_chain(&e))
             }
@@ -529,7 +553,12 @@ impl Session {
             .headers()
             .iter()
             .filter(|(k, _)| !DROPPED_RESPONSE_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let cap = self.limits.max_response_bytes;
         if resp.content_length().is_some_and(|l| l > cap) {
@@ -547,7 +576,11 @@ impl Session {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ApiResponse { status, headers, body })
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -582,7 +615,12 @@ impl std::fmt::Debug for CheckMediator {
 
 impl CheckMediator {
     /// A mediator for one check.
-    pub fn new(session: Arc<Session>, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
+    pub fn new(
+        session: Arc<Session>,
+        check_id: &str,
+        grants: Grants,
+        deadline: Instant,
+    ) -> CheckMediator {
         CheckMediator {
             session,
             check_id: check_id.to_string(),
@@ -635,17 +673,18 @@ impl CheckMediator {
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(ApiError::Timeout("the check's deadline has passed".to_string()));
+            return Err(ApiError::Timeout(
+                "the check's deadline has passed".to_string(),
+            ));
         }
         let timeout = remaining.min(limits.request_timeout);
         self.stats.requests += 1;
         let result = if req.shared && req.method == Method::Get {
             let cell = {
-                let mut map = self
-                    .session
-                    .shared
-                    .lock()
-                    .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
+                let mut map =
+                    self.session.shared.lock().map_err(|_| {
+                        ApiError::Transport("shared cache lock poisoned".to_string())
+                    })?;
                 map.entry(req.clone()).or_default().clone()
             };
             let mut fetched = false;

@@ -27,11 +27,15 @@ fn run_one(id: &str) -> TestcaseResult {
         }
         "test-panic" => panic!("test guest panicked on purpose"),
         "test-write" => {
-            let req = Request::new("compute", host::Method::Post, "servers")
-                .json(&serde_json_value());
+            let req =
+                Request::new("compute", host::Method::Post, "servers").json(&serde_json_value());
             match req.send() {
                 Err(e) => sdk::result(id, Verdict::Pass, format!("write refused: {e}")),
-                Ok(r) => sdk::result(id, Verdict::Fail, format!("write went through: HTTP {}", r.status)),
+                Ok(r) => sdk::result(
+                    id,
+                    Verdict::Fail,
+                    format!("write went through: HTTP {}", r.status),
+                ),
             }
         }
         "test-echo" => {
@@ -45,7 +49,11 @@ fn run_one(id: &str) -> TestcaseResult {
                     sdk::info(&format!("status: {}", r.status));
                     sdk::info(&format!("headers: {:?}", r.headers));
                     sdk::info(&format!("body: {}", String::from_utf8_lossy(&r.body)));
-                    sdk::result(id, Verdict::Pass, format!("saw {} headers", r.headers.len()))
+                    sdk::result(
+                        id,
+                        Verdict::Pass,
+                        format!("saw {} headers", r.headers.len()),
+                    )
                 }
                 Err(e) => sdk::result(id, Verdict::Abort, e.to_string()),
             }
@@ -68,7 +76,11 @@ fn run_one(id: &str) -> TestcaseResult {
             let t0 = sdk::now_ms();
             sdk::sleep_ms(50);
             let t1 = sdk::now_ms();
-            let v = if t1 >= t0 + 50 { Verdict::Pass } else { Verdict::Fail };
+            let v = if t1 >= t0 + 50 {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
             sdk::result(id, v, format!("slept {} ms", t1.saturating_sub(t0)))
         }
         "test-log-flood" => {
