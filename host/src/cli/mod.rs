@@ -1,0 +1,93 @@
+//! The command line: the only place that prints or exits.
+//!
+//! Owns: argument parsing (clap), the official tool's spellings (`-s`, `-o`,
+//! `-a os_cloud=NAME`, `-V`, `-S`, `-t`, `-d`), the progress display
+//! (a live bar on a terminal, plain lines when piped), the console summary,
+//! and the exit codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | every selected testcase passed |
+//! | 1 | at least one testcase FAILed |
+//! | 2 | no FAIL, but at least one ABORT (incl. preflight and auth failures) |
+//! | 3 | no FAIL or ABORT, but some selected testcase has no result (no component implements it) |
+//! | 4 | bad input: arguments, scope file, checks directory, clouds.yaml |
+//! | 5 | environment failure: the report could not be written, the engine could not start |
+//!
+//! Must never: decide a verdict (that is `run` and the checks), or print a secret.
+
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// Exit code: all selected testcases passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: some testcase failed.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code: some testcase aborted, none failed.
+pub const EXIT_ABORT: u8 = 2;
+/// Exit code: some testcase has no result, none failed or aborted.
+pub const EXIT_TENTATIVE: u8 = 3;
+/// Exit code: bad input.
+pub const EXIT_BAD_INPUT: u8 = 4;
+/// Exit code: environment failure.
+pub const EXIT_ENV: u8 = 5;
+
+/// scs-cert: certify a cloud against Sovereign Cloud Stack standards with
+/// sandboxed WebAssembly checks.
+#[derive(Debug, Parser)]
+#[command(name = "scs-cert", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a certification scope against a cloud and write the report.
+    Run(run::RunArgs),
+}
+
+pub(crate) fn init_logging(verbose: bool) {
+    let default = if verbose {
+        "warn,scs_cert=debug"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+pub(crate) fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("scs-cert: error: {msg}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let code = match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+                _ => EXIT_BAD_INPUT,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Run(args) => run::cmd_run(args),
+    }
+}
