@@ -6,6 +6,8 @@
 //! accepts. Module map (one concern each):
 //! - [`scope`]: scope YAML, version selection, targets, testcase filters.
 //! - [`bundle`]: check components and their `check.json` metadata.
+//! - [`trust`]: keys, SSHSIG signatures, allowed_signers, the trust root,
+//!   rollback state.
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
 //! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads.
 //! - [`run`]: orchestration of one certification run.
@@ -19,6 +21,7 @@ pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod scope;
+pub mod trust;
 
 /// Install rustls' ring crypto provider once (reqwest is built without one).
 pub fn install_crypto_provider() {

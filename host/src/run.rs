@@ -13,7 +13,8 @@
 
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};
-use crate::mediate::{CheckMediator, Grants, MediateError, MediationLimits, Session};
+use crate::mediate::transcript::{self, Recorder, Replayer};
+use crate::mediate::{CheckMediator, Grants, MediateError, MediationLimits, ReplayCloud, Session, Source};
 use crate::report::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
 use crate::sandbox::{CheckOutcome, Sandbox, SandboxConfig, SandboxError, Verdict};
 use crate::scope::{self, ScopeError, Spec, TargetSummary};
@@ -50,19 +51,35 @@ pub enum RunError {
     /// No cloud name.
     #[error("no cloud given: pass --os-cloud NAME (or -a os_cloud=NAME, or set OS_CLOUD)")]
     NoCloud,
+    /// The transcript could not be read or written.
+    #[error(transparent)]
+    Transcript(#[from] transcript::TranscriptError),
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// One job of a combined run (several subjects or scopes) failed.
+    #[error("subject {subject}, scope {scope}: {source}")]
+    Job {
+        /// The job's subject.
+        subject: String,
+        /// The job's scope file.
+        scope: String,
+        /// What went wrong.
+        source: Box<RunError>,
+    },
 }
 
 impl RunError {
     /// Whether the error is bad input (scope, checks, arguments, config) as
     /// opposed to an environment failure (disk, engine).
     pub fn is_bad_input(&self) -> bool {
-        !matches!(
-            self,
-            RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_))
-        )
+        match self {
+            RunError::Job { source, .. } => source.is_bad_input(),
+            _ => !matches!(
+                self,
+                RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_))
+            ),
+        }
     }
 }
 
@@ -101,6 +118,10 @@ pub struct RunOptions {
     pub sandbox: SandboxConfig,
     /// Mediation limits.
     pub mediation: MediationLimits,
+    /// Record every mediated call into this transcript directory.
+    pub record: Option<PathBuf>,
+    /// Serve the calls from this transcript directory instead of a cloud.
+    pub replay: Option<PathBuf>,
 }
 
 /// Progress events for the CLI's display.
@@ -170,6 +191,11 @@ pub struct RunResult {
     pub overall: Overall,
     /// Selected testcase ids.
     pub selected: Vec<String>,
+    /// The transcript written (with `record`).
+    pub transcript: Option<transcript::Written>,
+    /// Replay divergences (with `replay`); non-empty means the replay did
+    /// not reproduce the recorded run.
+    pub divergences: Vec<String>,
 }
 
 /// The preflight of the official harness (d.0): Err with the reason when
@@ -199,6 +225,15 @@ pub fn preflight(roles: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Where the checks' calls go.
+#[derive(Clone)]
+enum Target {
+    /// The live cloud.
+    Live(Arc<Session>),
+    /// A transcript.
+    Replay(Arc<ReplayCloud>, Arc<transcript::Loaded>),
+}
+
 struct Planned {
     check: LoadedCheck,
     testcases: Vec<String>,
@@ -218,6 +253,8 @@ fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome {
         abort: Some(reason.to_string()),
         stats: Default::default(),
         elapsed: Duration::ZERO,
+        events: None,
+        divergence: None,
     }
 }
 
@@ -290,7 +327,11 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         .get("os_cloud")
         .cloned()
         .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()));
-    let needs_cloud = !planned.is_empty();
+    let replay = match &opts.replay {
+        Some(dir) => Some(Arc::new(transcript::load(dir)?)),
+        None => None,
+    };
+    let needs_cloud = !planned.is_empty() && replay.is_none();
     let cloud = match (&cloud_name, needs_cloud) {
         (Some(n), true) => Some(clouds::load(n, opts.clouds_file.as_deref())?),
         (None, true) => return Err(RunError::NoCloud),
@@ -300,25 +341,44 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let checked_at = chrono::Local::now().naive_local();
     let mut outcomes: Vec<CheckOutcome> = Vec::with_capacity(planned.len());
 
-    // Connect and preflight. A failure here aborts every testcase, like
-    // the official harness, but the report is still written.
-    let session = match &cloud {
-        None => Err("no component to run".to_string()),
-        Some(c) => match Session::connect(c, opts.mediation.clone()).await {
-            Ok(s) => {
-                progress(Progress::Connected {
-                    user: s.token_info().user.clone(),
-                    project: s.token_info().project.clone(),
-                });
-                match preflight(&s.token_info().roles) {
-                    Ok(()) => Ok(Arc::new(s)),
+    // Connect and preflight (or take both from the transcript). A failure
+    // here aborts every testcase, like the official harness, but the report
+    // is still written.
+    let mut recorded_cloud = None;
+    let target: Result<Target, String> = if let Some(t) = &replay {
+        match (&t.manifest.connect_error, &t.manifest.cloud) {
+            (Some(e), _) => Err(e.clone()),
+            (None, Some(c)) => {
+                recorded_cloud = Some(c.clone());
+                match preflight(&c.roles) {
+                    Ok(()) => Ok(Target::Replay(Arc::new(ReplayCloud::new(c)), t.clone())),
                     Err(e) => Err(format!("preflight failed: {e}")),
                 }
             }
-            Err(MediateError::Clouds(e)) => return Err(RunError::Clouds(e)),
-            Err(e) => Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
-        },
+            (None, None) => Err("the transcript records no cloud".to_string()),
+        }
+    } else {
+        match &cloud {
+            None => Err("no component to run".to_string()),
+            Some(c) => match Session::connect(c, opts.mediation.clone()).await {
+                Ok(s) => {
+                    progress(Progress::Connected {
+                        user: s.token_info().user.clone(),
+                        project: s.token_info().project.clone(),
+                    });
+                    recorded_cloud = Some(s.recorded_cloud());
+                    match preflight(&s.token_info().roles) {
+                        Ok(()) => Ok(Target::Live(Arc::new(s))),
+                        Err(e) => Err(format!("preflight failed: {e}")),
+                    }
+                }
+                Err(MediateError::Clouds(e)) => return Err(RunError::Clouds(e)),
+                Err(e) => Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
+            },
+        }
     };
+    let connect_error = target.as_ref().err().cloned();
+    let session = target;
 
     match session {
         Err(reason) => {
@@ -339,6 +399,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             ));
             let params = Arc::new(params);
             let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+            let record = opts.record.is_some();
             let mut handles = Vec::with_capacity(planned.len());
             for p in &planned {
                 let (sandbox, session, sem, params, progress) = (
@@ -374,8 +435,25 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                                 check.meta.limits.timeout_secs,
                                 check.meta.limits.memory_mib,
                             );
-                            let mediator =
-                                CheckMediator::new(session, &id, grants, Instant::now() + timeout);
+                            let source = match session {
+                                Target::Live(session) => Source::Live {
+                                    session,
+                                    recorder: record.then(Recorder::default),
+                                },
+                                Target::Replay(cloud, t) => Source::Replay {
+                                    cloud,
+                                    replayer: Replayer::new(
+                                        &id,
+                                        t.events.get(&id).cloned().unwrap_or_default(),
+                                    ),
+                                },
+                            };
+                            let mediator = CheckMediator::with_source(
+                                source,
+                                &id,
+                                grants,
+                                Instant::now() + timeout,
+                            );
                             sandbox
                                 .run(&loaded, mediator, &testcases, &params, timeout, memory)
                                 .await
@@ -403,6 +481,24 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             }
         }
     }
+
+    // The transcript: every component's calls, in order.
+    let mut transcript_info = None;
+    if let Some(dir) = &opts.record {
+        let mut comps = BTreeMap::new();
+        for (p, o) in planned.iter().zip(outcomes.iter_mut()) {
+            comps.insert(
+                p.check.meta.id.clone(),
+                (p.check.sha256.clone(), o.events.take().unwrap_or_default()),
+            );
+        }
+        let written = transcript::write(dir, recorded_cloud.clone(), connect_error.clone(), &comps)?;
+        transcript_info = Some(written);
+    }
+    let divergences: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.divergence.as_ref().map(|d| d.to_string()))
+        .collect();
 
     // Assemble the report.
     let mut invocations = Vec::with_capacity(planned.len());
@@ -471,6 +567,19 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             components,
             unimplemented,
             overrides: Vec::new(),
+            transcript: match (&transcript_info, &replay) {
+                (Some(w), _) => Some(crate::report::TranscriptRef {
+                    sha256: w.sha256.clone(),
+                    version: transcript::FORMAT_VERSION,
+                    mode: "recorded".to_string(),
+                }),
+                (None, Some(t)) => Some(crate::report::TranscriptRef {
+                    sha256: t.sha256.clone(),
+                    version: t.manifest.version,
+                    mode: "replayed".to_string(),
+                }),
+                (None, None) => None,
+            },
         },
     };
     if let Some(out) = &opts.output {
@@ -535,7 +644,42 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         summaries,
         overall,
         selected,
+        transcript: transcript_info,
+        divergences,
     })
+}
+
+/// Run several certifications (the multi-subject runner, b.2): up to
+/// `workers` jobs at once, results in job order. As in the official runner,
+/// one failed job fails the whole combined run (nothing is reported or
+/// uploaded); the error names the job. `progress(i)` gives job `i`'s
+/// progress callback.
+pub async fn run_many(
+    jobs: &[RunOptions],
+    workers: usize,
+    progress: &dyn Fn(usize) -> ProgressFn,
+) -> Result<Vec<RunResult>, RunError> {
+    use futures::StreamExt as _;
+    let results: Vec<Result<RunResult, RunError>> =
+        futures::stream::iter(jobs.iter().enumerate().map(|(i, o)| run(o, progress(i))))
+            .buffered(workers.max(1))
+            .collect()
+            .await;
+    let mut out = Vec::with_capacity(results.len());
+    for (r, o) in results.into_iter().zip(jobs) {
+        match r {
+            Ok(r) => out.push(r),
+            Err(e) if jobs.len() == 1 => return Err(e),
+            Err(e) => {
+                return Err(RunError::Job {
+                    subject: o.subject.clone(),
+                    scope: o.scope.display().to_string(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -29,7 +29,7 @@ pub mod bindings {
     wasmtime::component::bindgen!({
         world: "check",
         path: "../wit",
-        imports: { default: async },
+        imports: { default: async | trappable },
         exports: { default: async },
     });
 }
@@ -181,6 +181,10 @@ pub struct CheckOutcome {
     pub stats: mediate::CheckStats,
     /// Wall time.
     pub elapsed: Duration,
+    /// Recorded events (when recording).
+    pub events: Option<Vec<crate::mediate::transcript::Event>>,
+    /// Replay divergence, if any.
+    pub divergence: Option<crate::mediate::transcript::Divergence>,
 }
 
 /// A component that passed the load checks, ready to instantiate.
@@ -300,21 +304,22 @@ impl HostState {
 impl bindings::scs::check::types::Host for HostState {}
 
 impl bindings::scs::check::log::Host for HostState {
-    async fn emit(&mut self, level: Level, message: String) {
+    async fn emit(&mut self, level: Level, message: String) -> wasmtime::Result<()> {
         self.push_log(level_name(level), message);
+        Ok(())
     }
 }
 
+// Imports are trappable only for one reason: a replay that diverges from its
+// transcript stops the component at once (the divergence is kept in the
+// mediator and becomes the ABORT reason), instead of feeding it a made-up
+// answer.
 impl bindings::scs::check::clock::Host for HostState {
-    async fn now(&mut self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+    async fn now(&mut self) -> wasmtime::Result<u64> {
+        self.mediator.now().map_err(wasmtime::Error::msg)
     }
-    async fn sleep(&mut self, ms: u64) {
-        // A sleep past the deadline is cut short by the outer timeout.
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+    async fn sleep(&mut self, ms: u64) -> wasmtime::Result<()> {
+        self.mediator.sleep(ms).await.map_err(wasmtime::Error::msg)
     }
 }
 
@@ -342,8 +347,13 @@ fn to_api_request(r: wit_os::Request) -> ApiRequest {
 }
 
 impl wit_os::Host for HostState {
-    async fn send(&mut self, req: wit_os::Request) -> Result<wit_os::Response, wit_os::Error> {
-        match self.mediator.send(to_api_request(req)).await {
+    async fn send(&mut self, req: wit_os::Request) -> wasmtime::Result<Result<wit_os::Response, wit_os::Error>> {
+        let result = self
+            .mediator
+            .send(to_api_request(req))
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(match result {
             Ok(r) => Ok(wit_os::Response {
                 status: r.status,
                 headers: r.headers,
@@ -356,23 +366,24 @@ impl wit_os::Host for HostState {
                 ApiError::TooLarge(m) => wit_os::Error::TooLarge(m),
                 ApiError::Transport(m) => wit_os::Error::Transport(m),
             }),
-        }
+        })
     }
 
-    async fn identity(&mut self) -> wit_os::IdentityInfo {
+    async fn identity(&mut self) -> wasmtime::Result<wit_os::IdentityInfo> {
         let i = self.mediator.identity();
-        wit_os::IdentityInfo {
+        Ok(wit_os::IdentityInfo {
             user: i.user,
             project: i.project,
             project_id: i.project_id,
             roles: i.roles,
             region: i.region,
             interface: i.interface,
-        }
+        })
     }
 
-    async fn catalog(&mut self) -> Vec<wit_os::Service> {
-        self.mediator
+    async fn catalog(&mut self) -> wasmtime::Result<Vec<wit_os::Service>> {
+        Ok(self
+            .mediator
             .catalog()
             .iter()
             .map(|s| wit_os::Service {
@@ -388,7 +399,7 @@ impl wit_os::Host for HostState {
                     })
                     .collect(),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -638,7 +649,9 @@ impl Sandbox {
             ),
             Ok(Ok(r)) => (Some(r), None),
             Ok(Err(e)) => {
-                let reason = if state.limiter.exceeded {
+                let reason = if let Some(d) = state.mediator.divergence() {
+                    d.to_string()
+                } else if state.limiter.exceeded {
                     format!("memory limit of {memory_mib} MiB exceeded")
                 } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
                     format!("deadline of {} s exceeded", timeout.as_secs_f64())
@@ -698,12 +711,15 @@ impl Sandbox {
                 }
             }
         }
+        let divergence = state.mediator.divergence();
         CheckOutcome {
             results,
             logs: std::mem::take(&mut state.logs),
             abort,
             stats: state.mediator.stats().clone(),
             elapsed: started.elapsed(),
+            events: state.mediator.take_events(),
+            divergence,
         }
     }
 }

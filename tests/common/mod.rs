@@ -161,6 +161,8 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert::run::Run
         argv: vec!["test".into()],
         sandbox,
         mediation: Default::default(),
+        record: None,
+        replay: None,
     }
 }
 

@@ -135,6 +135,8 @@ fn demo() -> Result<()> {
         .arg(t.join("guests/checks"))
         .arg("--cache-dir")
         .arg(t.join("component-cache"))
+        .arg("--record")
+        .arg(demo.join("transcript"))
         .status()
         .context("cannot start scs-cert")?;
     let secs = started.elapsed().as_secs_f64();

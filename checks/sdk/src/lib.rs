@@ -38,8 +38,19 @@ pub mod bindings {
     });
 }
 
+pub mod blockstorage;
+pub mod compute;
 pub mod json;
+pub mod key_manager;
+pub mod lines;
+pub mod netsetup;
+pub mod network;
 pub mod openstack;
+pub mod pystr;
+pub mod response;
+pub mod sigv4;
+pub mod volume;
+pub mod wait;
 
 pub use bindings::TestcaseResult;
 pub use bindings::scs::check::types::{Level, Verdict};

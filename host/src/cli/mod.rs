@@ -13,9 +13,17 @@
 //! | 3 | no FAIL or ABORT, but some selected testcase has no result (no component implements it) |
 //! | 4 | bad input: arguments, scope file, checks directory, clouds.yaml |
 //! | 5 | environment failure: the report could not be written, the engine could not start |
+//! | 6 | `run --replay`: a component's calls diverged from the transcript |
+//! | 7 | `report verify`: the signature is invalid, or its key is not allowed (allowed_signers) |
+//! | 8 | report not delivered: the monitor was unreachable, answered 5xx/408/429 or timed out on every try; the signed report stays in the spool (`report flush` later) |
+//! | 9 | the monitor refused the report (401 credentials/signature/subject, 415, other 4xx); it stays in the spool until fixed |
+//!
+//! With `run --upload`, 8 and 9 (and 4/5 of the signing step) replace the
+//! verdict code: the console summary still shows the verdict.
 //!
 //! Must never: decide a verdict (that is `run` and the checks), or print a secret.
 
+mod report;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -34,6 +42,16 @@ pub const EXIT_TENTATIVE: u8 = 3;
 pub const EXIT_BAD_INPUT: u8 = 4;
 /// Exit code: environment failure.
 pub const EXIT_ENV: u8 = 5;
+/// Exit code: a replay (`run --replay`) diverged from its transcript.
+pub const EXIT_REPLAY_DIVERGED: u8 = 6;
+/// Exit code: a report signature is invalid or its key not allowed.
+pub const EXIT_SIGNATURE: u8 = 7;
+/// Exit code: the monitor did not confirm the upload (unreachable, 5xx,
+/// timeouts after every try); the report stays in the spool.
+pub const EXIT_UNDELIVERED: u8 = 8;
+/// Exit code: the monitor refused the report (401, 415, other 4xx); it
+/// stays in the spool.
+pub const EXIT_REFUSED: u8 = 9;
 
 /// scs-cert: certify a cloud against Sovereign Cloud Stack standards with
 /// sandboxed WebAssembly checks.
@@ -50,6 +68,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a certification scope against a cloud and write the report.
     Run(run::RunArgs),
+    /// Sign, verify, upload and spool reports (SSHSIG namespace `report`, the SCS
+    /// compliance monitor's POST /reports).
+    Report(report::ReportArgs),
 }
 
 pub(crate) fn init_logging(verbose: bool) {
@@ -89,5 +110,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run(args) => run::cmd_run(args),
+        Command::Report(args) => report::cmd_report(args),
     }
 }

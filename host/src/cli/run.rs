@@ -16,11 +16,14 @@ use std::time::Duration;
 /// `scs-cert run`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure."
+    after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
+                  6 replay diverged; with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
+                  Several subjects or scopes: the worst verdict."
 )]
 pub struct RunArgs {
-    /// Scope file (SCS scope YAML, scs-0003), e.g. scopes/scs-compatible-iaas.yaml.
-    pub scope: PathBuf,
+    /// Scope file (SCS scope YAML, scs-0003), e.g. scopes/scs-compatible-iaas.yaml
+    /// (with --config: optional, replaces the configuration's scopes).
+    pub scope: Option<PathBuf>,
     /// Cloud name in clouds.yaml; sets the scope variable os_cloud [default: $OS_CLOUD].
     #[arg(long = "os-cloud", value_name = "NAME")]
     pub os_cloud: Option<String>,
@@ -28,12 +31,24 @@ pub struct RunArgs {
     /// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; secure.yaml likewise].
     #[arg(long = "clouds-yaml", value_name = "FILE")]
     pub clouds_yaml: Option<PathBuf>,
-    /// Subject (the cloud's name at the compliance monitor).
-    #[arg(short = 's', long = "subject", value_name = "NAME")]
-    pub subject: String,
-    /// Write the report (YAML) to FILE.
+    /// Subject (the cloud's name at the compliance monitor); several as a,b: one job per
+    /// subject (and scope), one combined report. Without --config each subject's cloud is
+    /// os_cloud=SUBJECT [default with --config: the preset's subjects].
+    #[arg(
+        short = 's',
+        long = "subject",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub subject: Vec<String>,
+    /// Write the report to FILE (YAML; several subjects or scopes make one multi-document
+    /// file; JSON with --format json).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub combined: super::report::CombinedArgs,
+    #[command(flatten)]
+    pub delivery: super::report::DeliveryArgs,
     /// Directory of check components (<id>/component.wasm + <id>/check.json);
     /// `cargo xtask build` makes target/guests/checks.
     #[arg(long = "checks", value_name = "PATH", env = "SCS_CERT_CHECKS")]
@@ -82,6 +97,16 @@ pub struct RunArgs {
     /// Per-request timeout towards the cloud, in seconds.
     #[arg(long = "request-timeout", value_name = "SECS", default_value_t = 32)]
     pub request_timeout: u64,
+    /// Record every mediated call (requests, responses, clock reads, sleeps;
+    /// never credentials) into this transcript directory.
+    #[arg(long = "record", value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Replay a recorded transcript instead of talking to a cloud: same
+    /// calls in the same order per component, time from the transcript,
+    /// sleeps skipped. A call that differs from the recording stops that
+    /// component and the run exits with 6.
+    #[arg(long = "replay", value_name = "DIR")]
+    pub replay: Option<PathBuf>,
     /// Debug logging to stderr (every API call with method, URL, status, bytes, duration).
     #[arg(short = 'v', long = "verbose", visible_alias = "debug")]
     pub verbose: bool,
@@ -199,10 +224,12 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     if args.recommended {
         targets.push("recommended".to_string());
     }
+    // Scope, subject and assignments are set per job by plan_jobs; the
+    // report file is written after all jobs (one file for all of them).
     let opts = RunOptions {
-        scope: args.scope.clone(),
-        subject: args.subject.clone(),
-        output: args.output.clone(),
+        scope: PathBuf::new(),
+        subject: String::new(),
+        output: None,
         checks: args.checks.clone(),
         clouds_file: args.clouds_yaml.clone(),
         date: args
@@ -217,7 +244,24 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         argv: std::env::args().collect(),
         sandbox,
         mediation,
+        record: args.record.clone(),
+        replay: args.replay.clone(),
     };
+    let planned = match super::report::plan_jobs(
+        &opts,
+        args.scope.as_deref(),
+        &args.subject,
+        &opts.assignments,
+        &args.combined,
+    ) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let prepared =
+        match super::report::prepare(&args.delivery, &planned, args.output.as_deref()) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -228,8 +272,16 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_ENV);
         }
     };
-    let progress = progress_fn(args.quiet);
-    let result = rt.block_on(run::run(&opts, progress));
+    let single = planned.jobs.len() == 1;
+    let progress = |i: usize| -> run::ProgressFn {
+        if single {
+            progress_fn(args.quiet)
+        } else {
+            let j = &planned.jobs[i];
+            job_progress_fn(args.quiet, format!("{} {}", j.subject, j.scope.display()))
+        }
+    };
+    let result = rt.block_on(run::run_many(&planned.jobs, planned.workers, &progress));
     match result {
         Err(e) => {
             eprintln!("scs-cert: error: {e}");
@@ -239,12 +291,34 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 EXIT_ENV
             })
         }
-        Ok(r) => {
-            print!("{}", r.console);
-            if let Some(o) = &opts.output {
-                eprintln!("scs-cert: report written to {}", o.display());
+        Ok(results) => {
+            let mut worst = Overall::Pass;
+            let mut diverged = false;
+            for (r, o) in results.iter().zip(&planned.jobs) {
+                print!("{}", r.console);
+                if let (Some(dir), Some(t)) = (&o.record, &r.transcript) {
+                    eprintln!(
+                        "scs-cert: transcript written to {} ({} bytes, sha256 {})",
+                        dir.display(),
+                        t.bytes,
+                        t.sha256
+                    );
+                }
+                for d in &r.divergences {
+                    eprintln!("scs-cert: error: {d}");
+                    diverged = true;
+                }
+                worst = worse_overall(worst, r.overall);
             }
-            ExitCode::from(match r.overall {
+            let reports: Vec<_> = results.into_iter().map(|r| r.report).collect();
+            let code = super::report::deliver_run(&reports, args.output.as_deref(), &prepared);
+            if code != 0 {
+                return ExitCode::from(code);
+            }
+            if diverged {
+                return ExitCode::from(super::EXIT_REPLAY_DIVERGED);
+            }
+            ExitCode::from(match worst {
                 Overall::Pass => EXIT_PASS,
                 Overall::Fail => EXIT_FAIL,
                 Overall::Abort => EXIT_ABORT,
@@ -252,4 +326,45 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             })
         }
     }
+}
+
+/// The worse of two outcomes: FAIL, then ABORT, then missing results.
+fn worse_overall(a: Overall, b: Overall) -> Overall {
+    let rank = |o: Overall| match o {
+        Overall::Pass => 0,
+        Overall::Tentative => 1,
+        Overall::Abort => 2,
+        Overall::Fail => 3,
+    };
+    if rank(b) > rank(a) { b } else { a }
+}
+
+/// Plain progress lines of one job of a combined run, prefixed with its
+/// subject and scope.
+fn job_progress_fn(quiet: bool, prefix: String) -> run::ProgressFn {
+    if quiet {
+        return Arc::new(|_| {});
+    }
+    Arc::new(move |p| match p {
+        Progress::Planned {
+            components,
+            testcases,
+        } => eprintln!(
+            "scs-cert: [{prefix}] {testcases} testcases selected, {components} components to run"
+        ),
+        Progress::Connected { user, project } => {
+            eprintln!("scs-cert: [{prefix}] authenticated as {user} in project {project}")
+        }
+        Progress::Started { check } => eprintln!("scs-cert: [{prefix}] {check}: started"),
+        Progress::Finished {
+            check,
+            passed,
+            failed,
+            aborted,
+            elapsed,
+        } => eprintln!(
+            "scs-cert: [{prefix}] {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
+            elapsed.as_secs_f64()
+        ),
+    })
 }

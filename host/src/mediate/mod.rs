@@ -15,6 +15,7 @@
 
 pub mod clouds;
 pub mod keystone;
+pub mod transcript;
 
 use clouds::{CloudConfig, Secret};
 use keystone::{Service, TokenInfo};
@@ -358,12 +359,37 @@ const RESERVED_REQUEST_HEADERS: &[&str] = &[
     "connection",
 ];
 
+/// Whether a check may set request header `name` on a request anchored at
+/// `anchor`. `authorization` is allowed only on host-root requests, which
+/// never carry the token: the S3 probe of scs-0123 (d.10) signs its
+/// ListBuckets with SigV4 there. Every other reserved header stays the
+/// host's.
+fn header_allowed(name: &str, anchor: Anchor) -> bool {
+    let lk = name.to_ascii_lowercase();
+    if lk == "authorization" && anchor == Anchor::HostRoot {
+        return true;
+    }
+    !RESERVED_REQUEST_HEADERS.contains(&lk.as_str())
+}
+
+/// Response headers a check never sees: secret-bearing ones, and volatile
+/// ones (dates, request ids, connection details) that would make a recorded
+/// run differ from its replay.
 const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "x-subject-token",
     "x-auth-token",
     "set-cookie",
     "authorization",
     "www-authenticate",
+    "date",
+    "server",
+    "x-openstack-request-id",
+    "x-compute-request-id",
+    "openstack-request-id",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
 ];
 
 fn validate_path(path: &str) -> Result<(), ApiError> {
@@ -406,6 +432,33 @@ impl Session {
     /// What the token says (no secret).
     pub fn token_info(&self) -> &TokenInfo {
         &self.info
+    }
+
+    /// What a transcript keeps of this session (no token).
+    pub fn recorded_cloud(&self) -> transcript::RecordedCloud {
+        transcript::RecordedCloud {
+            user: self.info.user.clone(),
+            user_id: self.info.user_id.clone(),
+            project: self.info.project.clone(),
+            project_id: self.info.project_id.clone(),
+            roles: self.info.roles.clone(),
+            region: self.region.clone(),
+            interface: self.interface.clone(),
+            catalog: self
+                .info
+                .catalog
+                .iter()
+                .map(|s| transcript::RecordedService {
+                    service_type: s.service_type.clone(),
+                    name: s.name.clone(),
+                    endpoints: s
+                        .endpoints
+                        .iter()
+                        .map(|e| (e.interface.clone(), e.region.clone(), e.url.clone()))
+                        .collect(),
+                })
+                .collect(),
+        }
     }
 
     /// Identity for checks.
@@ -496,8 +549,7 @@ impl Session {
             .request(req.method.reqwest(), url.clone())
             .timeout(timeout);
         for (k, v) in &req.headers {
-            let lk = k.to_ascii_lowercase();
-            if RESERVED_REQUEST_HEADERS.contains(&lk.as_str()) {
+            if !header_allowed(k, req.anchor) {
                 return Err(ApiError::Denied(format!(
                     "header {k:?} is reserved for the host"
                 )));
@@ -595,13 +647,74 @@ pub struct CheckStats {
     pub denied: u64,
 }
 
-/// One check's handle on the session: its grants, budget and deadline.
+/// The cloud as a replay sees it (from the transcript manifest).
+#[derive(Debug, Clone)]
+pub struct ReplayCloud {
+    identity: Identity,
+    catalog: Vec<Service>,
+}
+
+impl ReplayCloud {
+    /// From a recorded cloud.
+    pub fn new(c: &transcript::RecordedCloud) -> ReplayCloud {
+        ReplayCloud {
+            identity: Identity {
+                user: c.user.clone(),
+                project: c.project.clone(),
+                project_id: c.project_id.clone(),
+                roles: c.roles.clone(),
+                region: c.region.clone().unwrap_or_default(),
+                interface: c.interface.clone(),
+            },
+            catalog: c
+                .catalog
+                .iter()
+                .map(|s| Service {
+                    service_type: s.service_type.clone(),
+                    name: s.name.clone(),
+                    endpoints: s
+                        .endpoints
+                        .iter()
+                        .map(|(i, r, u)| keystone::Endpoint {
+                            interface: i.clone(),
+                            region: r.clone(),
+                            url: u.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Where a check's calls go.
+#[derive(Debug)]
+pub enum Source {
+    /// The live cloud, optionally recording every call.
+    Live {
+        /// The session.
+        session: Arc<Session>,
+        /// Recorder, when `--record` is on.
+        recorder: Option<transcript::Recorder>,
+    },
+    /// A transcript.
+    Replay {
+        /// Identity and catalog.
+        cloud: Arc<ReplayCloud>,
+        /// This component's cursor.
+        replayer: transcript::Replayer,
+    },
+}
+
+/// One check's handle on the cloud: its grants, budget, deadline, and the
+/// recording or replay of its calls.
 pub struct CheckMediator {
-    session: Arc<Session>,
+    source: Source,
     check_id: String,
     grants: Grants,
     deadline: Instant,
     stats: CheckStats,
+    divergence: Option<transcript::Divergence>,
 }
 
 impl std::fmt::Debug for CheckMediator {
@@ -614,30 +727,45 @@ impl std::fmt::Debug for CheckMediator {
 }
 
 impl CheckMediator {
-    /// A mediator for one check.
-    pub fn new(
-        session: Arc<Session>,
-        check_id: &str,
-        grants: Grants,
-        deadline: Instant,
-    ) -> CheckMediator {
+    /// A mediator for one check against the live cloud (no recording).
+    pub fn new(session: Arc<Session>, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
+        CheckMediator::with_source(
+            Source::Live {
+                session,
+                recorder: None,
+            },
+            check_id,
+            grants,
+            deadline,
+        )
+    }
+
+    /// A mediator with an explicit source (live with recorder, or replay).
+    pub fn with_source(source: Source, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
         CheckMediator {
-            session,
+            source,
             check_id: check_id.to_string(),
             grants,
             deadline,
             stats: CheckStats::default(),
+            divergence: None,
         }
     }
 
     /// Identity.
     pub fn identity(&self) -> Identity {
-        self.session.identity()
+        match &self.source {
+            Source::Live { session, .. } => session.identity(),
+            Source::Replay { cloud, .. } => cloud.identity.clone(),
+        }
     }
 
     /// Catalog.
     pub fn catalog(&self) -> &[Service] {
-        self.session.catalog()
+        match &self.source {
+            Source::Live { session, .. } => session.catalog(),
+            Source::Replay { cloud, .. } => &cloud.catalog,
+        }
     }
 
     /// Counters so far.
@@ -650,15 +778,107 @@ impl CheckMediator {
         self.deadline
     }
 
-    /// Validate, then send (or serve a shared read from the run cache).
-    pub async fn send(&mut self, req: ApiRequest) -> Result<ApiResponse, ApiError> {
+    /// The recorded events (live with recorder), consumed.
+    pub fn take_events(&mut self) -> Option<Vec<transcript::Event>> {
+        match &mut self.source {
+            Source::Live { recorder, .. } => recorder.take().map(transcript::Recorder::into_events),
+            Source::Replay { .. } => None,
+        }
+    }
+
+    /// The first replay divergence, including "ended with calls left over".
+    pub fn divergence(&self) -> Option<transcript::Divergence> {
+        if let Some(d) = &self.divergence {
+            return Some(d.clone());
+        }
+        match &self.source {
+            Source::Replay { replayer, .. } => replayer.ended_early(),
+            Source::Live { .. } => None,
+        }
+    }
+
+    fn diverged(&mut self, d: transcript::Divergence) -> transcript::Divergence {
+        if self.divergence.is_none() {
+            self.divergence = Some(d.clone());
+        }
+        d
+    }
+
+    /// Wall-clock milliseconds (recorded; replayed from the transcript).
+    pub fn now(&mut self) -> Result<u64, transcript::Divergence> {
+        match &mut self.source {
+            Source::Live { recorder, .. } => {
+                let ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0);
+                if let Some(r) = recorder {
+                    r.push(transcript::Event::Now { ms });
+                }
+                Ok(ms)
+            }
+            Source::Replay { replayer, .. } => match replayer.now() {
+                Ok(ms) => Ok(ms),
+                Err(d) => Err(self.diverged(d)),
+            },
+        }
+    }
+
+    /// Sleep (recorded; skipped on replay). A sleep past the deadline is cut
+    /// short by the sandbox's timeout.
+    pub async fn sleep(&mut self, ms: u64) -> Result<(), transcript::Divergence> {
+        match &mut self.source {
+            Source::Live { recorder, .. } => {
+                if let Some(r) = recorder {
+                    r.push(transcript::Event::Sleep { ms });
+                }
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(())
+            }
+            Source::Replay { replayer, .. } => match replayer.sleep(ms) {
+                Ok(()) => Ok(()),
+                Err(d) => Err(self.diverged(d)),
+            },
+        }
+    }
+
+    /// Validate, then send (or serve a shared read from the run cache, or
+    /// the recorded answer on replay). The outer `Err` is a replay divergence.
+    pub async fn send(&mut self, req: ApiRequest) -> Result<Result<ApiResponse, ApiError>, transcript::Divergence> {
+        let result = match &mut self.source {
+            Source::Replay { replayer, .. } => match replayer.send(&req) {
+                Ok(r) => r,
+                Err(d) => return Err(self.diverged(d)),
+            },
+            Source::Live { session, .. } => {
+                let session = session.clone();
+                self.send_live(&session, &req).await
+            }
+        };
+        self.stats.requests += 1;
+        if let Ok(r) = &result {
+            self.stats.bytes += r.body.len() as u64;
+        }
+        if let Source::Live {
+            recorder: Some(rec), ..
+        } = &mut self.source
+        {
+            rec.push(transcript::Event::Send {
+                request: transcript::RecordedRequest::from_api(&req),
+                result: transcript::RecordedResult::from_api(&result),
+            });
+        }
+        Ok(result)
+    }
+
+    async fn send_live(&mut self, session: &Arc<Session>, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
         if let Err(why) = self.grants.check(&req.service_type, req.method) {
             self.stats.denied += 1;
             tracing::debug!(check = %self.check_id, method = req.method.as_str(),
                 service = %req.service_type, path = %req.path, "denied: {why}");
             return Err(ApiError::Denied(why));
         }
-        let limits = &self.session.limits;
+        let limits = &session.limits;
         if self.stats.requests >= limits.max_requests_per_check {
             return Err(ApiError::TooLarge(format!(
                 "the check used up its budget of {} requests",
@@ -673,43 +893,35 @@ impl CheckMediator {
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(ApiError::Timeout(
-                "the check's deadline has passed".to_string(),
-            ));
+            return Err(ApiError::Timeout("the check's deadline has passed".to_string()));
         }
         let timeout = remaining.min(limits.request_timeout);
-        self.stats.requests += 1;
-        let result = if req.shared && req.method == Method::Get {
+        if req.shared && req.method == Method::Get {
             let cell = {
-                let mut map =
-                    self.session.shared.lock().map_err(|_| {
-                        ApiError::Transport("shared cache lock poisoned".to_string())
-                    })?;
+                let mut map = session
+                    .shared
+                    .lock()
+                    .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
                 map.entry(req.clone()).or_default().clone()
             };
             let mut fetched = false;
-            let session = &self.session;
             let check_id = self.check_id.clone();
             let r = cell
                 .get_or_init(|| {
                     fetched = true;
-                    async move { session.fetch(&req, timeout, &check_id).await }
+                    async move { session.fetch(req, timeout, &check_id).await }
                 })
                 .await
                 .clone();
             if !fetched {
-                if let Ok(mut s) = self.session.stats.lock() {
+                if let Ok(mut s) = session.stats.lock() {
                     s.shared_hits += 1;
                 }
             }
             r
         } else {
-            self.session.fetch(&req, timeout, &self.check_id).await
-        };
-        if let Ok(r) = &result {
-            self.stats.bytes += r.body.len() as u64;
+            session.fetch(req, timeout, &self.check_id).await
         }
-        result
     }
 }
 
@@ -737,6 +949,21 @@ mod tests {
         assert!(Grants::from_capabilities(&["compute:read".to_string()]).is_err());
         assert!(Grants::from_capabilities(&["openstack::read".to_string()]).is_err());
         assert!(Grants::from_capabilities(&["openstack:compute:admin".to_string()]).is_err());
+    }
+
+    #[test]
+    fn authorization_only_at_the_host_root() {
+        // the S3 probe signs at the host root, where no token is added
+        assert!(header_allowed("Authorization", Anchor::HostRoot));
+        assert!(header_allowed("authorization", Anchor::HostRoot));
+        assert!(!header_allowed("authorization", Anchor::Endpoint));
+        assert!(!header_allowed("AUTHORIZATION", Anchor::Endpoint));
+        for h in ["x-auth-token", "X-Subject-Token", "host", "cookie", "proxy-authorization"] {
+            assert!(!header_allowed(h, Anchor::HostRoot), "{h}");
+            assert!(!header_allowed(h, Anchor::Endpoint), "{h}");
+        }
+        assert!(header_allowed("x-amz-date", Anchor::HostRoot));
+        assert!(header_allowed("openstack-api-version", Anchor::Endpoint));
     }
 
     #[test]

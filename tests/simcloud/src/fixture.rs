@@ -10,6 +10,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub use crate::options::{
+    ComputeOptions, DefaultRule, ErrorFault, Faults, KeyManagerOptions, NetworkOptions,
+    ObjectStoreOptions, S3Error, SlowBody, VolumeOptions, VolumeType, default_volume_types,
+    neutron_default_rules,
+};
 
 /// A whole fixture file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
@@ -36,9 +41,24 @@ pub struct Fixture {
     /// Deterministic filler content for pagination and scale tests.
     #[serde(default)]
     pub generate: Generate,
-    /// Reserved for fault injection; must be empty for now.
+    /// Nova servers, console output and keypairs.
     #[serde(default)]
-    pub faults: BTreeMap<String, yaml_serde::Value>,
+    pub compute: ComputeOptions,
+    /// Neutron: external network, default security-group rules.
+    #[serde(default)]
+    pub network: NetworkOptions,
+    /// Cinder: volume types, status timing, backup service.
+    #[serde(default)]
+    pub volume: VolumeOptions,
+    /// Barbican policy.
+    #[serde(default)]
+    pub key_manager: KeyManagerOptions,
+    /// The S3 answer at the host root.
+    #[serde(default)]
+    pub object_store: ObjectStoreOptions,
+    /// Fault injection; `{}` (the default) injects nothing.
+    #[serde(default)]
+    pub faults: Faults,
 }
 
 /// A password user with roles on exactly one project.
@@ -395,9 +415,6 @@ impl Fixture {
         if self.region.is_empty() {
             return invalid("region must not be empty".into());
         }
-        if !self.faults.is_empty() {
-            return invalid("faults are reserved for later; use `faults: {}`".into());
-        }
         if self.generate.images > MAX_GENERATED || self.generate.flavors > MAX_GENERATED {
             return invalid(format!("generate counts are limited to {MAX_GENERATED}"));
         }
@@ -644,7 +661,40 @@ mod tests {
             ("images: [{name: a, status: sleeping}]", "status"),
             ("images: [{name: a, properties: {owner: x}}]", "core field"),
             ("images: [{name: a, members: {demo: accepted}}]", "shared"),
-            ("faults: {latency: 5}", "reserved"),
+            ("faults: {latency: 5}", "unknown field `latency`"),
+            (
+                "faults: {errors: [{path_prefix: /a, path_regex: b}]}",
+                "exactly one of path_regex",
+            ),
+            ("faults: {errors: [{path_regex: '('}]}", "bad path_regex"),
+            (
+                "faults: {errors: [{path_prefix: /a, status: 200}]}",
+                "not an error status",
+            ),
+            (
+                "faults: {slow_body: {path_prefix: /a, bytes_per_sec: 0}}",
+                "at least 1",
+            ),
+            ("volume: {default_type: nope}", "not a volume type"),
+            (
+                "volume: {types: [{name: a}, {name: a}]}",
+                "duplicate volume type name",
+            ),
+            ("volume: {types: [{name: a, id: x}]}", "not a UUID"),
+            ("network: {external_cidr: 10.0.0.0/31}", "usable CIDR"),
+            (
+                "network: {default_security_group_rules: [{direction: sideways}]}",
+                "direction",
+            ),
+            (
+                "network: {default_security_group_rules: [{direction: egress, ethertype: IPv4, remote_ip_prefix: '::/0'}]}",
+                "Conflicting value ethertype",
+            ),
+            (
+                "network: {default_security_group_rules: [{direction: ingress, remote_group_id: abc}]}",
+                "PARENT",
+            ),
+            ("object_store: {s3_error: Maybe}", "unknown variant"),
             ("generate: {images: 1000000}", "limited"),
         ];
         for (yaml, needle) in cases {

@@ -121,6 +121,11 @@ fn token_project(token: &Token) -> String {
     token.project.as_deref().map(project_id).unwrap_or_default()
 }
 
+/// May `project` use (show, boot) this image?
+pub(crate) fn visible_to(image: &ImageRec, project: &str) -> bool {
+    can_see(image, project, "all")
+}
+
 /// Glance's access rule for a regular user: public and community images, the project's own
 /// images, and shared images the project is a member of (with the given member status).
 fn can_see(image: &ImageRec, project: &str, member_status: &str) -> bool {

@@ -171,6 +171,150 @@ pub(crate) fn method_not_allowed(method: &str, path: &str) -> Response {
     )
 }
 
+/// A Nova/Cinder fault body: `{"<kind>": {"code": N, "message": "..."}}`.
+pub(crate) fn fault(status: StatusCode, kind: &str, message: &str) -> Response {
+    json_response(
+        status,
+        &json!({ kind: {"code": status.as_u16(), "message": message} }),
+    )
+}
+
+/// The Nova/Cinder fault kind of a status (webob's names as both services map them).
+pub(crate) fn fault_kind(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "badRequest",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "itemNotFound",
+        405 => "badMethod",
+        409 => "conflictingRequest",
+        413 | 429 => "overLimit",
+        415 => "badMediaType",
+        501 => "notImplemented",
+        503 => "serviceUnavailable",
+        _ => "computeFault",
+    }
+}
+
+/// A Nova/Cinder fault with the kind that belongs to the status.
+pub(crate) fn fault_for(status: StatusCode, message: &str) -> Response {
+    fault(status, fault_kind(status), message)
+}
+
+/// Parse a JSON request body; the error text says what is wrong.
+pub(crate) fn json_body(body: &[u8]) -> Result<Value, String> {
+    if body.is_empty() {
+        return Err("The request body is empty; a JSON object is required.".into());
+    }
+    serde_json::from_slice::<Value>(body).map_err(|e| format!("Malformed request body: {e}"))
+}
+
+/// `X.Y` with X >= 1 and no leading zeros (the `APIVersionRequest` format of Nova and Cinder).
+pub(crate) fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    let number = |s: &str, allow_zero: bool| -> Option<u32> {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if s.len() > 1 && s.starts_with('0') {
+            return None;
+        }
+        let n: u32 = s.parse().ok()?;
+        (allow_zero || n > 0).then_some(n)
+    };
+    Some((number(major, false)?, number(minor, true)?))
+}
+
+/// The version requested for `service` in `OpenStack-API-Version` (e.g. `volume 3.60`).
+pub(crate) fn requested_version(headers: &HeaderMap, service: &str) -> Option<String> {
+    for value in headers.get_all("openstack-api-version") {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut words = item.split_whitespace();
+            if let (Some(name), Some(version)) = (words.next(), words.next())
+                && name.eq_ignore_ascii_case(service)
+            {
+                return Some(version.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// Negotiate a microversion: none -> `min`, `latest` -> `max`, bad format -> 400, out of
+/// range -> 406 (the Nova/Cinder rules).
+pub(crate) fn negotiate_version(
+    requested: Option<String>,
+    min: (u32, u32),
+    max: (u32, u32),
+) -> Result<(u32, u32), Box<Response>> {
+    let Some(text) = requested else {
+        return Ok(min);
+    };
+    if text.eq_ignore_ascii_case("latest") {
+        return Ok(max);
+    }
+    let Some(version) = parse_version(&text) else {
+        return Err(Box::new(fault(
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+            &format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."),
+        )));
+    };
+    if version < min || version > max {
+        return Err(Box::new(fault(
+            StatusCode::NOT_ACCEPTABLE,
+            "computeFault",
+            &format!(
+                "Version {text} is not supported by the API. Minimum is {}.{} and maximum is {}.{}.",
+                min.0, min.1, max.0, max.1
+            ),
+        )));
+    }
+    Ok(version)
+}
+
+/// Path segments after the mount, percent-decoded.
+pub(crate) fn segments(route: &str) -> Vec<String> {
+    route
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode_path_segment)
+        .collect()
+}
+
+/// OpenStack's timestamp formats.
+pub(crate) fn iso_micro(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+/// `2025-01-01T00:00:00Z`.
+pub(crate) fn iso_z(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A non-negative integer query parameter (`None` if absent); the error names the parameter.
+pub(crate) fn uint_param(pairs: &[(String, String)], name: &str) -> Result<Option<u64>, String> {
+    match param(pairs, name) {
+        None => Ok(None),
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(u64::try_from(n).ok()),
+            Ok(_) => Err(format!("{name} param must be positive")),
+            Err(_) => Err(format!("{name} param must be an integer")),
+        },
+    }
+}
+
+/// `oslo_utils.strutils.bool_from_string(strict=True)`.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "t" | "true" | "on" | "y" | "yes" => Some(true),
+        "0" | "f" | "false" | "off" | "n" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,9 +70,9 @@ fn bad_request(message: &str) -> Response {
     error_response(StatusCode::BAD_REQUEST, message)
 }
 
-/// Any valid token (scoped or not) from `X-Auth-Token`.
+/// Any valid token (scoped or not) from `X-Auth-Token` (counts as one use of it).
 fn any_token(shared: &Shared, req: &Req) -> Option<Token> {
-    crate::http::header_str(&req.headers, "x-auth-token").and_then(|id| shared.lookup(id))
+    crate::http::header_str(&req.headers, "x-auth-token").and_then(|id| shared.use_token(id))
 }
 
 /// A failed authentication: 400 for malformed requests, 401 for wrong credentials.
@@ -296,6 +296,11 @@ fn issue_token(shared: &Shared, req: &Req) -> Response {
             ));
         }
         let now = Utc::now();
+        let lifetime = match shared.fixture.faults.token_ttl_secs {
+            // Capped at ten years, far below chrono's limits.
+            Some(secs) => Duration::seconds(i64::try_from(secs.min(315_360_000)).unwrap_or(1)),
+            None => Duration::hours(TOKEN_LIFETIME_HOURS),
+        };
         Ok(Token {
             user: who.user.name.clone(),
             project,
@@ -303,8 +308,9 @@ fn issue_token(shared: &Shared, req: &Req) -> Response {
             methods: who.methods,
             app_cred: who.app_cred,
             issued_at: now,
-            expires_at: now + Duration::hours(TOKEN_LIFETIME_HOURS),
+            expires_at: now + lifetime,
             audit_id: uuid::Uuid::new_v4().simple().to_string()[..22].to_owned(),
+            uses: 0,
         })
     });
     match result {

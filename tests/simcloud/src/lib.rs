@@ -105,21 +105,32 @@
 //! `keystone`, `nova`, `glance` (the APIs), `clouds` (clouds.yaml writer), `http` (query and
 //! response helpers).
 
+mod barbican;
+mod base64;
+mod cinder;
 mod clouds;
 mod error;
+mod faults;
 pub mod fixture;
 mod glance;
 mod http;
 pub mod ids;
 mod keystone;
+mod net;
+mod neutron;
 mod nova;
+mod options;
+mod resources;
+mod s3;
 mod server;
+mod state;
 mod world;
 
 pub use clouds::{Credential, clouds_yaml};
 pub use error::Error;
 pub use fixture::Fixture;
 pub use ids::{image_id, project_id, role_id, user_id};
+pub use resources::{ResourceInfo, Resources};
 pub use server::{BlockingSimCloud, RecordedRequest, SimCloud, spawn_blocking_server};
 
 /// Highest Nova microversion simcloud implements (`latest` maps to it).

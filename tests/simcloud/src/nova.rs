@@ -20,13 +20,7 @@ const MIN_VERSION: (u32, u32) = (2, 1);
 /// Nova's `[api] max_limit` default.
 const MAX_LIMIT: usize = 1000;
 
-/// A Nova fault body: `{"<kind>": {"code": N, "message": "..."}}`.
-fn fault(status: StatusCode, kind: &str, message: &str) -> Response {
-    json_response(
-        status,
-        &json!({ kind: {"code": status.as_u16(), "message": message} }),
-    )
-}
+use crate::http::fault;
 
 fn bad_request(message: &str) -> Response {
     fault(StatusCode::BAD_REQUEST, "badRequest", message)
@@ -140,11 +134,11 @@ pub(crate) fn versions(shared: &Shared, req: &Req) -> Response {
 }
 
 /// Request-dependent URL prefixes.
-struct Links {
+pub(crate) struct Links {
     /// `http://127.0.0.1:P/compute/v2.1`
-    app_url: String,
+    pub app_url: String,
     /// `http://127.0.0.1:P/compute`
-    bookmark_url: String,
+    pub bookmark_url: String,
 }
 
 pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
@@ -214,7 +208,10 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
         | ["flavors", _]
         | ["flavors", _, "os-extra_specs"]
         | ["flavors", _, "os-extra_specs", _] => method_not_allowed(&req.method, &req.path),
-        _ => not_found(&req.method, &req.path),
+        other => match crate::nova_servers::route(shared, req, &token, version, &links, other) {
+            Some(resp) => resp,
+            None => not_found(&req.method, &req.path),
+        },
     };
     with_version_headers(resp, version)
 }
@@ -236,7 +233,11 @@ fn is_visible(rec: &FlavorRec, project: &str) -> bool {
     rec.flavor.is_public || rec.access.contains(project)
 }
 
-fn visible_flavor<'a>(shared: &'a Shared, token: &Token, id: &str) -> Option<&'a FlavorRec> {
+pub(crate) fn visible_flavor<'a>(
+    shared: &'a Shared,
+    token: &Token,
+    id: &str,
+) -> Option<&'a FlavorRec> {
     let project = token_project_id(token);
     shared
         .world

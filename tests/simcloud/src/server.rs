@@ -1,5 +1,6 @@
 //! The HTTP server: binding, background serving, shutdown, request recording, the token store,
-//! and the top-level router that hands requests to Keystone, Nova, Glance or a 404.
+//! fault injection, and the top-level router that hands requests to Keystone, Nova, Glance,
+//! Neutron, Cinder, Barbican, the S3 probe answer or a 404.
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -17,8 +18,12 @@ use crate::clouds::{Credential, clouds_yaml};
 use crate::error::Error;
 use crate::fixture::Fixture;
 use crate::http::{self, error_response, not_found, text_response, with_header};
-use crate::world::{World, match_prefix, strip_version_segment};
-use crate::{glance, keystone, nova};
+use crate::resources::Resources;
+use crate::state::State as CloudState;
+use crate::world::{
+    KEY_MANAGER_TYPES, NETWORK_TYPES, VOLUME_TYPES, World, match_prefix, strip_version_segment,
+};
+use crate::{barbican, cinder, faults, glance, keystone, neutron, nova, s3};
 
 /// Largest request body accepted (bigger ones get 413).
 const MAX_BODY: usize = 1024 * 1024;
@@ -36,6 +41,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Response status (0 while the request is still being handled).
     pub status: u16,
+    /// The request body as received (empty for bodiless requests; filled in once read).
+    pub body: Vec<u8>,
 }
 
 impl RecordedRequest {
@@ -45,6 +52,11 @@ impl RecordedRequest {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 }
 
@@ -61,6 +73,8 @@ pub(crate) struct Token {
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub audit_id: String,
+    /// How often the token was presented as `X-Auth-Token`.
+    pub uses: u32,
 }
 
 /// State shared by all request handlers and the owning [`SimCloud`].
@@ -72,6 +86,9 @@ pub(crate) struct Shared {
     mounts: Vec<(String, Mount)>,
     tokens: Mutex<HashMap<String, Token>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    state: Mutex<CloudState>,
+    /// Hits per `faults.errors` rule.
+    pub(crate) fault_hits: Mutex<Vec<u32>>,
 }
 
 /// What serves a path prefix.
@@ -81,6 +98,13 @@ enum Mount {
     NovaRoot,
     Nova,
     Glance,
+    Neutron,
+    Cinder,
+    /// Cinder's version document (`/volume/v3`), only for the exact path.
+    CinderVersion,
+    /// Cinder's version list (`/volume`), only for the exact path.
+    CinderRoot,
+    Barbican,
     /// A catalog service simcloud only lists.
     Other(String),
 }
@@ -110,18 +134,43 @@ impl Shared {
         {
             mounts.push((root.to_owned(), Mount::NovaRoot));
         }
+        for path in &world.network_paths {
+            mounts.push((path.clone(), Mount::Neutron));
+        }
+        for path in &world.key_manager_paths {
+            mounts.push((path.clone(), Mount::Barbican));
+        }
+        for path in &world.volume_paths {
+            mounts.push((path.clone(), Mount::Cinder));
+            // `/volume/v3/{project_id}` -> version document at `/volume/v3`, list at `/volume`.
+            if let Some((versioned, last)) = path.trim_end_matches('/').rsplit_once('/')
+                && last.contains('{')
+                && let Some(root) = strip_version_segment(versioned)
+            {
+                mounts.push((versioned.to_owned(), Mount::CinderVersion));
+                if !root.is_empty() {
+                    mounts.push((root.to_owned(), Mount::CinderRoot));
+                }
+            }
+        }
+        let served: Vec<&str> = ["identity", "compute", "image"]
+            .iter()
+            .chain(NETWORK_TYPES)
+            .chain(VOLUME_TYPES)
+            .chain(KEY_MANAGER_TYPES)
+            .copied()
+            .collect();
         for service in &world.services {
             if let Some(path) = &service.path
-                && !matches!(
-                    service.service_type.as_str(),
-                    "identity" | "compute" | "image"
-                )
+                && !served.contains(&service.service_type.as_str())
             {
                 mounts.push((path.clone(), Mount::Other(service.service_type.clone())));
             }
         }
         // Longest template first, so the most specific mount wins.
         mounts.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
+        let state = CloudState::new(&world);
+        let rules = world.fault_rules.len();
         Shared {
             world,
             fixture,
@@ -129,7 +178,21 @@ impl Shared {
             mounts,
             tokens: Mutex::new(HashMap::new()),
             requests: Mutex::new(Vec::new()),
+            state: Mutex::new(state),
+            fault_hits: Mutex::new(vec![0; rules]),
         }
+    }
+
+    /// The mutable cloud, with every due status transition applied.
+    pub fn state(&self) -> MutexGuard<'_, CloudState> {
+        let mut state = lock(&self.state);
+        state.tick(&self.fixture);
+        state
+    }
+
+    /// Live API-created resources.
+    fn resources(&self) -> Resources {
+        self.state().resources()
     }
 
     pub fn auth_url(&self) -> String {
@@ -146,16 +209,36 @@ impl Shared {
         id
     }
 
-    /// A valid (known, unexpired) token.
+    /// A valid token: known, unexpired and not used up (`faults.expire_tokens_after_requests`).
     pub fn lookup(&self, id: &str) -> Option<Token> {
         let token = lock(&self.tokens).get(id).cloned()?;
-        (token.expires_at > Utc::now()).then_some(token)
+        self.usable(&token).then_some(token)
+    }
+
+    fn usable(&self, token: &Token) -> bool {
+        token.expires_at > Utc::now()
+            && self
+                .fixture
+                .faults
+                .expire_tokens_after_requests
+                .is_none_or(|max| token.uses < max)
+    }
+
+    /// Present a token as `X-Auth-Token`: valid tokens count one use.
+    pub fn use_token(&self, id: &str) -> Option<Token> {
+        let mut tokens = lock(&self.tokens);
+        let token = tokens.get_mut(id)?;
+        if !self.usable(token) {
+            return None;
+        }
+        token.uses = token.uses.saturating_add(1);
+        Some(token.clone())
     }
 
     /// The project-scoped token of `X-Auth-Token`, if valid.
     pub fn authenticate(&self, headers: &HeaderMap) -> Option<Token> {
         let id = http::header_str(headers, "x-auth-token")?;
-        self.lookup(id).filter(|t| t.project.is_some())
+        self.use_token(id).filter(|t| t.project.is_some())
     }
 
     /// keystonemiddleware's 401.
@@ -182,6 +265,12 @@ impl Shared {
         }
     }
 
+    fn record_body(&self, slot: usize, body: &[u8]) {
+        if let Some(r) = lock(&self.requests).get_mut(slot) {
+            r.body = body.to_vec();
+        }
+    }
+
     fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.requests).clone()
     }
@@ -194,6 +283,9 @@ impl Shared {
                 _ => http::method_not_allowed(&req.method, path),
             };
         }
+        if path == "/" && s3::is_s3_signed(req) {
+            return s3::handle(self.fixture.object_store.s3_error, req);
+        }
         if let Some(rest) = match_prefix("/identity", path) {
             return keystone::handle(self, req, rest);
         }
@@ -201,11 +293,17 @@ impl Shared {
             let Some(rest) = match_prefix(template, path) else {
                 continue;
             };
+            let exact = rest.is_empty() || rest == "/";
             return match mount {
-                Mount::NovaRoot if rest.is_empty() || rest == "/" => nova::versions(self, req),
-                Mount::NovaRoot => continue,
+                Mount::NovaRoot if exact => nova::versions(self, req),
+                Mount::CinderRoot if exact => cinder::versions(self, req, template, false),
+                Mount::CinderVersion if exact => cinder::versions(self, req, template, true),
+                Mount::NovaRoot | Mount::CinderRoot | Mount::CinderVersion => continue,
                 Mount::Nova => nova::handle(self, req, rest),
                 Mount::Glance => glance::handle(self, req, rest),
+                Mount::Neutron => neutron::handle(self, req, rest),
+                Mount::Cinder => cinder::handle(self, req, template, rest),
+                Mount::Barbican => barbican::handle(self, req, rest),
                 Mount::Other(_) => match self.authenticate(&req.headers) {
                     Some(_) => not_found(&req.method, path),
                     None => self.unauthorized(),
@@ -234,18 +332,24 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             })
             .collect(),
         status: 0,
+        body: Vec::new(),
     };
+    let path = parts.uri.path().to_owned();
     let slot = shared.record_start(recorded);
     let response = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => {
+            shared.record_body(slot, &body);
             let req = Req {
                 method: parts.method.as_str().to_owned(),
-                path: parts.uri.path().to_owned(),
+                path: path.clone(),
                 query: http::parse_query(&raw_query),
                 headers: parts.headers,
                 body,
             };
-            shared.route(&req)
+            match faults::injected_error(&shared, &req.method, &req.path) {
+                Some(resp) => resp,
+                None => shared.route(&req),
+            }
         }
         Err(_) => error_response(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -257,6 +361,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         "x-openstack-request-id",
         &format!("req-{}", uuid::Uuid::new_v4()),
     );
+    let response = faults::shape_response(&shared, &path, response).await;
     shared.record_status(slot, response.status().as_u16());
     response
 }
@@ -324,6 +429,13 @@ impl SimCloud {
     /// The fixture this cloud serves.
     pub fn fixture(&self) -> &Fixture {
         &self.shared.fixture
+    }
+
+    /// What the APIs created and what still exists (servers, volumes, backups, networks,
+    /// subnets, routers, security groups, keypairs, secrets), for cleanup assertions.
+    /// Applies due status transitions first, without counting as a poll.
+    pub fn resources(&self) -> Resources {
+        self.shared.resources()
     }
 
     /// A clouds.yaml (openstacksdk format) for this cloud.
@@ -425,6 +537,13 @@ impl BlockingSimCloud {
     /// The fixture this cloud serves.
     pub fn fixture(&self) -> &Fixture {
         &self.shared.fixture
+    }
+
+    /// What the APIs created and what still exists (servers, volumes, backups, networks,
+    /// subnets, routers, security groups, keypairs, secrets), for cleanup assertions.
+    /// Applies due status transitions first, without counting as a poll.
+    pub fn resources(&self) -> Resources {
+        self.shared.resources()
     }
 
     /// A clouds.yaml (openstacksdk format) for this cloud.

@@ -8,10 +8,11 @@ use serde_json::{Map, Value, json};
 
 use crate::error::Error;
 use crate::fixture::{
-    AppCredential, Fixture, Flavor, IMAGE_CORE_FIELDS, MemberStatus, Service, User, Visibility,
-    check_image_status,
+    AppCredential, DefaultRule, Fixture, Flavor, IMAGE_CORE_FIELDS, MemberStatus, Service, User,
+    Visibility, check_image_status,
 };
 use crate::ids;
+use crate::net::{Cidr, parse_cidr, parse_prefix};
 
 /// Placeholders substituted by the token's project id in catalog paths and URLs.
 const PROJECT_PLACEHOLDERS: &[&str] = &[
@@ -26,6 +27,14 @@ const PROJECT_PLACEHOLDERS: &[&str] = &[
 /// Default mount points when the catalog names no path for the service.
 const DEFAULT_COMPUTE_PATH: &str = "/compute/v2.1";
 const DEFAULT_IMAGE_PATH: &str = "/image";
+const DEFAULT_NETWORK_PATH: &str = "/network";
+const DEFAULT_VOLUME_PATH: &str = "/volume/v3/{project_id}";
+const DEFAULT_KEY_MANAGER_PATH: &str = "/key-manager";
+
+/// Catalog types served by Neutron, Cinder and Barbican.
+pub(crate) const NETWORK_TYPES: &[&str] = &["network"];
+pub(crate) const VOLUME_TYPES: &[&str] = &["volumev3", "block-storage", "volume", "volumev2"];
+pub(crate) const KEY_MANAGER_TYPES: &[&str] = &["key-manager"];
 
 #[derive(Debug)]
 pub(crate) struct World {
@@ -40,6 +49,71 @@ pub(crate) struct World {
     pub compute_path: String,
     /// Path template Glance is mounted at.
     pub image_path: String,
+    /// Path templates Neutron is mounted at (every `network` path, default `/network`).
+    pub network_paths: Vec<String>,
+    /// Path templates Cinder is mounted at (every volumev3/block-storage/volume/volumev2 path).
+    pub volume_paths: Vec<String>,
+    /// Path templates Barbican is mounted at.
+    pub key_manager_paths: Vec<String>,
+    /// Volume types in fixture order.
+    pub volume_types: Vec<VolumeTypeRec>,
+    /// Index into `volume_types` of the default type.
+    pub default_volume_type: Option<usize>,
+    /// Default security-group rule templates with their ids.
+    pub default_rules: Vec<DefaultRuleRec>,
+    /// The external network, if any.
+    pub external: Option<ExternalNet>,
+    /// Compiled `faults.errors`.
+    pub fault_rules: Vec<FaultRule>,
+}
+
+#[derive(Debug)]
+pub(crate) struct VolumeTypeRec {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub is_public: bool,
+    pub extra_specs: BTreeMap<String, String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct DefaultRuleRec {
+    pub id: String,
+    pub rule: DefaultRule,
+}
+
+#[derive(Debug)]
+pub(crate) struct ExternalNet {
+    pub network_id: String,
+    pub subnet_id: String,
+    pub name: String,
+    pub cidr: Cidr,
+}
+
+#[derive(Debug)]
+pub(crate) enum PathMatch {
+    Regex(regex::Regex),
+    Prefix(String),
+}
+
+#[derive(Debug)]
+pub(crate) struct FaultRule {
+    pub method: Option<String>,
+    pub path: PathMatch,
+    pub status: u16,
+    pub count: Option<u32>,
+}
+
+impl FaultRule {
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && match &self.path {
+                PathMatch::Regex(re) => re.is_match(path),
+                PathMatch::Prefix(prefix) => path.starts_with(prefix.as_str()),
+            }
+    }
 }
 
 #[derive(Debug)]
@@ -84,7 +158,45 @@ impl World {
                 .find_map(|s| s.path.clone())
                 .unwrap_or_else(|| default.to_owned())
         };
+        let mounts = |kinds: &[&str], default: &str| {
+            let mut paths: Vec<String> = Vec::new();
+            for s in fixture
+                .services
+                .iter()
+                .filter(|s| kinds.contains(&s.service_type.as_str()))
+            {
+                if let Some(path) = &s.path
+                    && !paths.contains(path)
+                {
+                    paths.push(path.clone());
+                }
+            }
+            if paths.is_empty() {
+                paths.push(default.to_owned());
+            }
+            paths
+        };
+        let volume_types = build_volume_types(fixture)?;
+        let default_volume_type = match &fixture.volume.default_type {
+            Some(name) => Some(
+                volume_types
+                    .iter()
+                    .position(|t| &t.name == name)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("volume.default_type {name:?} is not a volume type"))
+                    })?,
+            ),
+            None => (!volume_types.is_empty()).then_some(0),
+        };
         Ok(World {
+            network_paths: mounts(NETWORK_TYPES, DEFAULT_NETWORK_PATH),
+            volume_paths: mounts(VOLUME_TYPES, DEFAULT_VOLUME_PATH),
+            key_manager_paths: mounts(KEY_MANAGER_TYPES, DEFAULT_KEY_MANAGER_PATH),
+            volume_types,
+            default_volume_type,
+            default_rules: build_default_rules(fixture)?,
+            external: build_external(fixture)?,
+            fault_rules: build_fault_rules(fixture)?,
             region: fixture.region.clone(),
             users: fixture.users.clone(),
             app_creds: fixture.application_credentials.clone(),
@@ -280,6 +392,219 @@ fn build_images(fixture: &Fixture) -> Result<Vec<ImageRec>, Error> {
     Ok(out)
 }
 
+fn build_volume_types(fixture: &Fixture) -> Result<Vec<VolumeTypeRec>, Error> {
+    let mut names = BTreeSet::new();
+    let mut ids_seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for t in &fixture.volume.types {
+        if t.name.is_empty() {
+            return Err(Error::Invalid("volume types need a name".into()));
+        }
+        if !names.insert(t.name.clone()) {
+            return Err(Error::Invalid(format!(
+                "duplicate volume type name {:?}",
+                t.name
+            )));
+        }
+        let id = match &t.id {
+            Some(id) => uuid::Uuid::parse_str(id)
+                .map(|u| u.hyphenated().to_string())
+                .map_err(|_| {
+                    Error::Invalid(format!(
+                        "volume type {:?}: id {id:?} is not a UUID",
+                        t.name
+                    ))
+                })?,
+            None => ids::uuid_from(&format!("volume-type:{}", t.name)),
+        };
+        if !ids_seen.insert(id.clone()) {
+            return Err(Error::Invalid(format!("duplicate volume type id {id}")));
+        }
+        out.push(VolumeTypeRec {
+            id,
+            name: t.name.clone(),
+            description: t.description.clone(),
+            is_public: t.is_public,
+            extra_specs: t.extra_specs.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// Protocols Neutron accepts by name.
+pub(crate) const PROTOCOL_NAMES: &[&str] = &[
+    "ah", "dccp", "egp", "esp", "gre", "hopopt", "icmp", "igmp", "ipip", "ipv6-encap",
+    "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt", "ipv6-opts", "ipv6-route", "ospf", "pgm",
+    "rsvp", "sctp", "tcp", "udp", "udplite", "vrrp", "any",
+];
+
+/// Validate one security-group rule's shape (also used for API-created rules).
+/// Returns the message Neutron would give for a bad rule.
+pub(crate) fn check_rule_shape(
+    direction: &str,
+    ethertype: &str,
+    protocol: Option<&str>,
+    port_min: Option<u32>,
+    port_max: Option<u32>,
+    remote_ip_prefix: Option<&str>,
+    remote_group: bool,
+) -> Result<(), String> {
+    if !matches!(direction, "ingress" | "egress") {
+        return Err(format!(
+            "Invalid input for direction. Reason: {direction} is not in valid_values."
+        ));
+    }
+    if !matches!(ethertype, "IPv4" | "IPv6") {
+        return Err(format!(
+            "Invalid input for ethertype. Reason: {ethertype} is not in valid_values."
+        ));
+    }
+    if let Some(p) = protocol {
+        let numeric = p.parse::<u16>().is_ok_and(|n| n <= 255);
+        if !numeric && !PROTOCOL_NAMES.contains(&p) {
+            return Err(format!(
+                "Security group rule protocol {p} not supported. Only protocol values {} and \
+                 integer representations [0 to 255] are supported.",
+                PROTOCOL_NAMES.join(", ")
+            ));
+        }
+    }
+    let ported = matches!(protocol, Some("tcp" | "udp" | "sctp" | "dccp" | "udplite"))
+        || matches!(protocol, Some("6" | "17" | "132" | "33" | "136"));
+    match (port_min, port_max) {
+        (None, None) => {}
+        _ if !ported && !matches!(protocol, Some("icmp" | "ipv6-icmp" | "icmpv6" | "1" | "58")) => {
+            return Err(
+                "Security group rule for protocol without ports specified port range.".into(),
+            );
+        }
+        (Some(min), Some(max)) if ported && (min > max || max > 65535 || min == 0) => {
+            return Err(
+                "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
+            );
+        }
+        _ => {}
+    }
+    if let Some(prefix) = remote_ip_prefix {
+        if remote_group {
+            return Err(
+                "Only remote_ip_prefix or remote_group_id may be provided.".into(),
+            );
+        }
+        let Some(cidr) = parse_prefix(prefix) else {
+            return Err(format!("'{prefix}' is not a valid IP subnet"));
+        };
+        let wanted = if ethertype == "IPv4" { 4 } else { 6 };
+        if cidr.version() != wanted {
+            return Err(format!(
+                "Conflicting value ethertype {ethertype} for CIDR {prefix}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn build_default_rules(fixture: &Fixture) -> Result<Vec<DefaultRuleRec>, Error> {
+    let mut out = Vec::new();
+    for (i, rule) in fixture.network.default_security_group_rules.iter().enumerate() {
+        check_rule_shape(
+            &rule.direction,
+            &rule.ethertype,
+            rule.protocol.as_deref(),
+            rule.port_range_min,
+            rule.port_range_max,
+            rule.remote_ip_prefix.as_deref(),
+            rule.remote_group_id.is_some(),
+        )
+        .map_err(|e| Error::Invalid(format!("network.default_security_group_rules[{i}]: {e}")))?;
+        if let Some(group) = &rule.remote_group_id
+            && group != "PARENT"
+        {
+            return Err(Error::Invalid(format!(
+                "network.default_security_group_rules[{i}]: remote_group_id must be PARENT \
+                 (templates cannot name a concrete group)"
+            )));
+        }
+        out.push(DefaultRuleRec {
+            id: ids::uuid_from(&format!("default-sg-rule:{i}")),
+            rule: rule.clone(),
+        });
+    }
+    Ok(out)
+}
+
+fn build_external(fixture: &Fixture) -> Result<Option<ExternalNet>, Error> {
+    let n = &fixture.network;
+    if !n.external {
+        return Ok(None);
+    }
+    if n.external_network_name.is_empty() {
+        return Err(Error::Invalid(
+            "network.external_network_name must not be empty".into(),
+        ));
+    }
+    let cidr = parse_cidr(&n.external_cidr).ok_or_else(|| {
+        Error::Invalid(format!(
+            "network.external_cidr {:?} is not a usable CIDR",
+            n.external_cidr
+        ))
+    })?;
+    Ok(Some(ExternalNet {
+        network_id: ids::uuid_from(&format!("network:{}", n.external_network_name)),
+        subnet_id: ids::uuid_from(&format!("subnet:{}", n.external_network_name)),
+        name: n.external_network_name.clone(),
+        cidr,
+    }))
+}
+
+fn build_fault_rules(fixture: &Fixture) -> Result<Vec<FaultRule>, Error> {
+    let f = &fixture.faults;
+    if let Some(slow) = &f.slow_body
+        && slow.bytes_per_sec == 0
+    {
+        return Err(Error::Invalid(
+            "faults.slow_body.bytes_per_sec must be at least 1".into(),
+        ));
+    }
+    if f.token_ttl_secs == Some(0) {
+        return Err(Error::Invalid("faults.token_ttl_secs must be at least 1".into()));
+    }
+    if f.expire_tokens_after_requests == Some(0) {
+        return Err(Error::Invalid(
+            "faults.expire_tokens_after_requests must be at least 1".into(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, e) in f.errors.iter().enumerate() {
+        let what = format!("faults.errors[{i}]");
+        let path = match (&e.path_regex, &e.path_prefix) {
+            (Some(re), None) => PathMatch::Regex(
+                regex::Regex::new(re)
+                    .map_err(|err| Error::Invalid(format!("{what}: bad path_regex: {err}")))?,
+            ),
+            (None, Some(prefix)) => PathMatch::Prefix(prefix.clone()),
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "{what}: give exactly one of path_regex and path_prefix"
+                )));
+            }
+        };
+        if !(400..=599).contains(&e.status) {
+            return Err(Error::Invalid(format!(
+                "{what}: status {} is not an error status (400-599)",
+                e.status
+            )));
+        }
+        out.push(FaultRule {
+            method: e.method.clone(),
+            path,
+            status: e.status,
+            count: e.count,
+        });
+    }
+    Ok(out)
+}
+
 /// Replace every project placeholder in `template` by `project_id`.
 pub(crate) fn substitute_project(template: &str, project_id: &str) -> String {
     PROJECT_PLACEHOLDERS
@@ -301,6 +626,25 @@ pub(crate) fn match_prefix<'a>(template: &str, path: &'a str) -> Option<&'a str>
         rest = tail;
     }
     Some(rest)
+}
+
+/// The project id a path carries where `template` has a placeholder (the first one).
+pub(crate) fn path_project<'a>(template: &str, path: &'a str) -> Option<&'a str> {
+    let mut rest = path;
+    for seg in template.split('/').filter(|s| !s.is_empty()) {
+        rest = rest.strip_prefix('/')?;
+        let end = rest.find('/').unwrap_or(rest.len());
+        let (head, tail) = rest.split_at(end);
+        for placeholder in PROJECT_PLACEHOLDERS {
+            if let Some((before, after)) = seg.split_once(placeholder) {
+                return head
+                    .strip_prefix(before)
+                    .and_then(|h| h.strip_suffix(after));
+            }
+        }
+        rest = tail;
+    }
+    None
 }
 
 fn segment_matches(template: &str, actual: &str) -> bool {
@@ -353,6 +697,15 @@ mod tests {
             None
         );
         assert_eq!(match_prefix("/", "/anything"), Some("/anything"));
+        assert_eq!(
+            path_project("/volume/v3/{project_id}", "/volume/v3/abc/types"),
+            Some("abc")
+        );
+        assert_eq!(
+            path_project("/swift/v1/AUTH_{project_id}", "/swift/v1/AUTH_12/c"),
+            Some("12")
+        );
+        assert_eq!(path_project("/network", "/network/v2.0"), None);
     }
 
     #[test]

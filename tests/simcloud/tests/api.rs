@@ -57,7 +57,8 @@ async fn password_token_carries_user_project_roles_and_catalog() {
             "volumev3",
             "block-storage",
             "object-store-s3",
-            "key-manager"
+            "key-manager",
+            "object-store"
         ]
     );
     let compute = &catalog[1];
@@ -278,7 +279,7 @@ async fn keystone_discovery_validation_and_catalog() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["catalog"].as_array().map(Vec::len), Some(10));
+    assert_eq!(body["catalog"].as_array().map(Vec::len), Some(11));
     let (status, body) = get_json(
         &format!("{}/auth/projects", cloud.auth_url()),
         Some(&token),
@@ -348,8 +349,13 @@ async fn services_require_a_valid_token() {
         }
     }
     let token = member_token(&cloud).await;
-    let (status, body) =
-        get_json(&format!("{base}/network/v2.0/networks"), Some(&token), &[]).await;
+    // A catalog service simcloud only lists: 404 after the token check.
+    let (status, body) = get_json(
+        &format!("{base}/load-balancer/v2/lbaas/loadbalancers"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], 404);
     let (status, body) = get_json(&format!("{base}/nothing/here"), None, &[]).await;
@@ -359,7 +365,12 @@ async fn services_require_a_valid_token() {
             .as_str()
             .is_some_and(|m| m.contains("/nothing/here"))
     );
-    let (status, body) = get_json(&format!("{base}/compute/v2.1/servers"), Some(&token), &[]).await;
+    let (status, body) = get_json(
+        &format!("{base}/compute/v2.1/os-hypervisors"),
+        Some(&token),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], 404);
     let resp = client()

@@ -83,6 +83,21 @@ fn run_one(id: &str) -> TestcaseResult {
             };
             sdk::result(id, v, format!("slept {} ms", t1.saturating_sub(t0)))
         }
+        "test-slow-poll" => {
+            // Polls like a write check waiting for a status: 10 reads with
+            // 200 ms sleeps in between (2 s live, no waiting on replay).
+            let t0 = sdk::now_ms();
+            for _ in 0..10 {
+                if let Err(e) = Request::get("compute", "flavors/detail").send() {
+                    return sdk::result(id, Verdict::Abort, e.to_string());
+                }
+                sdk::sleep_ms(200);
+            }
+            let waited = sdk::now_ms().saturating_sub(t0);
+            sdk::info(&format!("polled for {waited} ms"));
+            let v = if waited >= 2000 { Verdict::Pass } else { Verdict::Fail };
+            sdk::result(id, v, format!("waited {waited} ms"))
+        }
         "test-log-flood" => {
             for i in 0..100_000u32 {
                 sdk::info(&format!("flood line {i}"));

@@ -108,3 +108,106 @@ pub fn names(list: &Value) -> Vec<String> {
         .map(|i| i["name"].as_str().expect("name").to_owned())
         .collect()
 }
+
+/// Any request with a token, extra headers and an optional JSON body;
+/// returns (status, headers, body text).
+pub async fn request(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client().request(method, url);
+    if let Some(t) = token {
+        req = req.header("X-Auth-Token", t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.expect("body");
+    (status, headers, text)
+}
+
+/// `request` and parse the body as JSON (`Null` for an empty body).
+pub async fn call(
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> (StatusCode, Value) {
+    let (status, _, text) = request(method, url, Some(token), &[], body).await;
+    if text.is_empty() {
+        return (status, Value::Null);
+    }
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"));
+    (status, value)
+}
+
+/// A started cloud with a member token and the demo project's Cinder base URL.
+pub struct Session {
+    pub cloud: SimCloud,
+    pub token: String,
+}
+
+impl Session {
+    pub async fn new(yaml_or_fixture: &str) -> Session {
+        let cloud = if yaml_or_fixture.ends_with(".yaml") {
+            start(yaml_or_fixture).await
+        } else {
+            start_yaml(yaml_or_fixture).await
+        };
+        let token = member_token(&cloud).await;
+        Session { cloud, token }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.cloud.base_url())
+    }
+
+    /// `/volume/v3/<demo project id><path>`
+    pub fn cinder(&self, path: &str) -> String {
+        self.url(&format!("/volume/v3/{}{path}", simcloud::project_id("demo")))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        call("GET", &self.url(path), &self.token, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        call("POST", &self.url(path), &self.token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        call("PUT", &self.url(path), &self.token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        call("DELETE", &self.url(path), &self.token, None).await
+    }
+}
+
+/// The minimal fixture the service tests build on: one member user and the catalog.
+pub const BASE_YAML: &str = "users: [{name: member, password: s3cret, project: demo, roles: [member, reader]}]\n\
+services:\n\
+- {type: identity, name: keystone, path: /identity/v3}\n\
+- {type: compute, name: nova, path: /compute/v2.1}\n\
+- {type: image, name: glance, path: /image}\n\
+- {type: network, name: neutron, path: /network}\n\
+- {type: volumev3, name: cinderv3, path: '/volume/v3/{project_id}'}\n\
+- {type: key-manager, name: barbican, path: /key-manager}\n\
+- {type: object-store, name: swift, path: '/swift/v1/AUTH_{project_id}'}\n\
+flavors: [{id: '1', name: SCS-1V-2, vcpus: 1, ram: 2048, disk: 10}]\n\
+images: [{name: Debian 12, min_disk: 4, min_ram: 512, size: 1000000}]\n";
+
+/// `BASE_YAML` plus more top-level keys.
+pub fn yaml_with(extra: &str) -> String {
+    format!("{BASE_YAML}{extra}")
+}

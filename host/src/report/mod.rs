@@ -5,11 +5,24 @@
 //! provenance block under `run.scs_cert`), its YAML serialisation (written
 //! here by hand so that `checked_at` is a YAML timestamp, `reference_date` a
 //! date and every string safely quoted; the monitor reads it with a YAML 1.1
-//! loader), atomic writing to disk, and the per-version console summary of
-//! a.3 step 7.
+//! loader), its JSON serialisation ([`json`]), multi-document files and the
+//! multi-subject runner's configuration ([`combine`]), SSHSIG signing and
+//! verification of the exact report bytes ([`signed`], on top of
+//! [`crate::trust`]), the spool directory that keeps every signed report
+//! until the monitor confirmed it ([`spool`]), the monitor credentials
+//! ([`token`]) and the upload to the compliance monitor ([`upload`]), atomic
+//! writing to disk, and the per-version console summary of a.3 step 7.
 //!
 //! Must never: include credentials or tokens; drop a result; write a partial
-//! report file (writes go to a temporary file that is renamed).
+//! report file (writes go to a temporary file that is renamed); delete a
+//! signed report before the monitor confirmed it.
+
+pub mod combine;
+pub mod json;
+pub mod signed;
+pub mod spool;
+pub mod token;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -27,6 +40,80 @@ pub enum ReportError {
         /// Cause.
         message: String,
     },
+    /// JSON holds one report; a combined run has several.
+    #[error(
+        "--format json holds exactly one report (the monitor accepts one JSON document per upload), \
+         but this run made {count}; use --format yaml (multi-document) or run one subject and scope"
+    )]
+    JsonNeedsOne {
+        /// Reports made.
+        count: usize,
+    },
+}
+
+/// How a report file is serialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// YAML, one or more documents each starting with `---` (the default,
+    /// as the official tool).
+    #[default]
+    Yaml,
+    /// JSON, exactly one document.
+    Json,
+}
+
+impl Format {
+    /// The upload content type the monitor expects (c.1 step 2).
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Yaml => "application/x-signed-yaml",
+            Format::Json => "application/x-signed-json",
+        }
+    }
+
+    /// `yaml` or `json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+        }
+    }
+
+    /// Guess from the bytes: JSON when the first non-blank byte is `{`,
+    /// else YAML.
+    pub fn detect(bytes: &[u8]) -> Format {
+        match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => Format::Json,
+            _ => Format::Yaml,
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "yaml" | "yml" => Ok(Format::Yaml),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown report format {s:?}: use yaml or json")),
+        }
+    }
+}
+
+/// The bytes of a report file holding `reports`: YAML is the documents
+/// concatenated (each starts with `---`, exactly as the official runner
+/// concatenates its per-job reports, b.2); JSON is one document and refuses
+/// more than one report.
+pub fn render(reports: &[Report], format: Format) -> Result<Vec<u8>, ReportError> {
+    match format {
+        Format::Yaml => Ok(combine::combine_yaml(reports).into_bytes()),
+        Format::Json => match reports {
+            [one] => Ok(one.to_json().into_bytes()),
+            _ => Err(ReportError::JsonNeedsOne {
+                count: reports.len(),
+            }),
+        },
+    }
 }
 
 /// `spec` block.
@@ -103,6 +190,19 @@ pub struct Provenance {
     pub unimplemented: Vec<String>,
     /// Overrides used (none yet).
     pub overrides: Vec<String>,
+    /// The transcript this run recorded, or replayed from.
+    pub transcript: Option<TranscriptRef>,
+}
+
+/// `run.scs_cert.transcript`: which transcript belongs to this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptRef {
+    /// sha256 of the transcript's manifest.json (which lists every file's sha256).
+    pub sha256: String,
+    /// Transcript format version.
+    pub version: u32,
+    /// `recorded` or `replayed`.
+    pub mode: String,
 }
 
 /// A complete report document.
@@ -329,11 +429,20 @@ impl Report {
         list(&mut o, "    ", &p.unimplemented);
         o.push_str("    overrides:");
         list(&mut o, "    ", &p.overrides);
+        match &p.transcript {
+            None => o.push_str("    transcript: null\n"),
+            Some(t) => {
+                o.push_str("    transcript:\n");
+                let _ = writeln!(o, "      sha256: {}", yaml_str(&t.sha256));
+                let _ = writeln!(o, "      version: {}", t.version);
+                let _ = writeln!(o, "      mode: {}", yaml_str(&t.mode));
+            }
+        }
         o
     }
 
     /// Write the YAML atomically: temporary file in the same directory,
-    /// fsync, rename.
+    /// fsync, rename, fsync of the directory.
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
         write_atomic(path, self.to_yaml().as_bytes())
     }
@@ -358,12 +467,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (best effort: some file systems
+        // refuse fsync on a directory).
+        let _ = sync_dir(dir);
+        Ok(())
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(err)
+}
+
+/// fsync a directory, so that a rename or unlink in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Render the console summary of one version (a.3 step 7):
@@ -454,6 +572,7 @@ mod tests {
                 components: vec![],
                 unimplemented: vec!["scs-0101-entropy-avail".into()],
                 overrides: vec![],
+                transcript: None,
             },
         }
     }
@@ -482,6 +601,39 @@ mod tests {
         assert_eq!(v["run"]["forced_version"], serde_json::Value::Null);
         assert_eq!(v["run"]["assignment"]["os_cloud"], "x");
         assert_eq!(r.results()["scs-0100-syntax-check"], 1);
+    }
+
+    #[test]
+    fn json_has_the_yaml_structure_and_order() {
+        let r = sample();
+        let j = r.to_json();
+        let from_json: serde_json::Value = serde_json::from_str(&j).unwrap();
+        let from_yaml: serde_json::Value = yaml_serde::from_str(&r.to_yaml()).unwrap();
+        assert_eq!(from_json, from_yaml);
+        let pos = |k: &str| j.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k}"));
+        let order = ["spec", "checked_at", "reference_date", "subject", "run"];
+        assert!(order.windows(2).all(|w| pos(w[0]) < pos(w[1])), "{j}");
+        assert!(pos("uuid") < pos("name"), "{j}");
+        assert!(j.contains("\"checked_at\": \"2026-11-29 19:58:50.525935\""), "{j}");
+        assert!(j.ends_with("}\n"));
+        assert_eq!(render(&[r.clone()], Format::Json).unwrap(), j.into_bytes());
+    }
+
+    #[test]
+    fn several_reports_make_one_multi_document_yaml() {
+        let a = sample();
+        let mut b = sample();
+        b.subject = "other".into();
+        b.run_uuid = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9".into();
+        let bytes = render(&[a.clone(), b.clone()], Format::Yaml).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text, format!("{}{}", a.to_yaml(), b.to_yaml()));
+        assert_eq!(text.matches("\n---\n").count() + 1, 2);
+        let docs = combine::summarize_bytes(text.as_bytes(), Format::Yaml, "r").unwrap();
+        assert_eq!(docs[1].subject, "other");
+        assert_eq!(docs[0].results, docs[1].results);
+        let e = render(&[a, b], Format::Json).unwrap_err().to_string();
+        assert!(e.contains("--format json holds exactly one report"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,229 @@
+//! Neutron security groups and default security-group rules, read the way
+//! openstacksdk reads them (for scs-0115, behaviour notes d.7 and h.7).
+//!
+//! Owns: listing `default-security-group-rules` (following
+//! `<key>_links` rel `next`), creating, finding (by id, then by name, as
+//! `find_security_group` does) and deleting (404 = already gone) security
+//! groups. The raw JSON objects are returned, because the check's counting
+//! rules depend on how openstacksdk presents missing or odd fields.
+//!
+//! Must never: touch a security group the caller did not name by id, retry
+//! a write, or turn an API error into a default value.
+
+use crate::json::{Field, JsonError};
+use crate::openstack::{ApiError, Method, Request, catalog, identity, query_of_link};
+use serde_json::{Value, json};
+
+/// Catalog service type of Neutron.
+pub const SERVICE: &str = "network";
+
+/// Upper bound on pages followed in one listing (a loop guard).
+const MAX_PAGES: usize = 10_000;
+
+/// Whether a Neutron endpoint URL already names the API version
+/// (`.../v2.0`), so that paths must not add it again (openstacksdk's
+/// version discovery ends at the same URL either way).
+pub fn endpoint_has_version(url: &str) -> bool {
+    url.trim_end_matches('/').ends_with("/v2.0")
+}
+
+/// `v2.0/` unless the network endpoint of this run already ends in `/v2.0`.
+fn prefix() -> &'static str {
+    let id = identity();
+    let versioned = catalog()
+        .iter()
+        .filter(|s| s.type_ == SERVICE)
+        .flat_map(|s| s.endpoints.iter())
+        .find(|e| e.interface == id.interface && (id.region.is_empty() || e.region == id.region))
+        .is_some_and(|e| endpoint_has_version(&e.url));
+    if versioned { "" } else { "v2.0/" }
+}
+
+/// The path of a Neutron resource below the endpoint.
+pub fn path(rest: &str) -> String {
+    format!("{}{rest}", prefix())
+}
+
+fn json_error(what: &str, problem: String) -> ApiError {
+    ApiError::Json(JsonError {
+        source: what.to_string(),
+        path: "(root)".to_string(),
+        problem,
+    })
+}
+
+/// The items of one page as openstacksdk's `Resource.list` takes them:
+/// `body[key]` must exist (KeyError otherwise), a non-list value counts as
+/// a one-element list.
+pub fn page_items(what: &str, body: &Value, key: &str) -> Result<Vec<Value>, ApiError> {
+    let Value::Object(map) = body else {
+        return Err(json_error(what, "body is not a JSON object".to_string()));
+    };
+    match map.get(key) {
+        None => Err(json_error(what, format!("missing key `{key}`"))),
+        Some(Value::Array(a)) => Ok(a.clone()),
+        Some(other) => Ok(vec![other.clone()]),
+    }
+}
+
+/// GET every page of a Neutron collection (`<key>_links` rel `next`; an
+/// empty page ends the listing, as in openstacksdk).
+pub fn list_collection(first: Request, key: &str) -> Result<Vec<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut req = first;
+    let mut seen: Vec<Vec<(String, String)>> = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let what = req.describe();
+        let body = req.send_json()?;
+        let page = page_items(&what, &body, key)?;
+        if page.is_empty() {
+            return Ok(items);
+        }
+        items.extend(page);
+        let root = Field::root(&what, &body);
+        let mut next = None;
+        if let Some(Value::Array(links)) = root.get(&format!("{key}_links")).value() {
+            for l in links {
+                if l.get("rel").and_then(Value::as_str) == Some("next")
+                    && let Some(href) = l.get("href").and_then(Value::as_str)
+                {
+                    next = Some(href.to_string());
+                    break;
+                }
+            }
+        }
+        let Some(next) = next else {
+            return Ok(items);
+        };
+        let query = query_of_link(&next);
+        if seen.contains(&query) {
+            return Err(ApiError::Pagination(format!(
+                "{what}: the next link repeats an earlier page ({next}); stopping"
+            )));
+        }
+        seen.push(query.clone());
+        req = req.with_query(query);
+    }
+    Err(ApiError::Pagination(format!(
+        "more than {MAX_PAGES} pages; stopping"
+    )))
+}
+
+/// `GET v2.0/default-security-group-rules` (all pages), raw rule objects
+/// (or whatever the cloud put in the list). A 404 comes back as
+/// [`ApiError::Status`] with status 404.
+pub fn default_security_group_rules() -> Result<Vec<Value>, ApiError> {
+    list_collection(
+        Request::get(SERVICE, &path("default-security-group-rules")),
+        "default_security_group_rules",
+    )
+}
+
+/// The resource object of a single-resource body: `body[key]` when present,
+/// else the whole body (openstacksdk's `_translate_response`).
+pub fn resource_of<'a>(body: &'a Value, key: &str) -> &'a Value {
+    body.get(key).unwrap_or(body)
+}
+
+/// The `id` of a resource as openstacksdk would put it into a URL: a
+/// string, or the text of a number; anything else is an error.
+fn id_of(what: &str, resource: &Value) -> Result<String, ApiError> {
+    Field::root(what, resource)
+        .get("id")
+        .opt_string()?
+        .ok_or_else(|| json_error(what, "the new resource has no `id`".to_string()))
+}
+
+/// `POST v2.0/security-groups` with name and description; the new id.
+pub fn create_security_group(name: &str, description: &str) -> Result<String, ApiError> {
+    let req = Request::new(SERVICE, Method::Post, &path("security-groups"))
+        .json(&json!({"security_group": {"name": name, "description": description}}));
+    let what = req.describe();
+    let body = req.send_json()?;
+    id_of(&what, resource_of(&body, "security_group"))
+}
+
+/// openstacksdk's `find_security_group(name_or_id)` with
+/// `ignore_missing=True`: `GET security-groups/{x}`; on 404, 400 or 403 a
+/// listing filtered by `name=x`, matching id or name; one match is the
+/// result, none is `None`, more than one is an error (DuplicateResource).
+pub fn find_security_group(name_or_id: &str) -> Result<Option<Value>, ApiError> {
+    let req = Request::get(SERVICE, &path(&format!("security-groups/{name_or_id}")));
+    match req.send_json() {
+        Ok(body) => return Ok(Some(resource_of(&body, "security_group").clone())),
+        Err(e) if matches!(e.status(), Some(404 | 400 | 403)) => {}
+        Err(e) => return Err(e),
+    }
+    let list = Request::get(SERVICE, &path("security-groups")).query("name", name_or_id);
+    let what = list.describe();
+    let mut found: Option<Value> = None;
+    for sg in list_collection(list, "security_groups")? {
+        let is_match = sg.get("id").and_then(Value::as_str) == Some(name_or_id)
+            || sg.get("name").and_then(Value::as_str) == Some(name_or_id);
+        if is_match {
+            if found.is_some() {
+                return Err(json_error(
+                    &what,
+                    format!("more than one security group is named {name_or_id:?}"),
+                ));
+            }
+            found = Some(sg);
+        }
+    }
+    Ok(found)
+}
+
+/// `DELETE v2.0/security-groups/{id}`; a 404 counts as done (openstacksdk's
+/// `ignore_missing=True`). Returns whether the group was there.
+pub fn delete_security_group(id: &str) -> Result<bool, ApiError> {
+    match Request::new(
+        SERVICE,
+        Method::Delete,
+        &path(&format!("security-groups/{id}")),
+    )
+    .send_ok()
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.status() == Some(404) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_endpoints() {
+        assert!(endpoint_has_version("http://neutron:9696/v2.0"));
+        assert!(endpoint_has_version("http://neutron:9696/v2.0/"));
+        assert!(!endpoint_has_version("http://neutron:9696/"));
+        assert!(!endpoint_has_version("http://h/networking"));
+    }
+
+    #[test]
+    fn page_items_like_openstacksdk() {
+        let body = json!({"rules": [{"a": 1}, {"b": 2}]});
+        assert_eq!(page_items("x", &body, "rules").unwrap().len(), 2);
+        // a single object is one item
+        let body = json!({"rules": {"a": 1}});
+        assert_eq!(
+            page_items("x", &body, "rules").unwrap(),
+            vec![json!({"a": 1})]
+        );
+        // a missing key is an error (KeyError), and so is a non-object body
+        assert!(page_items("x", &json!({}), "rules").is_err());
+        assert!(page_items("x", &json!([1]), "rules").is_err());
+    }
+
+    #[test]
+    fn single_resources() {
+        let body = json!({"security_group": {"id": "abc"}});
+        assert_eq!(resource_of(&body, "security_group"), &json!({"id": "abc"}));
+        let body = json!({"id": "abc"});
+        assert_eq!(resource_of(&body, "security_group"), &body);
+        assert_eq!(id_of("x", &json!({"id": 5})).unwrap(), "5");
+        assert!(id_of("x", &json!({"name": "n"})).is_err());
+    }
+}

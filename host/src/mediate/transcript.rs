@@ -1,0 +1,683 @@
+//! Transcripts: the record of every mediated interaction, and its replay.
+//!
+//! Owns: the transcript format (a directory with `manifest.json` and one
+//! zstd-compressed JSON-lines file per component), recording each
+//! component's calls in order (requests as the check made them, responses as
+//! the check received them, clock reads and sleeps), the transcript digest
+//! (sha256 of `manifest.json`, which lists every file's sha256), and serving
+//! a transcript back in the same order per component.
+//!
+//! Must never: contain a token, password or secret (recording happens at the
+//! check's side of the mediation point: before the host adds credentials and
+//! after it has dropped secret-bearing response headers); fall back to a live
+//! cloud or skip a call when a replayed request differs from the recorded one.
+
+use super::{Anchor, ApiError, ApiRequest, ApiResponse, Method};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+/// Transcript format version written by this host; others are refused.
+pub const FORMAT_VERSION: u32 = 1;
+/// `format` field value.
+pub const FORMAT_NAME: &str = "scs-cert-transcript";
+/// zstd level for component files.
+const ZSTD_LEVEL: i32 = 9;
+/// Largest decompressed component file accepted on replay (default 1 GiB).
+pub const MAX_COMPONENT_BYTES: u64 = 1 << 30;
+
+/// Transcript errors; each names the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    /// I/O.
+    #[error("{path}: {message}")]
+    Io {
+        /// File or directory.
+        path: PathBuf,
+        /// Cause.
+        message: String,
+    },
+    /// Not a transcript, or a version we do not know.
+    #[error("{path}: {message}")]
+    Format {
+        /// File.
+        path: PathBuf,
+        /// What is wrong and the fix.
+        message: String,
+    },
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> TranscriptError {
+    TranscriptError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// A body: UTF-8 text as is, anything else in base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Body {
+    /// UTF-8 text.
+    Text(String),
+    /// Binary, base64.
+    Base64(String),
+}
+
+impl Body {
+    /// Encode bytes.
+    pub fn from_bytes(b: &[u8]) -> Body {
+        match std::str::from_utf8(b) {
+            Ok(s) => Body::Text(s.to_string()),
+            Err(_) => Body::Base64(base64::engine::general_purpose::STANDARD.encode(b)),
+        }
+    }
+    /// Decode to bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Body::Text(s) => s.as_bytes().to_vec(),
+            Body::Base64(s) => base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A request as the check made it (no credentials exist at this point).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedRequest {
+    /// Service type.
+    pub service_type: String,
+    /// Method (upper case).
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<(String, String)>,
+    /// Headers the check set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// `endpoint` or `host-root`.
+    pub anchor: String,
+    /// Shared read requested.
+    #[serde(default)]
+    pub shared: bool,
+}
+
+impl RecordedRequest {
+    /// From a mediated request.
+    pub fn from_api(r: &ApiRequest) -> RecordedRequest {
+        RecordedRequest {
+            service_type: r.service_type.clone(),
+            method: r.method.as_str().to_string(),
+            path: r.path.clone(),
+            query: r.query.clone(),
+            headers: r.headers.clone(),
+            body: r.body.as_deref().map(Body::from_bytes),
+            anchor: match r.anchor {
+                Anchor::Endpoint => "endpoint",
+                Anchor::HostRoot => "host-root",
+            }
+            .to_string(),
+            shared: r.shared,
+        }
+    }
+
+    /// One line for messages: `GET compute flavors/detail?limit=1 (shared)`.
+    pub fn describe(&self) -> String {
+        let mut s = format!("{} {} {}", self.method, self.service_type, self.path);
+        if !self.query.is_empty() {
+            let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push('?');
+            s.push_str(&q.join("&"));
+        }
+        if self.anchor != "endpoint" {
+            s.push_str(&format!(" [{}]", self.anchor));
+        }
+        if self.shared {
+            s.push_str(" (shared)");
+        }
+        if !self.headers.is_empty() {
+            let h: Vec<String> = self.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            s.push_str(&format!(" headers {{{}}}", h.join(", ")));
+        }
+        if let Some(b) = &self.body {
+            let bytes = b.to_bytes();
+            s.push_str(&format!(" body sha256:{}", &hex::encode(Sha256::digest(&bytes))[..16]));
+        }
+        s
+    }
+}
+
+/// What a send produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedResult {
+    /// A response.
+    Response {
+        /// Status.
+        status: u16,
+        /// Headers as the check saw them.
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Body,
+    },
+    /// An error value.
+    Error {
+        /// `denied`, `no-endpoint`, `timeout`, `too-large`, `transport`.
+        kind: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl RecordedResult {
+    /// From a mediated result.
+    pub fn from_api(r: &Result<ApiResponse, ApiError>) -> RecordedResult {
+        match r {
+            Ok(resp) => RecordedResult::Response {
+                status: resp.status,
+                headers: resp.headers.clone(),
+                body: Body::from_bytes(&resp.body),
+            },
+            Err(e) => {
+                let (kind, message) = match e {
+                    ApiError::Denied(m) => ("denied", m),
+                    ApiError::NoEndpoint(m) => ("no-endpoint", m),
+                    ApiError::Timeout(m) => ("timeout", m),
+                    ApiError::TooLarge(m) => ("too-large", m),
+                    ApiError::Transport(m) => ("transport", m),
+                };
+                RecordedResult::Error {
+                    kind: kind.to_string(),
+                    message: message.clone(),
+                }
+            }
+        }
+    }
+
+    /// Back to a mediated result.
+    pub fn to_api(&self) -> Result<ApiResponse, ApiError> {
+        match self {
+            RecordedResult::Response { status, headers, body } => Ok(ApiResponse {
+                status: *status,
+                headers: headers.clone(),
+                body: body.to_bytes(),
+            }),
+            RecordedResult::Error { kind, message } => Err(match kind.as_str() {
+                "denied" => ApiError::Denied(message.clone()),
+                "no-endpoint" => ApiError::NoEndpoint(message.clone()),
+                "timeout" => ApiError::Timeout(message.clone()),
+                "too-large" => ApiError::TooLarge(message.clone()),
+                _ => ApiError::Transport(message.clone()),
+            }),
+        }
+    }
+}
+
+/// One interaction of a component with the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// `openstack.send`.
+    Send {
+        /// Request.
+        request: RecordedRequest,
+        /// Result.
+        result: RecordedResult,
+    },
+    /// `clock.now`.
+    Now {
+        /// Value returned.
+        ms: u64,
+    },
+    /// `clock.sleep`.
+    Sleep {
+        /// Requested duration.
+        ms: u64,
+    },
+}
+
+impl Event {
+    /// One line for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::Send { request, .. } => request.describe(),
+            Event::Now { .. } => "clock.now()".to_string(),
+            Event::Sleep { ms } => format!("clock.sleep({ms})"),
+        }
+    }
+}
+
+/// The cloud as the run saw it: who, which catalog (no token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RecordedCloud {
+    /// User name.
+    pub user: String,
+    /// User id.
+    pub user_id: String,
+    /// Project name.
+    pub project: String,
+    /// Project id.
+    pub project_id: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Interface.
+    pub interface: String,
+    /// Catalog: (type, name, [(interface, region, url)]).
+    pub catalog: Vec<RecordedService>,
+}
+
+/// A catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedService {
+    /// Type.
+    #[serde(rename = "type")]
+    pub service_type: String,
+    /// Name.
+    pub name: String,
+    /// (interface, region, url).
+    pub endpoints: Vec<(String, String, String)>,
+}
+
+/// One component's entry in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentEntry {
+    /// Check id.
+    pub id: String,
+    /// sha256 of the component bytes that ran.
+    pub component_sha256: String,
+    /// File name in the transcript directory.
+    pub file: String,
+    /// sha256 of that file's bytes (compressed).
+    pub file_sha256: String,
+    /// Number of events.
+    pub events: usize,
+}
+
+/// `manifest.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `scs-cert-transcript`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Host version that recorded.
+    pub host_version: String,
+    /// The cloud, or None when connecting failed.
+    pub cloud: Option<RecordedCloud>,
+    /// Why connecting or the preflight failed, if it did.
+    pub connect_error: Option<String>,
+    /// Components, sorted by id.
+    pub components: Vec<ComponentEntry>,
+}
+
+/// A finished transcript, written to a directory.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// sha256 of manifest.json.
+    pub sha256: String,
+    /// Total bytes on disk.
+    pub bytes: u64,
+}
+
+fn component_file(id: &str) -> String {
+    format!("{id}.jsonl.zst")
+}
+
+/// Write a transcript directory (created if missing; old component files are replaced).
+pub fn write(
+    dir: &Path,
+    cloud: Option<RecordedCloud>,
+    connect_error: Option<String>,
+    components: &BTreeMap<String, (String, Vec<Event>)>,
+) -> Result<Written, TranscriptError> {
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut entries = Vec::new();
+    let mut total = 0u64;
+    for (id, (component_sha256, events)) in components {
+        let mut raw = Vec::new();
+        for ev in events {
+            serde_json::to_writer(&mut raw, ev).map_err(|e| io_err(dir, e))?;
+            raw.push(b'\n');
+        }
+        let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(|e| io_err(dir, e))?;
+        let file = component_file(id);
+        let path = dir.join(&file);
+        crate::report::write_atomic(&path, &compressed).map_err(|e| io_err(&path, e))?;
+        total += compressed.len() as u64;
+        entries.push(ComponentEntry {
+            id: id.clone(),
+            component_sha256: component_sha256.clone(),
+            file,
+            file_sha256: hex::encode(Sha256::digest(&compressed)),
+            events: events.len(),
+        });
+    }
+    let manifest = Manifest {
+        format: FORMAT_NAME.to_string(),
+        version: FORMAT_VERSION,
+        host_version: env!("CARGO_PKG_VERSION").to_string(),
+        cloud,
+        connect_error,
+        components: entries,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| io_err(dir, e))?;
+    bytes.push(b'\n');
+    let mpath = dir.join("manifest.json");
+    crate::report::write_atomic(&mpath, &bytes).map_err(|e| io_err(&mpath, e))?;
+    total += bytes.len() as u64;
+    Ok(Written {
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        bytes: total,
+    })
+}
+
+/// A transcript loaded for replay.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// sha256 of manifest.json.
+    pub sha256: String,
+    /// Events per component id.
+    pub events: BTreeMap<String, Vec<Event>>,
+}
+
+/// Read and check a transcript directory: known format version, every
+/// component file present and matching its sha256 in the manifest.
+pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
+    let mpath = dir.join("manifest.json");
+    let bytes = std::fs::read(&mpath).map_err(|e| io_err(&mpath, format!("cannot read the transcript manifest: {e}")))?;
+    let head: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| TranscriptError::Format {
+        path: mpath.clone(),
+        message: format!("not JSON: {e}"),
+    })?;
+    if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
+        return Err(TranscriptError::Format {
+            path: mpath,
+            message: format!("not a transcript (field `format` must be {FORMAT_NAME:?})"),
+        });
+    }
+    let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    if version != u64::from(FORMAT_VERSION) {
+        return Err(TranscriptError::Format {
+            path: mpath,
+            message: format!(
+                "transcript format version {version} is not supported by this host (it reads version {FORMAT_VERSION}); replay it with the scs-cert version that recorded it"
+            ),
+        });
+    }
+    let manifest: Manifest = serde_json::from_value(head).map_err(|e| TranscriptError::Format {
+        path: mpath.clone(),
+        message: format!("malformed manifest: {e}"),
+    })?;
+    let mut events = BTreeMap::new();
+    for c in &manifest.components {
+        if c.file.contains('/') || c.file.contains("..") {
+            return Err(TranscriptError::Format {
+                path: mpath.clone(),
+                message: format!("component {}: file name {:?} must be a plain name", c.id, c.file),
+            });
+        }
+        let p = dir.join(&c.file);
+        let compressed = std::fs::read(&p).map_err(|e| io_err(&p, e))?;
+        let got = hex::encode(Sha256::digest(&compressed));
+        if got != c.file_sha256 {
+            return Err(TranscriptError::Format {
+                path: p,
+                message: format!("sha256 {got} does not match the manifest ({}); the transcript was altered", c.file_sha256),
+            });
+        }
+        let mut raw = Vec::new();
+        let mut dec = zstd::stream::read::Decoder::new(&compressed[..]).map_err(|e| io_err(&p, e))?;
+        std::io::copy(&mut std::io::Read::take(&mut dec, MAX_COMPONENT_BYTES), &mut raw).map_err(|e| io_err(&p, e))?;
+        let mut evs = Vec::with_capacity(c.events);
+        for (i, line) in raw.lines().enumerate() {
+            let line = line.map_err(|e| io_err(&p, e))?;
+            if line.is_empty() {
+                continue;
+            }
+            let ev: Event = serde_json::from_str(&line).map_err(|e| TranscriptError::Format {
+                path: p.clone(),
+                message: format!("event {}: {e}", i + 1),
+            })?;
+            evs.push(ev);
+        }
+        events.insert(c.id.clone(), evs);
+    }
+    Ok(Loaded {
+        manifest,
+        sha256: hex::encode(Sha256::digest(&bytes)),
+        events,
+    })
+}
+
+/// Per-component recorder (append-only).
+#[derive(Debug, Default, Clone)]
+pub struct Recorder {
+    events: Vec<Event>,
+}
+
+impl Recorder {
+    /// Append an event.
+    pub fn push(&mut self, e: Event) {
+        self.events.push(e);
+    }
+    /// The events so far.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+    /// Take them.
+    pub fn into_events(self) -> Vec<Event> {
+        self.events
+    }
+}
+
+/// Per-component replay cursor.
+#[derive(Debug, Clone)]
+pub struct Replayer {
+    check_id: String,
+    events: Vec<Event>,
+    next: usize,
+}
+
+/// A replay divergence: what the transcript says vs. what the check did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("replay diverged in component {check_id} at call #{call}: the transcript has {recorded}, the check made {actual}")]
+pub struct Divergence {
+    /// Component.
+    pub check_id: String,
+    /// 1-based call number.
+    pub call: usize,
+    /// Recorded call.
+    pub recorded: String,
+    /// Actual call.
+    pub actual: String,
+}
+
+impl Replayer {
+    /// A cursor over one component's events.
+    pub fn new(check_id: &str, events: Vec<Event>) -> Replayer {
+        Replayer {
+            check_id: check_id.to_string(),
+            events,
+            next: 0,
+        }
+    }
+
+    fn take(&mut self, actual: String, matches: impl FnOnce(&Event) -> bool) -> Result<Event, Divergence> {
+        let call = self.next + 1;
+        match self.events.get(self.next) {
+            Some(ev) if matches(ev) => {
+                self.next += 1;
+                Ok(ev.clone())
+            }
+            Some(ev) => Err(Divergence {
+                check_id: self.check_id.clone(),
+                call,
+                recorded: ev.describe(),
+                actual,
+            }),
+            None => Err(Divergence {
+                check_id: self.check_id.clone(),
+                call,
+                recorded: "no further call".to_string(),
+                actual,
+            }),
+        }
+    }
+
+    /// Serve a send.
+    pub fn send(&mut self, req: &ApiRequest) -> Result<Result<ApiResponse, ApiError>, Divergence> {
+        let want = RecordedRequest::from_api(req);
+        let actual = want.describe();
+        match self.take(actual.clone(), |ev| matches!(ev, Event::Send { request, .. } if *request == want))? {
+            Event::Send { result, .. } => Ok(result.to_api()),
+            other => Err(self.mismatch(&other, actual)),
+        }
+    }
+
+    /// Serve a clock read.
+    pub fn now(&mut self) -> Result<u64, Divergence> {
+        match self.take("clock.now()".to_string(), |ev| matches!(ev, Event::Now { .. }))? {
+            Event::Now { ms } => Ok(ms),
+            other => Err(self.mismatch(&other, "clock.now()".to_string())),
+        }
+    }
+
+    /// Serve a sleep (returns at once).
+    pub fn sleep(&mut self, ms: u64) -> Result<(), Divergence> {
+        self.take(format!("clock.sleep({ms})"), |ev| matches!(ev, Event::Sleep { ms: m } if *m == ms))
+            .map(|_| ())
+    }
+
+    // `take` only returns events its predicate accepted; this keeps the
+    // other arm total without a panic.
+    fn mismatch(&self, recorded: &Event, actual: String) -> Divergence {
+        Divergence {
+            check_id: self.check_id.clone(),
+            call: self.next,
+            recorded: recorded.describe(),
+            actual,
+        }
+    }
+
+    /// The divergence of a component that ended with calls left over.
+    pub fn ended_early(&self) -> Option<Divergence> {
+        self.events.get(self.next).map(|ev| Divergence {
+            check_id: self.check_id.clone(),
+            call: self.next + 1,
+            recorded: ev.describe(),
+            actual: "no further call (the check finished)".to_string(),
+        })
+    }
+
+    /// Events not consumed (a replay that ends early also diverges).
+    pub fn remaining(&self) -> usize {
+        self.events.len().saturating_sub(self.next)
+    }
+}
+
+/// Parse a method name back (for tests and tools).
+pub fn method_from_str(s: &str) -> Option<Method> {
+    Some(match s {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "PATCH" => Method::Patch,
+        "DELETE" => Method::Delete,
+        _ => return None,
+    })
+}
+
+/// Append a line to a writer (used by tools that stream events).
+pub fn write_event(mut w: impl std::io::Write, e: &Event) -> std::io::Result<()> {
+    serde_json::to_writer(&mut w, e)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(path: &str) -> ApiRequest {
+        ApiRequest {
+            service_type: "compute".into(),
+            method: Method::Get,
+            path: path.into(),
+            query: vec![("limit".into(), "5".into())],
+            headers: vec![],
+            body: None,
+            anchor: Anchor::Endpoint,
+            shared: true,
+        }
+    }
+
+    #[test]
+    fn roundtrip_and_replay_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let resp = ApiResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: b"{\"flavors\": []}".to_vec(),
+        };
+        let events = vec![
+            Event::Now { ms: 42 },
+            Event::Send {
+                request: RecordedRequest::from_api(&req("flavors/detail")),
+                result: RecordedResult::from_api(&Ok(resp.clone())),
+            },
+            Event::Sleep { ms: 1000 },
+            Event::Send {
+                request: RecordedRequest::from_api(&req("x")),
+                result: RecordedResult::from_api(&Err(ApiError::Denied("no".into()))),
+            },
+        ];
+        let mut comps = BTreeMap::new();
+        comps.insert("c1".to_string(), ("abc".to_string(), events));
+        let w = write(dir.path(), Some(RecordedCloud::default()), None, &comps).unwrap();
+        let l = load(dir.path()).unwrap();
+        assert_eq!(l.sha256, w.sha256);
+        let mut r = Replayer::new("c1", l.events["c1"].clone());
+        assert_eq!(r.now().unwrap(), 42);
+        assert_eq!(r.send(&req("flavors/detail")).unwrap(), Ok(resp));
+        r.sleep(1000).unwrap();
+        let d = r.send(&req("y")).unwrap_err();
+        assert_eq!(d.call, 4);
+        assert!(d.to_string().contains("the transcript has GET compute x?limit=5 (shared)"), "{d}");
+        assert!(d.to_string().contains("the check made GET compute y?limit=5 (shared)"), "{d}");
+        assert_eq!(r.remaining(), 1);
+    }
+
+    #[test]
+    fn tampering_and_versions_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut comps = BTreeMap::new();
+        comps.insert("c1".to_string(), ("abc".to_string(), vec![Event::Now { ms: 1 }]));
+        write(dir.path(), None, Some("x".into()), &comps).unwrap();
+        let f = dir.path().join("c1.jsonl.zst");
+        let mut b = std::fs::read(&f).unwrap();
+        let n = b.len() - 1;
+        b[n] ^= 1;
+        std::fs::write(&f, b).unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("the transcript was altered"), "{e}");
+        let m = dir.path().join("manifest.json");
+        let text = std::fs::read_to_string(&m).unwrap().replace("\"version\": 1", "\"version\": 99");
+        std::fs::write(&m, text).unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("format version 99 is not supported"), "{e}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Signed check bundles: build, sign, verify, tamper matrix, reproducibility.

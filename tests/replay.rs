@@ -1,0 +1,246 @@
+//! Record and replay: a run recorded against the simulated cloud replays
+//! offline (cloud stopped) to identical results, deterministically; sleeps
+//! are skipped; a divergent call is an error naming the component, the call
+//! number and both calls; transcripts hold no secrets and stay small.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::*;
+use scs_cert::mediate::transcript;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The real checks plus the polling test guest.
+const CHECKS: &[&str] = &[
+    "scs-0100-flavor-naming",
+    "scs-0103-standard-flavors",
+    "scs-0123-services",
+    "test-sleep",
+];
+
+fn record(fixture: &str, dir: &Path, cred: Credential) -> (scs_cert::run::RunResult, BlockingSimCloud) {
+    let cloud = start_cloud(fixture);
+    let clouds = write_clouds(dir, &cloud, "simcloud", &cred);
+    let checks = checks_with(dir, CHECKS);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("scs-01|test-slow-poll".into());
+    opts.record = Some(dir.join("transcript"));
+    (run_lib(&opts), cloud)
+}
+
+fn replay(dir: &Path) -> scs_cert::run::RunResult {
+    let checks = dir.join("checks");
+    // No cloud: the clouds.yaml points at a port nobody listens on.
+    let clouds = dir.join("clouds.yaml");
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("scs-01|test-slow-poll".into());
+    opts.replay = Some(dir.join("transcript"));
+    run_lib(&opts)
+}
+
+fn results(r: &scs_cert::run::RunResult) -> BTreeMap<String, i8> {
+    r.report.results()
+}
+
+fn logs(r: &scs_cert::run::RunResult) -> Vec<Vec<String>> {
+    r.report
+        .invocations
+        .iter()
+        .map(|i| i.stdout.iter().chain(&i.stderr).cloned().collect())
+        .collect()
+}
+
+#[test]
+fn recorded_runs_replay_offline_to_identical_results() {
+    for fixture in [
+        "compliant",
+        "broken-flavor-names",
+        "flavor-disk-abort",
+        "broken-standard-flavors",
+        "missing-services",
+        "admin-role",
+    ] {
+        let dir = tempdir();
+        let (recorded, cloud) = record(fixture, dir.path(), Credential::FirstUser);
+        drop(cloud); // the cloud is gone from here on
+        let w = recorded.transcript.clone().expect("transcript written");
+        let t = recorded.report.provenance.transcript.clone().expect("report names the transcript");
+        assert_eq!(t.sha256, w.sha256);
+        assert_eq!(t.mode, "recorded");
+        let replayed = replay(dir.path());
+        assert!(replayed.divergences.is_empty(), "{fixture}: {:?}", replayed.divergences);
+        assert_eq!(results(&replayed), results(&recorded), "{fixture}");
+        assert_eq!(logs(&replayed), logs(&recorded), "{fixture}: log lines differ");
+        let t = replayed.report.provenance.transcript.clone().expect("replay names the transcript");
+        assert_eq!((t.sha256.as_str(), t.mode.as_str()), (w.sha256.as_str(), "replayed"));
+        if fixture == "compliant" {
+            assert_eq!(results(&recorded)["test-slow-poll"], 1);
+        }
+        if fixture == "admin-role" {
+            assert!(results(&replayed).values().all(|v| *v == 0), "preflight replays as ABORT");
+        }
+    }
+}
+
+#[test]
+fn replay_is_deterministic_and_skips_sleeps() {
+    let dir = tempdir();
+    let (recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
+    let slow = recorded
+        .report
+        .provenance
+        .components
+        .iter()
+        .find(|c| c.id == "test-sleep")
+        .expect("test-sleep ran");
+    assert!(slow.elapsed_ms >= 2000, "live run polls for 2 s, took {} ms", slow.elapsed_ms);
+    let first = replay(dir.path());
+    let want_yaml: Vec<Vec<String>> = logs(&first);
+    for _ in 0..9 {
+        let again = replay(dir.path());
+        assert_eq!(results(&again), results(&first));
+        assert_eq!(logs(&again), want_yaml);
+    }
+    let replayed_slow = first
+        .report
+        .provenance
+        .components
+        .iter()
+        .find(|c| c.id == "test-sleep")
+        .expect("test-sleep replayed");
+    assert!(
+        replayed_slow.elapsed_ms < 1000,
+        "replay of a 2 s poll took {} ms",
+        replayed_slow.elapsed_ms
+    );
+    // The replayed guest saw the recorded time: it reports the same wait.
+    let line = |r: &scs_cert::run::RunResult| {
+        invocation_of(&r.report, "test-slow-poll")
+            .stderr
+            .iter()
+            .find(|l| l.starts_with("INFO: polled for "))
+            .cloned()
+            .expect("poll log line")
+    };
+    assert_eq!(line(&first), line(&recorded));
+}
+
+/// Rewrite one component file of a transcript through `edit` on its JSON
+/// lines and fix up the manifest's file digest (a consistent tamper).
+fn tamper(dir: &Path, component: &str, edit: impl Fn(&str) -> String) {
+    use sha2::Digest;
+    let tdir = dir.join("transcript");
+    let file = tdir.join(format!("{component}.jsonl.zst"));
+    let raw = zstd::decode_all(&std::fs::read(&file).expect("read")[..]).expect("zstd");
+    let text = String::from_utf8(raw).expect("utf-8");
+    let changed = edit(&text);
+    assert_ne!(changed, text, "the edit changed nothing");
+    let compressed = zstd::encode_all(changed.as_bytes(), 3).expect("zstd");
+    std::fs::write(&file, &compressed).expect("write");
+    let mpath = tdir.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).expect("read")).expect("json");
+    for c in m["components"].as_array_mut().expect("components") {
+        if c["id"] == component {
+            c["file_sha256"] = hex::encode(sha2::Sha256::digest(&compressed)).into();
+        }
+    }
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+}
+
+#[test]
+fn tampered_response_changes_the_verdict_and_the_digest() {
+    let dir = tempdir();
+    let (recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
+    assert_eq!(results(&recorded)["scs-0103-flavor-2v-4"], 1);
+    // The recorded flavor list says SCS-2V-4 has 3 GiB instead of 4.
+    tamper(dir.path(), "scs-0103-standard-flavors", |t| {
+        // In the JSON-lines file the response body is a JSON string, so its
+        // quotes appear escaped: `\"ram\":4096`.
+        let anchor = "\\\"scs:name-v2\\\":\\\"SCS-2V-4\\\"}";
+        let Some(at) = t.find(anchor) else {
+            return t.to_string();
+        };
+        let (head, tail) = t.split_at(at);
+        format!("{head}{}", tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1))
+    });
+    let replayed = replay(dir.path());
+    assert!(replayed.divergences.is_empty(), "{:?}", replayed.divergences);
+    let (a, b) = (results(&recorded), results(&replayed));
+    let differing: Vec<&String> = a.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
+    assert!(!differing.is_empty(), "tampering changed no verdict");
+    assert!(differing.iter().all(|k| k.starts_with("scs-0103-flavor-")), "{differing:?}");
+    let digest = |r: &scs_cert::run::RunResult| r.report.provenance.transcript.clone().expect("transcript").sha256;
+    assert_ne!(digest(&recorded), digest(&replayed), "the transcript digest must change");
+}
+
+#[test]
+fn a_divergent_call_is_an_error_naming_component_call_and_both_calls() {
+    let dir = tempdir();
+    let (_recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
+    // The recorded first request of scs-0123 never happened that way.
+    tamper(dir.path(), "test-sleep", |t| t.replacen("flavors/detail", "flavors/other", 1));
+    let replayed = replay(dir.path());
+    assert_eq!(replayed.divergences.len(), 1, "{:?}", replayed.divergences);
+    let d = &replayed.divergences[0];
+    assert!(
+        d.starts_with("replay diverged in component test-sleep at call #2: the transcript has GET compute flavors/other"),
+        "{d}"
+    );
+    assert!(d.contains("the check made GET compute flavors/detail"), "{d}");
+    assert_eq!(replayed.report.results()["test-slow-poll"], 0, "the diverged component aborts");
+    // The other components replay normally.
+    assert_eq!(replayed.report.results()["scs-0100-syntax-check"], 1);
+}
+
+fn all_transcript_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for e in std::fs::read_dir(dir.join("transcript")).expect("ls") {
+        let p = e.expect("entry").path();
+        let bytes = std::fs::read(&p).expect("read");
+        if p.extension().is_some_and(|x| x == "zst") {
+            text.push_str(&String::from_utf8_lossy(&zstd::decode_all(&bytes[..]).expect("zstd")));
+        } else {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    text
+}
+
+#[test]
+fn transcripts_hold_no_secrets_and_stay_small() {
+    for cred in ["password", "appcred"] {
+        let dir = tempdir();
+        let fixture = fixture("compliant");
+        let (credential, secret) = match cred {
+            "password" => (Credential::FirstUser, fixture.users[0].password.clone()),
+            _ => {
+                let a = fixture.application_credentials[0].clone();
+                (Credential::ApplicationCredential(a.id.clone()), a.secret.clone())
+            }
+        };
+        let (recorded, cloud) = record("compliant", dir.path(), credential);
+        let token = cloud
+            .requests()
+            .iter()
+            .find_map(|q| q.header("x-auth-token").map(str::to_string))
+            .expect("token used");
+        let text = all_transcript_text(dir.path());
+        assert!(text.contains("flavors/detail"), "the transcript holds the calls");
+        assert!(!text.contains(&token), "{cred}: token in the transcript");
+        assert!(!text.contains(&secret), "{cred}: secret in the transcript");
+        let w = recorded.transcript.expect("transcript");
+        assert!(w.bytes < 1_000_000, "transcript is {} bytes", w.bytes);
+    }
+}
+
+#[test]
+fn unknown_transcript_versions_are_refused_clearly() {
+    let dir = tempdir();
+    let (_r, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
+    let m = dir.path().join("transcript/manifest.json");
+    let text = std::fs::read_to_string(&m).expect("read").replace("\"version\": 1,", "\"version\": 2,");
+    std::fs::write(&m, text).expect("write");
+    let e = transcript::load(&dir.path().join("transcript")).expect_err("refused");
+    assert!(e.to_string().contains("transcript format version 2 is not supported"), "{e}");
+}
