@@ -43,6 +43,7 @@ fn run(cloud: &BlockingSimCloud) -> (BTreeMap<String, i64>, Vec<String>) {
         "expected four results; stderr:\n{}\nreport: {report:#}",
         cli.stderr
     );
+    eprintln!("{}", log_lines(&report).join("\n"));
     (results, log_lines(&report))
 }
 

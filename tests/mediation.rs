@@ -103,3 +103,93 @@ fn application_credentials_authenticate_and_never_leak() {
     assert_eq!(auth.status, 201);
     assert!(!r.report.to_yaml().contains(&appcred.secret));
 }
+
+/// The compliant fixture with `faults` replaced.
+fn faulty(faults: &str) -> BlockingSimCloud {
+    let text = std::fs::read_to_string(root().join("tests/simcloud/fixtures/compliant.yaml")).expect("read fixture");
+    assert!(text.contains("\nfaults: {}\n"), "compliant.yaml changed shape");
+    let text = text.replace("\nfaults: {}\n", &format!("\nfaults: {faults}\n"));
+    let f = Fixture::from_yaml(&text).expect("fixture with faults");
+    simcloud::spawn_blocking_server(f).expect("start simcloud")
+}
+
+fn run_faulty(cloud: &BlockingSimCloud, tests: &str, tweak: impl FnOnce(&mut scs_cert::run::RunOptions)) -> scs_cert::report::Report {
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["scs-0100-flavor-naming", "scs-0123-services"]);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some(tests.into());
+    tweak(&mut opts);
+    run_lib(&opts).report
+}
+
+#[test]
+fn an_expired_token_is_renewed_and_the_check_never_sees_the_401() {
+    // Every token is refused after it was presented twice.
+    let cloud = faulty("{expire_tokens_after_requests: 2}");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["test-poll", "scs-0100-flavor-naming"]);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-poll|scs-0100".into());
+    let report = run_lib(&opts).report;
+    assert_eq!(result_of(&report, "test-poll"), 1);
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 1);
+    let poll = invocation_of(&report, "test-poll");
+    assert!(
+        poll.stderr.is_empty() && report.to_yaml().contains("test-poll: PASS"),
+        "{:?}",
+        poll.stderr
+    );
+    let reqs = cloud.requests();
+    let auths = reqs.iter().filter(|q| q.path.ends_with("/auth/tokens") && q.method == "POST").count();
+    assert!(auths >= 2, "the host re-authenticated ({auths} token requests)");
+    assert!(reqs.iter().any(|q| q.status == 401), "the cloud did refuse a token");
+}
+
+#[test]
+fn server_errors_and_malformed_json_abort_with_a_reason() {
+    let cloud = faulty("{errors: [{path_prefix: /compute/v2.1/flavors, status: 503}]}");
+    let report = run_faulty(&cloud, "scs-0100|scs-0123-service-compute", |_| {});
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
+    assert_eq!(result_of(&report, "scs-0100-semantics-check"), 0);
+    // The catalog-only check is unaffected.
+    assert_eq!(result_of(&report, "scs-0123-service-compute"), 1);
+    let inv = invocation_of(&report, "scs-0100-syntax-check");
+    assert!(
+        inv.stderr.iter().any(|l| l.starts_with("ERROR: scs-0100-syntax-check: compute GET flavors/detail returned HTTP 503")),
+        "{:?}",
+        inv.stderr
+    );
+
+    let cloud = faulty("{malformed_json: [/compute/v2.1/flavors]}");
+    let report = run_faulty(&cloud, "scs-0100", |_| {});
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
+    let inv = invocation_of(&report, "scs-0100-syntax-check");
+    assert!(
+        inv.stderr.iter().any(|l| l.contains("malformed response from compute GET flavors/detail") && l.contains("not valid JSON")),
+        "{:?}",
+        inv.stderr
+    );
+}
+
+#[test]
+fn responses_over_the_size_cap_are_refused() {
+    let cloud = start_cloud("compliant");
+    let report = run_faulty(&cloud, "scs-0100", |o| o.mediation.max_response_bytes = 1_000);
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
+    let inv = invocation_of(&report, "scs-0100-syntax-check");
+    assert!(
+        inv.stderr.iter().any(|l| l.contains("too large: response")),
+        "{:?}",
+        inv.stderr
+    );
+}
+
+#[test]
+fn latency_is_absorbed_and_verdicts_stay_the_same() {
+    let cloud = faulty("{latency_ms: 20}");
+    let report = run_faulty(&cloud, "scs-0100|scs-0123", |_| {});
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 1);
+    assert_eq!(result_of(&report, "scs-0100-semantics-check"), 1);
+}

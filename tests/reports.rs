@@ -168,6 +168,7 @@ fn sample_report(subject: &str) -> scs_cert::report::Report {
             components: vec![],
             unimplemented: vec![],
             overrides: vec![],
+            ..Default::default()
         },
     }
 }
@@ -550,7 +551,7 @@ fn test_monitor_implements_the_post_reports_contract() {
     assert_eq!(m.reports().len(), before);
     // JSON: one document
     let r = sample_report("test-cloud");
-    let json = r.to_json();
+    let json = r.to_json().expect("json");
     let f = d.join("r.json");
     std::fs::write(&f, &json).expect("w");
     ssh_sign(&key, "report", &f);

@@ -275,7 +275,10 @@ pub struct SessionStats {
 /// An authenticated session with one cloud, shared by all checks of a run.
 pub struct Session {
     client: reqwest::Client,
-    token: Secret,
+    /// The token and its generation (bumped on every re-authentication).
+    token: tokio::sync::RwLock<(Secret, u64)>,
+    /// Kept for re-authentication when the token expires mid-run.
+    cloud: CloudConfig,
     info: TokenInfo,
     region: Option<String>,
     interface: String,
@@ -289,7 +292,6 @@ impl std::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("user", &self.info.user)
             .field("project", &self.info.project)
-            .field("token", &self.token)
             .finish_non_exhaustive()
     }
 }
@@ -419,7 +421,8 @@ impl Session {
             services = info.catalog.len(), "authenticated");
         Ok(Session {
             client,
-            token,
+            token: tokio::sync::RwLock::new((token, 0)),
+            cloud: cloud.clone(),
             info,
             region: cloud.region.clone(),
             interface: cloud.interface.clone(),
@@ -537,13 +540,13 @@ impl Session {
         Ok(url)
     }
 
-    async fn fetch(
+    fn build(
         &self,
         req: &ApiRequest,
+        url: &reqwest::Url,
         timeout: Duration,
-        check: &str,
-    ) -> Result<ApiResponse, ApiError> {
-        let url = self.url_for(req)?;
+        token: &Secret,
+    ) -> Result<reqwest::RequestBuilder, ApiError> {
         let mut rb = self
             .client
             .request(req.method.reqwest(), url.clone())
@@ -557,13 +560,60 @@ impl Session {
             rb = rb.header(k.as_str(), v.as_str());
         }
         if req.anchor == Anchor::Endpoint {
-            rb = rb.header("X-Auth-Token", self.token.expose());
+            rb = rb.header("X-Auth-Token", token.expose());
         }
         if let Some(body) = &req.body {
             rb = rb.body(body.clone());
         }
+        Ok(rb)
+    }
+
+    /// Get a new token after a 401, unless another check already did
+    /// (the generation tells). Returns the token to retry with.
+    async fn reauthenticate(&self, seen_generation: u64) -> Option<Secret> {
+        let mut guard = self.token.write().await;
+        if guard.1 != seen_generation {
+            return Some(guard.0.clone());
+        }
+        match keystone::authenticate(&self.client, &self.cloud).await {
+            Ok((token, _)) => {
+                tracing::info!("the token was refused (HTTP 401); re-authenticated");
+                *guard = (token, seen_generation + 1);
+                Some(guard.0.clone())
+            }
+            Err(e) => {
+                tracing::warn!("re-authentication after HTTP 401 failed: {e}");
+                None
+            }
+        }
+    }
+
+    async fn fetch(
+        &self,
+        req: &ApiRequest,
+        timeout: Duration,
+        check: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let url = self.url_for(req)?;
+        let (token, generation) = {
+            let g = self.token.read().await;
+            (g.0.clone(), g.1)
+        };
         let started = Instant::now();
-        let result = self.exchange(rb, timeout).await;
+        let mut result = self
+            .exchange(self.build(req, &url, timeout, &token)?, timeout)
+            .await;
+        // An expired token (HTTP 401) is renewed once and the request
+        // retried, as openstacksdk does; the check never sees the 401.
+        if req.anchor == Anchor::Endpoint
+            && matches!(&result, Ok(r) if r.status == 401)
+            && let Some(fresh) = self.reauthenticate(generation).await
+        {
+            let left = timeout.saturating_sub(started.elapsed());
+            if !left.is_zero() {
+                result = self.exchange(self.build(req, &url, left, &fresh)?, left).await;
+            }
+        }
         let ms = started.elapsed().as_millis();
         match &result {
             Ok(r) => {

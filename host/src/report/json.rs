@@ -1,158 +1,148 @@
 //! The report as JSON (`--format json`, content type
 //! `application/x-signed-json`).
 //!
-//! Owns: one JSON document with exactly the keys, nesting and order of the
-//! YAML document (b.1): `checked_at` and `reference_date` become the strings
-//! the monitor would get from re-serialising the YAML (`str()` of Python's
-//! datetime and date: `2026-11-29 19:58:50.525935`, `2026-11-29`), so the
-//! monitor stores the same values whichever format was uploaded.
+//! Owns: one JSON document with exactly the keys, nesting, order and values
+//! of the YAML document (b.1). It is made the way the monitor turns an
+//! uploaded YAML document into JSON (c.1 step 6): the YAML is read back and
+//! re-serialised, so `checked_at` and `reference_date` become the strings
+//! `2026-11-29 19:58:50.525935` and `2026-11-29`, and the monitor stores the
+//! same values whichever format was uploaded. Deriving it from the YAML
+//! keeps the two formats in step whenever a field is added.
 //!
 //! Must never: emit more than one document (the monitor's JSON path reads
 //! exactly one), or reorder keys (the order is the YAML's).
 
-use super::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
+use super::Report;
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-/// `checked_at` as text: naive local time with microseconds.
-pub fn checked_at_text(r: &Report) -> String {
-    r.checked_at.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+/// A YAML/JSON value that keeps the order of map keys.
+#[derive(Debug, Clone, PartialEq)]
+enum Ordered {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Ordered>),
+    Map(Vec<(String, Ordered)>),
 }
 
-struct Doc<'a>(&'a Report);
-struct Run<'a>(&'a Report);
-struct Pairs<'a>(&'a [(String, i8)]);
-struct Invocations<'a>(&'a [Invocation]);
-struct Inv<'a>(&'a Invocation);
-struct Prov<'a>(&'a Provenance);
-struct Components<'a>(&'a Provenance);
-struct Spec<'a>(&'a SpecRef);
-struct Component<'a>(&'a ComponentProvenance);
+struct OrderedVisitor;
 
-impl Serialize for Spec<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("uuid", &self.0.uuid)?;
-        m.serialize_entry("name", &self.0.name)?;
-        m.serialize_entry("url", &self.0.url)?;
-        m.end()
+impl<'de> Visitor<'de> for OrderedVisitor {
+    type Value = Ordered;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a report value")
     }
-}
-
-impl Serialize for Component<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
-        let mut m = s.serialize_map(Some(7))?;
-        m.serialize_entry("id", &c.id)?;
-        m.serialize_entry("version", &c.version)?;
-        m.serialize_entry("sha256", &c.sha256)?;
-        m.serialize_entry("capabilities", &c.capabilities)?;
-        m.serialize_entry("invocation", &c.invocation)?;
-        m.serialize_entry("requests", &c.requests)?;
-        m.serialize_entry("elapsed_ms", &c.elapsed_ms)?;
-        m.end()
+    fn visit_unit<E>(self) -> Result<Ordered, E> {
+        Ok(Ordered::Null)
     }
-}
-
-impl Serialize for Doc<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("spec", &Spec(&r.spec))?;
-        m.serialize_entry("checked_at", &checked_at_text(r))?;
-        m.serialize_entry(
-            "reference_date",
-            &r.reference_date.format("%Y-%m-%d").to_string(),
-        )?;
-        m.serialize_entry("subject", &r.subject)?;
-        m.serialize_entry("run", &Run(r))?;
-        m.end()
+    fn visit_none<E>(self) -> Result<Ordered, E> {
+        Ok(Ordered::Null)
     }
-}
-
-impl Serialize for Run<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("uuid", &r.run_uuid)?;
-        m.serialize_entry("argv", &r.argv)?;
-        m.serialize_entry("assignment", &r.assignment)?;
-        m.serialize_entry("sections", &r.sections)?;
-        m.serialize_entry("forced_version", &r.forced_version)?;
-        m.serialize_entry("forced_tests", &r.forced_tests)?;
-        m.serialize_entry("invocations", &Invocations(&r.invocations))?;
-        m.serialize_entry("scs_cert", &Prov(&r.provenance))?;
-        m.end()
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Ordered, D::Error> {
+        Ordered::deserialize(d)
     }
-}
-
-impl Serialize for Pairs<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+    fn visit_bool<E>(self, v: bool) -> Result<Ordered, E> {
+        Ok(Ordered::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Ordered, E> {
+        Ok(Ordered::Int(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Ordered, E> {
+        Ok(Ordered::UInt(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Ordered, E> {
+        Ok(Ordered::Float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Ordered, E> {
+        Ok(Ordered::Str(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Ordered, E> {
+        Ok(Ordered::Str(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+        let mut v = Vec::new();
+        while let Some(x) = a.next_element()? {
+            v.push(x);
         }
-        m.end()
+        Ok(Ordered::Seq(v))
     }
-}
-
-impl Serialize for Invocations<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for inv in self.0 {
-            m.serialize_entry(&inv.id, &Inv(inv))?;
+    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Ordered, A::Error> {
+        let mut v = Vec::new();
+        while let Some((k, x)) = a.next_entry::<String, Ordered>()? {
+            v.push((k, x));
         }
-        m.end()
+        Ok(Ordered::Map(v))
     }
 }
 
-impl Serialize for Inv<'_> {
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ordered, D::Error> {
+        d.deserialize_any(OrderedVisitor)
+    }
+}
+
+impl Serialize for Ordered {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let inv = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("id", &inv.id)?;
-        m.serialize_entry("cmd", &inv.cmd)?;
-        m.serialize_entry("results", &Pairs(&inv.results))?;
-        m.serialize_entry("rc", &inv.rc)?;
-        m.serialize_entry("stdout", &inv.stdout)?;
-        m.serialize_entry("stderr", &inv.stderr)?;
-        for w in ["info", "warning", "error", "critical"] {
-            m.serialize_entry(w, &inv.count(w))?;
+        match self {
+            Ordered::Null => s.serialize_unit(),
+            Ordered::Bool(b) => s.serialize_bool(*b),
+            Ordered::Int(i) => s.serialize_i64(*i),
+            Ordered::UInt(u) => s.serialize_u64(*u),
+            Ordered::Float(f) => s.serialize_f64(*f),
+            Ordered::Str(t) => s.serialize_str(t),
+            Ordered::Seq(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Ordered::Map(v) => {
+                let mut m = s.serialize_map(Some(v.len()))?;
+                for (k, x) in v {
+                    m.serialize_entry(k, x)?;
+                }
+                m.end()
+            }
         }
-        m.end()
     }
 }
 
-impl Serialize for Prov<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("host_version", &p.host_version)?;
-        m.serialize_entry("wit", &p.wit)?;
-        m.serialize_entry("checks_source", &p.checks_source)?;
-        m.serialize_entry("components", &Components(p))?;
-        m.serialize_entry("unimplemented", &p.unimplemented)?;
-        m.serialize_entry("overrides", &p.overrides)?;
-        m.end()
-    }
-}
-
-impl Serialize for Components<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.components.len()))?;
-        for c in &self.0.components {
-            seq.serialize_element(&Component(c))?;
-        }
-        seq.end()
-    }
+/// Re-serialise one YAML document as pretty JSON (2-space indent, trailing
+/// newline), keeping key order.
+pub fn yaml_to_json(yaml: &str) -> Result<String, String> {
+    let v: Ordered = yaml_serde::from_str(yaml).map_err(|e| e.to_string())?;
+    let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+    s.push('\n');
+    Ok(s)
 }
 
 impl Report {
-    /// The report as one pretty-printed JSON document (2-space indent,
-    /// trailing newline), keys in the order of the YAML document.
-    pub fn to_json(&self) -> String {
-        // Serialising plain strings, numbers and maps cannot fail.
-        let mut s = serde_json::to_string_pretty(&Doc(self)).unwrap_or_default();
-        s.push('\n');
-        s
+    /// The report as one pretty-printed JSON document, keys and values as
+    /// in [`Report::to_yaml`].
+    pub fn to_json(&self) -> Result<String, super::ReportError> {
+        yaml_to_json(&self.to_yaml()).map_err(super::ReportError::Json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_and_scalars_survive() {
+        let j = yaml_to_json(
+            "---\nz: 1\na: -1\nm:\n  y: null\n  b: [x, \"1\"]\nt: 2026-11-29 19:58:50.525935\nd: 2026-11-29\n",
+        )
+        .unwrap();
+        assert_eq!(
+            j,
+            "{\n  \"z\": 1,\n  \"a\": -1,\n  \"m\": {\n    \"y\": null,\n    \"b\": [\n      \"x\",\n      \"1\"\n    ]\n  },\n  \"t\": \"2026-11-29 19:58:50.525935\",\n  \"d\": \"2026-11-29\"\n}\n"
+        );
     }
 }

@@ -49,6 +49,9 @@ pub enum ReportError {
         /// Reports made.
         count: usize,
     },
+    /// The YAML did not read back (a bug in the emitter).
+    #[error("internal error: the report YAML does not read back as JSON: {0}")]
+    Json(String),
 }
 
 /// How a report file is serialised.
@@ -108,7 +111,7 @@ pub fn render(reports: &[Report], format: Format) -> Result<Vec<u8>, ReportError
     match format {
         Format::Yaml => Ok(combine::combine_yaml(reports).into_bytes()),
         Format::Json => match reports {
-            [one] => Ok(one.to_json().into_bytes()),
+            [one] => Ok(one.to_json()?.into_bytes()),
             _ => Err(ReportError::JsonNeedsOne {
                 count: reports.len(),
             }),
@@ -176,7 +179,7 @@ pub struct ComponentProvenance {
 }
 
 /// Our provenance block (`run.scs_cert`). The monitor ignores unknown keys.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provenance {
     /// scs-cert version.
     pub host_version: String,
@@ -606,7 +609,7 @@ mod tests {
     #[test]
     fn json_has_the_yaml_structure_and_order() {
         let r = sample();
-        let j = r.to_json();
+        let j = r.to_json().unwrap();
         let from_json: serde_json::Value = serde_json::from_str(&j).unwrap();
         let from_yaml: serde_json::Value = yaml_serde::from_str(&r.to_yaml()).unwrap();
         assert_eq!(from_json, from_yaml);
@@ -614,6 +617,7 @@ mod tests {
         let order = ["spec", "checked_at", "reference_date", "subject", "run"];
         assert!(order.windows(2).all(|w| pos(w[0]) < pos(w[1])), "{j}");
         assert!(pos("uuid") < pos("name"), "{j}");
+        assert!(pos("unimplemented") < pos("overrides"), "{j}");
         assert!(j.contains("\"checked_at\": \"2026-11-29 19:58:50.525935\""), "{j}");
         assert!(j.ends_with("}\n"));
         assert_eq!(render(&[r.clone()], Format::Json).unwrap(), j.into_bytes());

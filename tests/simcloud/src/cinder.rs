@@ -198,7 +198,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         ("PUT", ["volumes", id]) => update_volume(ctx, id),
         ("DELETE", ["volumes", id]) => delete_volume(ctx, id),
         ("POST", ["volumes", _, "action"]) => admin_action(ctx, "volume"),
-        (_, ["volumes"] | ["volumes", _] | ["volumes", "detail"]) => method_not_allowed(ctx),
+        (_, ["volumes"] | ["volumes", _]) => method_not_allowed(ctx),
         ("GET", ["backups"]) => list_backups(ctx, false),
         ("GET", ["backups", "detail"]) => list_backups(ctx, true),
         ("POST", ["backups"]) => create_backup(ctx),
@@ -216,7 +216,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         ("DELETE", ["backups", id]) => delete_backup(ctx, id),
         ("POST", ["backups", id, "restore"]) => restore_backup(ctx, id),
         ("POST", ["backups", _, "action"]) => admin_action(ctx, "backup"),
-        (_, ["backups"] | ["backups", _] | ["backups", "detail"] | ["backups", _, "restore"]) => {
+        (_, ["backups"] | ["backups", _] | ["backups", _, "restore"]) => {
             method_not_allowed(ctx)
         }
         _ => fault_for(

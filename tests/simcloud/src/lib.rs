@@ -119,6 +119,7 @@ mod keystone;
 mod net;
 mod neutron;
 mod nova;
+mod nova_servers;
 mod options;
 mod resources;
 mod s3;

@@ -96,7 +96,6 @@ pub(crate) struct Server {
     pub active_polls: u32,
     pub deleting: Option<Phase>,
     pub launched_at: Option<DateTime<Utc>>,
-    pub admin_pass: String,
     pub meta: Meta,
 }
 
@@ -561,14 +560,6 @@ impl State {
             "Default security group",
             true,
         );
-    }
-
-    /// A project's `default` group id.
-    pub fn default_group_id(&self, project: &str) -> Option<String> {
-        self.security_groups
-            .values()
-            .find(|g| g.project_id == project && g.is_default)
-            .map(|g| g.id.clone())
     }
 
     /// Create a security group with the rules of the default-rule templates.
