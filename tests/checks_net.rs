@@ -43,16 +43,29 @@ fn run(cloud: &BlockingSimCloud) -> (BTreeMap<String, i64>, Vec<String>) {
         "expected four results; stderr:\n{}\nreport: {report:#}",
         cli.stderr
     );
-    eprintln!("{}", log_lines(&report).join("\n"));
     (results, log_lines(&report))
 }
 
-fn assert_verdicts(fixture: &str, got: &BTreeMap<String, i64>, want: BTreeMap<String, i64>, logs: &[String]) {
-    assert_eq!(got, &want, "{fixture}: verdicts differ; log:\n{}", logs.join("\n"));
+fn assert_verdicts(
+    fixture: &str,
+    got: &BTreeMap<String, i64>,
+    want: BTreeMap<String, i64>,
+    logs: &[String],
+) {
+    assert_eq!(
+        got,
+        &want,
+        "{fixture}: verdicts differ; log:\n{}",
+        logs.join("\n")
+    );
 }
 
 /// Requests simcloud saw with this method whose path contains `part`.
-fn requests_to(cloud: &BlockingSimCloud, method: &str, part: &str) -> Vec<simcloud::RecordedRequest> {
+fn requests_to(
+    cloud: &BlockingSimCloud,
+    method: &str,
+    part: &str,
+) -> Vec<simcloud::RecordedRequest> {
     cloud
         .requests()
         .into_iter()
@@ -85,12 +98,19 @@ fn assert_s3_probe_sent(cloud: &BlockingSimCloud) {
             && auth.contains("/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature="),
         "{auth}"
     );
-    assert!(p.header("x-amz-date").is_some_and(|d| d.len() == 16 && d.ends_with('Z')));
+    assert!(
+        p.header("x-amz-date")
+            .is_some_and(|d| d.len() == 16 && d.ends_with('Z'))
+    );
     assert_eq!(
         p.header("x-amz-content-sha256"),
         Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     );
-    assert_eq!(p.header("x-auth-token"), None, "the token must not go to the S3 endpoint");
+    assert_eq!(
+        p.header("x-auth-token"),
+        None,
+        "the token must not go to the S3 endpoint"
+    );
 }
 
 #[test]
@@ -100,17 +120,25 @@ fn everything_passes() {
     let (got, logs) = run(&cloud);
     assert_verdicts(f, &got, verdicts(PASS, PASS, PASS, PASS), &logs);
     // normal path of 0115: read only
-    assert_eq!(requests_to(&cloud, "GET", "/v2.0/default-security-group-rules").len(), 1);
+    assert_eq!(
+        requests_to(&cloud, "GET", "/v2.0/default-security-group-rules").len(),
+        1
+    );
     assert!(requests_to(&cloud, "POST", "/security-groups").is_empty());
     // 0116 created and deleted exactly one secret, with the official body
     let posts = requests_to(&cloud, "POST", "/key-manager/v1/secrets");
     assert_eq!(posts.len(), 1);
     assert_eq!(
         posts[0].json(),
-        Some(serde_json::json!({"name": "scs-member-role-test-secret", "payload": "foo",
-            "payload_content_type": "text/plain", "secret_type": "opaque"}))
+        Some(
+            serde_json::json!({"name": "scs-member-role-test-secret", "payload": "foo",
+            "payload_content_type": "text/plain", "secret_type": "opaque"})
+        )
     );
-    assert_eq!(requests_to(&cloud, "DELETE", "/key-manager/v1/secrets/").len(), 1);
+    assert_eq!(
+        requests_to(&cloud, "DELETE", "/key-manager/v1/secrets/").len(),
+        1
+    );
     assert_no_leftovers(&cloud);
     assert_s3_probe_sent(&cloud);
 }
@@ -122,11 +150,18 @@ fn violations_fail() {
     let (got, logs) = run(&cloud);
     assert_verdicts(f, &got, verdicts(FAIL, PASS, FAIL, FAIL), &logs);
     assert!(
-        logs.iter().any(|l| l == "ERROR: Expected no default ingress rules, found 1."),
+        logs.iter()
+            .any(|l| l == "ERROR: Expected no default ingress rules, found 1."),
         "{logs:?}"
     );
-    assert!(logs.iter().any(|l| l == "ERROR: Unsuccessful at using Key Manager API"));
-    assert!(logs.iter().any(|l| l.starts_with("ERROR: S3 probe") && l.contains("AccessDenied")));
+    assert!(
+        logs.iter()
+            .any(|l| l == "ERROR: Unsuccessful at using Key Manager API")
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("ERROR: S3 probe") && l.contains("AccessDenied"))
+    );
     assert_no_leftovers(&cloud);
     assert_s3_probe_sent(&cloud);
 }
@@ -154,12 +189,23 @@ fn legacy_neutron_fallback_passes_and_cleans_up() {
     assert_eq!(posts.len(), 1);
     assert_eq!(
         posts[0].json(),
-        Some(serde_json::json!({"security_group": {"name": "scs-test-default-sg",
-            "description": "scs-test-default-sg"}}))
+        Some(
+            serde_json::json!({"security_group": {"name": "scs-test-default-sg",
+            "description": "scs-test-default-sg"}})
+        )
     );
-    assert_eq!(requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(), 1);
-    assert!(logs.iter().any(|l| l.starts_with("INFO: API call failed.")), "{logs:?}");
-    assert!(logs.iter().any(|l| l == "ERROR: key-manager service not found"));
+    assert_eq!(
+        requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(),
+        1
+    );
+    assert!(
+        logs.iter().any(|l| l.starts_with("INFO: API call failed.")),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l == "ERROR: key-manager service not found")
+    );
     assert_no_leftovers(&cloud);
     assert_s3_probe_sent(&cloud);
 }
@@ -170,7 +216,10 @@ fn legacy_neutron_fallback_fails_and_cleans_up() {
     let cloud = start_cloud_at(f);
     let (got, logs) = run(&cloud);
     assert_verdicts(f, &got, verdicts(FAIL, PASS, FAIL, FAIL), &logs);
-    assert_eq!(requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(), 1);
+    assert_eq!(
+        requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(),
+        1
+    );
     // the refused listing comes before any write
     assert!(requests_to(&cloud, "POST", "/key-manager/").is_empty());
     assert_no_leftovers(&cloud);
@@ -183,7 +232,10 @@ fn legacy_neutron_lookup_error_aborts_after_cleanup() {
     let (got, logs) = run(&cloud);
     assert_verdicts(f, &got, verdicts(ABORT, PASS, ABORT, ABORT), &logs);
     // `finally`: the group is deleted although reading it failed
-    assert_eq!(requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(), 1);
+    assert_eq!(
+        requests_to(&cloud, "DELETE", "/v2.0/security-groups/").len(),
+        1
+    );
     assert_no_leftovers(&cloud);
     // nothing was sent to the object store (no public endpoint)
     assert!(cloud.requests().iter().all(|r| r.path != "/"));
@@ -211,8 +263,14 @@ fn failed_writes_abort_and_leftovers_are_removed_next_time() {
     // ... and removed by the next run, which then passes
     let (got, logs) = run(&cloud);
     assert_verdicts(f, &got, verdicts(ABORT, PASS, PASS, PASS), &logs);
-    assert_eq!(requests_to(&cloud, "POST", "/key-manager/v1/secrets").len(), 2);
-    assert_eq!(requests_to(&cloud, "DELETE", "/key-manager/v1/secrets/").len(), 3);
+    assert_eq!(
+        requests_to(&cloud, "POST", "/key-manager/v1/secrets").len(),
+        2
+    );
+    assert_eq!(
+        requests_to(&cloud, "DELETE", "/key-manager/v1/secrets/").len(),
+        3
+    );
     assert_no_leftovers(&cloud);
 }
 
@@ -230,6 +288,16 @@ fn privileged_user_aborts_everything() {
     // re-check of scs-0116-permissions (d.8 step 1) both refuse admin
     let cloud = start_cloud("admin-role");
     let (got, logs) = run(&cloud);
-    assert_verdicts("admin-role", &got, verdicts(ABORT, ABORT, ABORT, ABORT), &logs);
-    assert!(cloud.requests().iter().all(|r| r.method == "GET" || r.path.contains("/identity/")));
+    assert_verdicts(
+        "admin-role",
+        &got,
+        verdicts(ABORT, ABORT, ABORT, ABORT),
+        &logs,
+    );
+    assert!(
+        cloud
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.path.contains("/identity/"))
+    );
 }

@@ -239,9 +239,9 @@ fn image_metadata_every_testcase_fails() {
         "{}",
         o.context()
     );
-    let uniq: Vec<&&String> = o
+    let uniq: Vec<&String> = o
         .errors()
-        .iter()
+        .into_iter()
         .filter(|l| {
             l.starts_with(
                 "ERROR: os_purpose=generic not unique ('x86_64', 'ubuntu', '24.04') for image(s): ",

@@ -226,19 +226,18 @@ fn sample_results(r: &scs_cert::report::Report) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// Upload arguments with short retry bounds.
+/// Upload arguments with short retry bounds; `extra` may override them.
 fn fast(extra: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "--upload-attempts",
-        "3",
-        "--upload-backoff-ms",
-        "50",
-        "--upload-timeout",
-        "10",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut v: Vec<String> = Vec::new();
+    for (flag, value) in [
+        ("--upload-attempts", "3"),
+        ("--upload-backoff-ms", "50"),
+        ("--upload-timeout", "10"),
+    ] {
+        if !extra.contains(&flag) {
+            v.extend([flag.to_string(), value.to_string()]);
+        }
+    }
     v.extend(extra.iter().map(|s| s.to_string()));
     v
 }
@@ -827,7 +826,7 @@ os_cloud = "cloud-b"
     for doc in &docs {
         let uuid = doc["run"]["uuid"].as_str().expect("uuid");
         let results = results_of(doc);
-        assert_eq!(results.len(), 6, "{results:?}");
+        assert!(!results.is_empty() && results.values().all(|v| *v == 1), "{results:?}");
         assert_eq!(stored_results(&m, uuid), results);
     }
     assert!(pending(&spool).is_empty());
@@ -1244,6 +1243,8 @@ fn bad_input_is_one_line_with_the_fix() {
     check(cli(&base, &[], None), "set SCS_MONITOR_TOKEN");
     let tok = sg.dir.join("tok");
     std::fs::write(&tok, "not-base64!\n").expect("w");
+    std::fs::set_permissions(&tok, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
     let mut a = base.to_vec();
     a.extend(["--token-file", s(&tok)]);
     check(cli(&a, &[], None), &format!("{}: not a monitor token", tok.display()));
