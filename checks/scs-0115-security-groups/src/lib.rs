@@ -85,7 +85,8 @@ fn field<'a>(rule: &'a Value, key: &str, mode: Mode) -> Result<Option<&'a Value>
         Mode::Short => match rule.get(key) {
             Some(v) => Ok(Some(v)),
             // d.7 fallback: the rules are plain dicts, `rule["direction"]` /
-            // `rule["ethertype"]` raise KeyError when the key is absent.
+            // `rule["ethertype"]` raise KeyError when the key is absent (an
+            // accident of the official code, reproduced): ABORT.
             None => Err(format!("a rule of the new security group has no `{key}`")),
         },
     }
@@ -275,8 +276,10 @@ fn fallback(api: &mut impl Neutron, lines: &mut Lines) -> Result<bool, String> {
 }
 
 /// The official `delete_security_group`: delete (404 ignored), then look the
-/// group up again. Quirk (d.7): the lookup ignores a missing group and does
-/// not notice one that still exists; only an API error raises (ABORT).
+/// group up again. Quirk (d.7, derived from the official code; looks like a
+/// bug, reproduced): `find_security_group` ignores a missing group instead
+/// of raising the ResourceNotFound the code waits for, and nothing notices
+/// a group that still exists; only an API error raises (ABORT).
 fn cleanup(api: &mut impl Neutron, id: &str, lines: &mut Lines) -> Result<(), String> {
     api.delete_group(id).map_err(|e| e.to_string())?;
     match api.find_group(id) {
@@ -302,7 +305,9 @@ fn cleanup(api: &mut impl Neutron, id: &str, lines: &mut Lines) -> Result<(), St
     }
 }
 
-/// `scs-0115-default-rules` (d.7).
+/// `scs-0115-default-rules` (d.7). The official code also falls back on an
+/// AttributeError naming `default_security_group_rules`, which comes from an
+/// old openstacksdk, not from the cloud; nothing here can produce it.
 pub fn default_rules(api: &mut impl Neutron, lines: &mut Lines) -> Result<bool, String> {
     match api.default_rules() {
         Ok(rules) => check_rules(&rules, Mode::Full, lines),

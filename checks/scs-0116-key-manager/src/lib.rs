@@ -137,9 +137,10 @@ pub fn exercise(api: &mut impl Barbican, lines: &mut Lines) -> Result<(), Failur
     // `new_secret[0]` in `finally`:
     let found = match find_secrets(api) {
         Ok(f) => f,
-        // d.8 quirk: when this listing raises, `new_secret` is unbound and
-        // the `finally` raises UnboundLocalError instead, which is not
-        // caught: ABORT, even for a 403.
+        // d.8 (follows from the official code, not spelled out there; looks
+        // like a bug, reproduced): when this listing raises, `new_secret` is
+        // unbound and the `finally` raises UnboundLocalError instead, which is
+        // not caught: ABORT, even for a 403.
         Err(e) => {
             return Err(Failure::Abort(format!(
                 "listing the secrets after creating one failed ({e}); the official check then \
@@ -148,9 +149,9 @@ pub fn exercise(api: &mut impl Barbican, lines: &mut Lines) -> Result<(), Failur
         }
     };
     let Some(first) = found.first() else {
-        // d.8 quirk (also g): the RuntimeError "not discoverable" is
-        // replaced by the IndexError of `new_secret[0]` in `finally`: ABORT,
-        // not FAIL.
+        // d.8 quirk (also g; a bug in the official code, reproduced): the
+        // RuntimeError "not discoverable" is replaced by the IndexError of
+        // `new_secret[0]` in `finally`: ABORT, not FAIL.
         return Err(Failure::Abort(format!(
             "Secret '{SECRET_NAME}' was not discoverable by the user (and the official cleanup \
              then indexes an empty list)"
