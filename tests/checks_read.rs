@@ -595,3 +595,24 @@ fn volume_types_abort_without_cinder() {
     let o = volume_verdicts("no-cinder");
     assert_eq!(o.results, all(&VOLUME_TYPES, ABORT), "{}", o.context());
 }
+
+// ---------------------------------------------------------------- cross-check
+
+#[test]
+fn compliant_simcloud_fixture_passes_the_image_checks() {
+    // tests/simcloud/fixtures/compliant.yaml promises PASS for every
+    // executed scs-0102 and scs-0104 testcase (its header); an independent
+    // derivation of the same verdicts.
+    let cloud = start_cloud("compliant");
+    let (cli, report) = run_scope(&cloud, "scs-010[24]", &["--recommended"]);
+    let mut want = all(&IMAGE_METADATA_MAIN, PASS);
+    want.extend(all(&IMAGE_METADATA_REC, PASS));
+    want.extend(all(&STANDARD_IMAGES_NOW, PASS));
+    assert_eq!(
+        results_of(&report),
+        want,
+        "{}\n{}",
+        log_lines(&report).join("\n"),
+        cli.stderr
+    );
+}
