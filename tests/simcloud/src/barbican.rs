@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::http::Fail;
 use crate::http::{header_str, json_response, param, segments, text_response, with_header};
 use crate::ids::{project_id, user_id};
 use crate::server::{Req, Shared, Token};
@@ -126,7 +127,10 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
         (_, ["v1", "secrets"] | ["v1", "secrets", _] | ["v1", "secrets", _, "payload"]) => {
             error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
         }
-        _ => error(StatusCode::NOT_FOUND, "Not Found. Sorry but your princess is in another castle."),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "Not Found. Sorry but your princess is in another castle.",
+        ),
     }
 }
 
@@ -171,13 +175,19 @@ fn render(secret: &Secret, base: &str) -> Value {
 
 fn payload(secret: &Secret, accept: &str) -> Response {
     let Some(data) = &secret.payload else {
-        return error(StatusCode::NOT_FOUND, "Not Found. Sorry but your secret has no payload.");
+        return error(
+            StatusCode::NOT_FOUND,
+            "Not Found. Sorry but your secret has no payload.",
+        );
     };
     let content_type = secret
         .content_type
         .clone()
         .unwrap_or_else(|| "application/octet-stream".into());
-    if !accept.is_empty() && !accept.contains("*/*") && !accept.starts_with(content_type.split(';').next().unwrap_or("")) {
+    if !accept.is_empty()
+        && !accept.contains("*/*")
+        && !accept.starts_with(content_type.split(';').next().unwrap_or(""))
+    {
         return error(
             StatusCode::NOT_ACCEPTABLE,
             &format!("Wrong payload content-type: {accept}"),
@@ -192,24 +202,26 @@ fn payload(secret: &Secret, accept: &str) -> Response {
 }
 
 fn list(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
-    let number = |name: &str, default: u64| -> Result<u64, Response> {
+    let number = |name: &str, default: u64| -> Result<u64, Fail> {
         match param(&req.query, name) {
             None => Ok(default),
             Some(text) => text.trim().parse::<u64>().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("Provided field value is not supported: {name}"),
-                )
+                Fail::from({
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("Provided field value is not supported: {name}"),
+                    )
+                })
             }),
         }
     };
     let limit = match number("limit", DEFAULT_LIMIT) {
         Ok(l) => l.min(MAX_LIMIT),
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let offset = match number("offset", 0) {
         Ok(o) => o,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let project = token_project(token);
     let state = shared.state();
@@ -240,7 +252,10 @@ fn list(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
     if offset.saturating_add(limit) < total_u64 && limit > 0 {
         body.insert(
             "next".into(),
-            json!(format!("{base}/v1/secrets?limit={limit}&offset={}", offset + limit)),
+            json!(format!(
+                "{base}/v1/secrets?limit={limit}&offset={}",
+                offset + limit
+            )),
         );
     }
     if offset > 0 {
@@ -268,7 +283,9 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
     if !content_type.starts_with("application/json") {
         return error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &format!("Unexpected content type: {content_type}. Expected content types are: ['application/json']"),
+            &format!(
+                "Unexpected content type: {content_type}. Expected content types are: ['application/json']"
+            ),
         );
     }
     let body: Value = match serde_json::from_slice(&req.body) {
@@ -277,17 +294,17 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
             return error(StatusCode::BAD_REQUEST, "Malformed JSON");
         }
     };
-    let text = |field: &str| -> Result<Option<String>, Response> {
+    let text = |field: &str| -> Result<Option<String>, Fail> {
         match body.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(bad_schema(field, &format!("'{field}' is not of type 'string'"))),
+            Some(_) => Err(bad_schema(field, &format!("'{field}' is not of type 'string'")).into()),
         }
     };
-    let fields = (|| -> Result<_, Response> {
+    let fields = (|| -> Result<_, Fail> {
         let name = text("name")?;
         if name.as_ref().is_some_and(|n| n.chars().count() > 255) {
-            return Err(bad_schema("name", "'name' is too long"));
+            return Err(bad_schema("name", "'name' is too long").into());
         }
         let payload = text("payload")?;
         let content_type = text("payload_content_type")?;
@@ -297,13 +314,14 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
             return Err(bad_schema(
                 "secret_type",
                 &format!("{secret_type:?} is not one of {SECRET_TYPES:?}"),
-            ));
+            )
+            .into());
         }
         if payload.as_deref() == Some("") {
             return Err(error(
                 StatusCode::BAD_REQUEST,
                 "Provided object does not match schema 'Secret': If 'payload' specified, must be non empty. Invalid property: 'payload'",
-            ));
+            ).into());
         }
         let data = match (&payload, &content_type) {
             (None, None) => None,
@@ -311,13 +329,13 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
                     "Provided object does not match schema 'Secret': If 'payload' is supplied, 'payload_content_type' must also be supplied. Invalid property: 'payload_content_type'",
-                ));
+                ).into());
             }
             (None, Some(_)) => {
                 return Err(error(
                     StatusCode::BAD_REQUEST,
                     "Provided object does not match schema 'Secret': 'payload_content_type' is supplied without a 'payload'. Invalid property: 'payload_content_type'",
-                ));
+                ).into());
             }
             (Some(p), Some(ct)) => {
                 let normalized = ct.to_ascii_lowercase();
@@ -325,20 +343,26 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
                     return Err(error(
                         StatusCode::BAD_REQUEST,
                         &format!("Provided object does not match schema 'Secret': payload_content_type {ct} is not one of {CONTENT_TYPES:?}. Invalid property: 'payload_content_type'"),
-                    ));
+                    ).into());
                 }
                 if normalized.starts_with("text/plain") {
                     if encoding.is_some() {
-                        return Err(error(StatusCode::BAD_REQUEST, "Invalid payload content encoding for text/plain: a text payload is stored as is"));
+                        return Err(error(StatusCode::BAD_REQUEST, "Invalid payload content encoding for text/plain: a text payload is stored as is").into());
                     }
                     Some(p.clone().into_bytes())
                 } else {
                     if encoding.as_deref() != Some("base64") {
-                        return Err(error(StatusCode::BAD_REQUEST, "Provided object does not match schema 'Secret': 'payload_content_encoding' must be 'base64' for binary content types. Invalid property: 'payload_content_encoding'"));
+                        return Err(error(StatusCode::BAD_REQUEST, "Provided object does not match schema 'Secret': 'payload_content_encoding' must be 'base64' for binary content types. Invalid property: 'payload_content_encoding'").into());
                     }
                     match crate::base64::decode(p) {
                         Some(bytes) => Some(bytes),
-                        None => return Err(error(StatusCode::BAD_REQUEST, "Invalid payload for payload_content_encoding base64")),
+                        None => {
+                            return Err(error(
+                                StatusCode::BAD_REQUEST,
+                                "Invalid payload for payload_content_encoding base64",
+                            )
+                            .into());
+                        }
                     }
                 }
             }
@@ -347,15 +371,31 @@ fn create(shared: &Shared, req: &Req, token: &Token, base: &str) -> Response {
             None | Some(Value::Null) => None,
             Some(v) => match v.as_u64() {
                 Some(n) if n > 0 => Some(n),
-                _ => return Err(bad_schema("bit_length", "'bit_length' must be a positive integer")),
+                _ => {
+                    return Err(bad_schema(
+                        "bit_length",
+                        "'bit_length' must be a positive integer",
+                    )
+                    .into());
+                }
             },
         };
-        Ok((name, data, content_type, secret_type, text("algorithm")?, bit_length, text("mode")?, text("expiration")?))
+        Ok((
+            name,
+            data,
+            content_type,
+            secret_type,
+            text("algorithm")?,
+            bit_length,
+            text("mode")?,
+            text("expiration")?,
+        ))
     })();
-    let (name, data, content_type, secret_type, algorithm, bit_length, mode, expiration) = match fields {
-        Ok(f) => f,
-        Err(resp) => return resp,
-    };
+    let (name, data, content_type, secret_type, algorithm, bit_length, mode, expiration) =
+        match fields {
+            Ok(f) => f,
+            Err(resp) => return *resp,
+        };
     let id = new_id();
     let mut state = shared.state();
     let meta = state.meta();

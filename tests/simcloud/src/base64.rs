@@ -16,16 +16,13 @@ fn value(b: u8) -> Option<u32> {
 /// Decode base64; whitespace is ignored, padding is optional (as Python's `b64decode` with
 /// `validate=False` tolerates it); anything else invalid gives `None`.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
-    let clean: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let body: &[u8] = match clean.iter().position(|&b| b == b'=') {
         Some(pos) => {
             if clean[pos..].iter().any(|&b| b != b'=') || clean.len() - pos > 2 {
                 return None;
             }
-            if clean.len() % 4 != 0 {
+            if !clean.len().is_multiple_of(4) {
                 return None;
             }
             &clean[..pos]

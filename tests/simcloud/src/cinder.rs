@@ -9,15 +9,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::http::Fail;
 use crate::http::{
     dict, encode_query, fault_for, iso_micro, json_body, json_response, negotiate_version, param,
     parse_bool, requested_version, segments, with_header,
 };
 use crate::ids::{project_id, user_id};
 use crate::server::{Req, Shared, Token};
-use crate::state::{
-    Backup, BackupState, Phase, State, Volume, VolumeState, new_id,
-};
+use crate::state::{Backup, BackupState, Phase, State, Volume, VolumeState, new_id};
 use crate::world::{VolumeTypeRec, path_project};
 
 /// Cinder's `osapi_max_limit`.
@@ -77,7 +76,10 @@ pub(crate) fn versions(shared: &Shared, req: &Req, template: &str, single: bool)
     if req.method != "GET" {
         return fault_for(
             StatusCode::METHOD_NOT_ALLOWED,
-            &format!("The method {} is not supported for {}", req.method, req.path),
+            &format!(
+                "The method {} is not supported for {}",
+                req.method, req.path
+            ),
         );
     }
     if single {
@@ -216,9 +218,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         ("DELETE", ["backups", id]) => delete_backup(ctx, id),
         ("POST", ["backups", id, "restore"]) => restore_backup(ctx, id),
         ("POST", ["backups", _, "action"]) => admin_action(ctx, "backup"),
-        (_, ["backups"] | ["backups", _] | ["backups", _, "restore"]) => {
-            method_not_allowed(ctx)
-        }
+        (_, ["backups"] | ["backups", _] | ["backups", _, "restore"]) => method_not_allowed(ctx),
         _ => fault_for(
             StatusCode::NOT_FOUND,
             &format!(
@@ -286,7 +286,10 @@ fn admin_action(ctx: &Ctx<'_>, what: &str) -> Response {
         "os-force_delete" | "os-reset_status" | "os-force_detach" | "os-migrate_volume" => {
             fault_for(
                 StatusCode::FORBIDDEN,
-                &format!("Policy doesn't allow {what}_admin_actions:{} to be performed.", action.trim_start_matches("os-")),
+                &format!(
+                    "Policy doesn't allow {what}_admin_actions:{} to be performed.",
+                    action.trim_start_matches("os-")
+                ),
             )
         }
         "" => bad_request("Invalid request body: no action given"),
@@ -396,7 +399,11 @@ fn render_backup(ctx: &Ctx<'_>, state: &State, b: &Backup) -> Value {
     o.insert("availability_zone".into(), Value::Null);
     o.insert(
         "container".into(),
-        json!(b.container.clone().or_else(|| available.then(|| "volumebackups".to_owned()))),
+        json!(
+            b.container
+                .clone()
+                .or_else(|| available.then(|| "volumebackups".to_owned()))
+        ),
     );
     o.insert("created_at".into(), json!(iso_micro(&b.meta.created)));
     o.insert("updated_at".into(), json!(iso_micro(&b.meta.updated)));
@@ -431,7 +438,7 @@ struct ListQuery {
     with_count: bool,
 }
 
-fn list_query(ctx: &Ctx<'_>, allowed: &[&str]) -> Result<ListQuery, Response> {
+fn list_query(ctx: &Ctx<'_>, allowed: &[&str]) -> Result<ListQuery, Fail> {
     let mut filters = Vec::new();
     let mut invalid = Vec::new();
     for (k, v) in dict(&ctx.req.query) {
@@ -448,16 +455,18 @@ fn list_query(ctx: &Ctx<'_>, allowed: &[&str]) -> Result<ListQuery, Response> {
         return Err(bad_request(&format!(
             "Invalid input received: Invalid filter keys: {}",
             invalid.join(", ")
-        )));
+        ))
+        .into());
     }
-    let number = |name: &str| -> Result<Option<usize>, Response> {
+    let number = |name: &str| -> Result<Option<usize>, Fail> {
         match param(&ctx.req.query, name) {
             None => Ok(None),
             Some(text) => match text.trim().parse::<usize>() {
                 Ok(n) => Ok(Some(n)),
                 Err(_) => Err(bad_request(&format!(
                     "Invalid input received: {name} must be a non-negative integer"
-                ))),
+                ))
+                .into()),
             },
         }
     };
@@ -478,13 +487,16 @@ fn newest_first(a: (u64, &str), b: (u64, &str)) -> Ordering {
     b.0.cmp(&a.0).then_with(|| b.1.cmp(a.1))
 }
 
+/// One page of (id, rendered) pairs and the next link.
+type Page = (Vec<(String, Value)>, Option<String>);
+
 /// Page a sorted list of (id, rendered) pairs; returns the page and a next link.
 fn page(
     ctx: &Ctx<'_>,
     collection: &str,
     query: &ListQuery,
     items: Vec<(String, Value)>,
-) -> Result<(Vec<(String, Value)>, Option<String>), Response> {
+) -> Result<Page, Fail> {
     let mut items = items;
     if let Some(marker) = &query.marker {
         match items.iter().position(|(id, _)| id == marker) {
@@ -492,7 +504,7 @@ fn page(
                 items.drain(..=pos);
             }
             None => {
-                return Err(bad_request(&format!("Marker {marker} could not be found.")));
+                return Err(bad_request(&format!("Marker {marker} could not be found.")).into());
             }
         }
     }
@@ -552,7 +564,7 @@ fn matches(rendered: &Value, filters: &[(String, String)]) -> bool {
 fn list_volumes(ctx: &Ctx<'_>, detail: bool) -> Response {
     let query = match list_query(ctx, VOLUME_FILTERS) {
         Ok(q) => q,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     let mut own: Vec<&Volume> = state
@@ -570,7 +582,7 @@ fn list_volumes(ctx: &Ctx<'_>, detail: bool) -> Response {
     let collection = if detail { "volumes/detail" } else { "volumes" };
     let (items, next) = match page(ctx, collection, &query, rendered) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     for (id, _) in &items {
         if let Some(v) = state.volumes.get_mut(id) {
@@ -594,7 +606,7 @@ fn list_volumes(ctx: &Ctx<'_>, detail: bool) -> Response {
 fn list_backups(ctx: &Ctx<'_>, detail: bool) -> Response {
     let query = match list_query(ctx, BACKUP_FILTERS) {
         Ok(q) => q,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     let mut own: Vec<&Backup> = state
@@ -612,7 +624,7 @@ fn list_backups(ctx: &Ctx<'_>, detail: bool) -> Response {
     let collection = if detail { "backups/detail" } else { "backups" };
     let (items, next) = match page(ctx, collection, &query, rendered) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     for (id, _) in &items {
         if let Some(b) = state.backups.get_mut(id) {
@@ -634,35 +646,36 @@ fn list_backups(ctx: &Ctx<'_>, detail: bool) -> Response {
 }
 
 /// The request body's `{"<key>": {...}}` object.
-fn body_object(ctx: &Ctx<'_>, key: &str) -> Result<Map<String, Value>, Response> {
-    let body = json_body(&ctx.req.body).map_err(|e| bad_request(&e))?;
+fn body_object(ctx: &Ctx<'_>, key: &str) -> Result<Map<String, Value>, Fail> {
+    let body = json_body(&ctx.req.body).map_err(|e| Fail::from(bad_request(&e)))?;
     match body.get(key) {
         Some(Value::Object(o)) => Ok(o.clone()),
         _ => Err(bad_request(&format!(
             "Missing required element '{key}' in request body."
-        ))),
+        ))
+        .into()),
     }
 }
 
-fn opt_string(o: &Map<String, Value>, field: &str) -> Result<Option<String>, Response> {
+fn opt_string(o: &Map<String, Value>, field: &str) -> Result<Option<String>, Fail> {
     match o.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             if s.chars().count() > 255 {
                 return Err(bad_request(&format!(
                     "Invalid input for field/attribute {field}. Value: {s}. is too long"
-                )));
+                )).into());
             }
             Ok(Some(s.clone()))
         }
         Some(other) => Err(bad_request(&format!(
             "Invalid input for field/attribute {field}. Value: {other}. {other} is not of type 'string', 'null'"
-        ))),
+        )).into()),
     }
 }
 
 /// Cinder accepts integers and integer strings for sizes.
-fn size_field(o: &Map<String, Value>) -> Result<Option<u64>, Response> {
+fn size_field(o: &Map<String, Value>) -> Result<Option<u64>, Fail> {
     let bad = |v: &Value| {
         bad_request(&format!(
             "Invalid input for field/attribute size. Value: {v}. {v} is not of type 'integer', 'string', 'null'"
@@ -672,17 +685,17 @@ fn size_field(o: &Map<String, Value>) -> Result<Option<u64>, Response> {
         None | Some(Value::Null) => Ok(None),
         Some(v @ Value::Number(n)) => match n.as_u64() {
             Some(size) if size >= 1 => Ok(Some(size)),
-            _ => Err(bad(v)),
+            _ => Err(bad(v).into()),
         },
         Some(v @ Value::String(s)) => match s.trim().parse::<u64>() {
             Ok(size) if size >= 1 => Ok(Some(size)),
-            _ => Err(bad(v)),
+            _ => Err(bad(v).into()),
         },
-        Some(v) => Err(bad(v)),
+        Some(v) => Err(bad(v).into()),
     }
 }
 
-fn string_map(o: &Map<String, Value>, field: &str) -> Result<BTreeMap<String, String>, Response> {
+fn string_map(o: &Map<String, Value>, field: &str) -> Result<BTreeMap<String, String>, Fail> {
     match o.get(field) {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
         Some(Value::Object(m)) => m
@@ -691,12 +704,12 @@ fn string_map(o: &Map<String, Value>, field: &str) -> Result<BTreeMap<String, St
                 Value::String(s) => Ok((k.clone(), s.clone())),
                 other => Err(bad_request(&format!(
                     "Invalid input for field/attribute {field}. Value: {other}. is not of type 'string'"
-                ))),
+                )).into()),
             })
             .collect(),
         Some(other) => Err(bad_request(&format!(
             "Invalid input for field/attribute {field}. Value: {other}. is not of type 'object'"
-        ))),
+        )).into()),
     }
 }
 
@@ -762,19 +775,20 @@ pub(crate) fn find_type(shared: &Shared, wanted: &str) -> Option<usize> {
 fn create_volume(ctx: &Ctx<'_>) -> Response {
     let o = match body_object(ctx, "volume") {
         Ok(o) => o,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let parsed = (|| -> Result<_, Response> {
+    let parsed = (|| -> Result<_, Fail> {
         let name = opt_string(&o, "name")?.or(opt_string(&o, "display_name")?);
-        let description =
-            opt_string(&o, "description")?.or(opt_string(&o, "display_description")?);
+        let description = opt_string(&o, "description")?.or(opt_string(&o, "display_description")?);
         let size = size_field(&o)?;
         let type_index = match opt_string(&o, "volume_type")? {
             Some(wanted) => Some(find_type(ctx.shared, &wanted).ok_or_else(|| {
-                fault_for(
-                    StatusCode::NOT_FOUND,
-                    &format!("Volume type with name {wanted} could not be found."),
-                )
+                Fail::from({
+                    fault_for(
+                        StatusCode::NOT_FOUND,
+                        &format!("Volume type with name {wanted} could not be found."),
+                    )
+                })
             })?),
             None => ctx.shared.world.default_volume_type,
         };
@@ -789,11 +803,11 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
                             && i.status == "active"
                             && crate::glance::visible_to(i, &ctx.project)
                     })
-                    .ok_or_else(|| {
+                    .ok_or_else(|| Fail::from({
                         bad_request(
                             "Invalid input received: Invalid image identifier or unable to access requested image.",
                         )
-                    })?,
+                    }))?,
             ),
             None => None,
         };
@@ -801,14 +815,14 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
             Some(src) => {
                 let state = ctx.shared.state();
                 let Some(v) = own_volume(&state, ctx, &src) else {
-                    return Err(volume_not_found(&src));
+                    return Err(volume_not_found(&src).into());
                 };
                 Some(v.size)
             }
             None => None,
         };
         if o.get("snapshot_id").is_some_and(|v| !v.is_null()) {
-            return Err(bad_request("simcloud does not implement snapshots"));
+            return Err(bad_request("simcloud does not implement snapshots").into());
         }
         let size = match (size, source_size) {
             (Some(s), _) => s,
@@ -816,7 +830,8 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
             (None, None) => {
                 return Err(bad_request(
                     "Invalid input received: Volume size '' must be an integer and greater than 0",
-                ));
+                )
+                .into());
             }
         };
         if let Some(image) = image {
@@ -824,26 +839,33 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
                 return Err(bad_request(&format!(
                     "Invalid input received: Volume size {size}GB cannot be smaller than the image minDisk size {}GB.",
                     image.min_disk
-                )));
+                )).into());
             }
             let image_gib = image.size.unwrap_or(0).div_ceil(1 << 30);
             if size < image_gib {
                 return Err(bad_request(&format!(
                     "Invalid input received: Size of specified image {image_gib}GB is larger than volume size {size}GB."
-                )));
+                )).into());
             }
         }
         if source_size.is_some_and(|s| size < s) {
             return Err(bad_request(
                 "Invalid input received: Volume size cannot be smaller than the source volume size.",
-            ));
+            ).into());
         }
         let metadata = string_map(&o, "metadata")?;
-        Ok((name, description, size, type_index, image.map(|i| i.id.clone()), metadata))
+        Ok((
+            name,
+            description,
+            size,
+            type_index,
+            image.map(|i| i.id.clone()),
+            metadata,
+        ))
     })();
     let (name, description, size, type_index, image_id, metadata) = match parsed {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     let id = insert_volume(
@@ -871,9 +893,9 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
 fn update_volume(ctx: &Ctx<'_>, id: &str) -> Response {
     let o = match body_object(ctx, "volume") {
         Ok(o) => o,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let fields = (|| -> Result<_, Response> {
+    let fields = (|| -> Result<_, Fail> {
         Ok((
             opt_string(&o, "name")?,
             opt_string(&o, "description")?,
@@ -882,7 +904,7 @@ fn update_volume(ctx: &Ctx<'_>, id: &str) -> Response {
     })();
     let (name, description, metadata) = match fields {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     if own_volume(&state, ctx, id).is_none() {
@@ -940,22 +962,31 @@ fn delete_volume(ctx: &Ctx<'_>, id: &str) -> Response {
 fn create_backup(ctx: &Ctx<'_>) -> Response {
     let o = match body_object(ctx, "backup") {
         Ok(o) => o,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let fields = (|| -> Result<_, Response> {
+    let fields = (|| -> Result<_, Fail> {
         let volume_id = opt_string(&o, "volume_id")?.ok_or_else(|| {
-            bad_request("Invalid input for field/attribute backup. 'volume_id' is a required property")
+            Fail::from({
+                bad_request(
+                    "Invalid input for field/attribute backup. 'volume_id' is a required property",
+                )
+            })
         })?;
-        let flag = |field: &str| -> Result<bool, Response> {
+        let flag = |field: &str| -> Result<bool, Fail> {
             match o.get(field) {
                 None | Some(Value::Null) => Ok(false),
                 Some(Value::Bool(b)) => Ok(*b),
                 Some(Value::String(s)) => parse_bool(s).ok_or_else(|| {
-                    bad_request(&format!("Invalid input for field/attribute {field}. Value: {s}."))
+                    Fail::from({
+                        bad_request(&format!(
+                            "Invalid input for field/attribute {field}. Value: {s}."
+                        ))
+                    })
                 }),
                 Some(other) => Err(bad_request(&format!(
                     "Invalid input for field/attribute {field}. Value: {other}."
-                ))),
+                ))
+                .into()),
             }
         };
         Ok((
@@ -969,7 +1000,7 @@ fn create_backup(ctx: &Ctx<'_>) -> Response {
     })();
     let (volume_id, name, description, container, incremental, force) = match fields {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     let Some(volume) = own_volume(&state, ctx, &volume_id) else {
@@ -1045,14 +1076,13 @@ fn delete_backup(ctx: &Ctx<'_>, id: &str) -> Response {
 fn restore_backup(ctx: &Ctx<'_>, id: &str) -> Response {
     let o = match body_object(ctx, "restore") {
         Ok(o) => o,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
-    let fields = (|| -> Result<_, Response> {
-        Ok((opt_string(&o, "volume_id")?, opt_string(&o, "name")?))
-    })();
+    let fields =
+        (|| -> Result<_, Fail> { Ok((opt_string(&o, "volume_id")?, opt_string(&o, "name")?)) })();
     let (target, name) = match fields {
         Ok(f) => f,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
     let Some(backup) = own_backup(&state, ctx, id) else {
@@ -1068,9 +1098,7 @@ fn restore_backup(ctx: &Ctx<'_>, id: &str) -> Response {
                 return volume_not_found(&volume_id);
             };
             if state.volume_status(volume) != "available" {
-                return bad_request(
-                    "Invalid volume: Volume to be restored to must be available",
-                );
+                return bad_request("Invalid volume: Volume to be restored to must be available");
             }
             if volume.size < size {
                 return bad_request(&format!(

@@ -171,6 +171,9 @@ pub(crate) fn method_not_allowed(method: &str, path: &str) -> Response {
     )
 }
 
+/// An error response carried in `Err` (boxed: responses are large).
+pub(crate) type Fail = Box<Response>;
+
 /// A Nova/Cinder fault body: `{"<kind>": {"code": N, "message": "..."}}`.
 pub(crate) fn fault(status: StatusCode, kind: &str, message: &str) -> Response {
     json_response(
@@ -258,7 +261,9 @@ pub(crate) fn negotiate_version(
         return Err(Box::new(fault(
             StatusCode::BAD_REQUEST,
             "badRequest",
-            &format!("API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."),
+            &format!(
+                "API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
+            ),
         )));
     };
     if version < min || version > max {

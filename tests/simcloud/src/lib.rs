@@ -1,9 +1,20 @@
 //! `simcloud`: a simulated OpenStack cloud that serves real HTTP on 127.0.0.1.
 //!
 //! It is the test cloud and the demo cloud of scs-cert. A YAML *fixture* describes the cloud
-//! (users, application credentials, service catalog, Nova flavors, Glance images); [`SimCloud`]
-//! serves Keystone v3 (token issue), Nova 2.1 (flavors, with microversions) and Glance v2
-//! (image list/show) on an ephemeral port, and records every request it receives.
+//! (users, application credentials, service catalog, Nova flavors, Glance images, and how the
+//! other services behave); [`SimCloud`] serves Keystone v3 (token issue), Nova 2.1 (flavors,
+//! servers with console output, keypairs; microversions), Glance v2 (image list/show),
+//! Neutron v2.0 (networks, subnets, ports, routers, security groups, default security-group
+//! rules), Cinder v3 (volume types, volumes, backups, restore), Barbican v1 (secrets) and the
+//! S3 answer to a signed request at the host root, on an ephemeral port. It records every
+//! request it receives ([`SimCloud::requests`]) and reports what the APIs created and what
+//! still exists ([`SimCloud::resources`]), so tests can check that a check cleaned up.
+//!
+//! Everything created through the APIs is kept in memory per project (keypairs per user) and
+//! starts and ends its life like in a real cloud, lazily: a new server shows `BUILD` for
+//! `compute.server_build_polls` GETs, then `ACTIVE`; a new volume `creating` for
+//! `volume.create_polls` GETs; and so on. A "poll" is any GET that returns the resource (show
+//! or list; console requests count for servers); the first `N` polls see the old status.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), simcloud::Error> {
@@ -84,7 +95,55 @@
 //! generate: {images: 0, flavors: 0}  # optional filler: "Filler Image 0001".. (public, complete
 //!                                    # scs-0102 metadata, os_purpose custom, created
 //!                                    # 2024-01-01 + i minutes), flavors "filler-00001".. (non-SCS)
-//! faults: {}                         # reserved for later; must be empty
+//! compute:                           # Nova servers (all keys optional; defaults shown)
+//!   server_build_polls: 2            # GETs that still show BUILD (the 3rd shows ACTIVE)
+//!   server_build_ms: 0               # ... and at least this many milliseconds
+//!   server_delete_polls: 0           # GETs after DELETE that still show it (task_state deleting)
+//!   server_delete_ms: 0
+//!   server_error: false              # true: servers end in ERROR, with fault.message:
+//!   server_fault: "No valid host was found. There are not enough hosts available."
+//!   console_delay_polls: 2           # polls of the ACTIVE server before the test output shows
+//!   entropy_avail: "256"             # `_scs-test-entropy-avail:` payload; null leaves it out
+//!   fips_failures: 2                 # rngtest "FIPS 140-2 failures"; null: "rngtest: not found"
+//!   console_output: null             # whole console text instead of the built-in one;
+//!                                    # {server_id} {server_name} {entropy_avail}
+//!                                    # {fips_failures} {fips_successes} are substituted
+//! network:                           # Neutron
+//!   external: true                   # an external network (router:external, owner admin)
+//!   external_network_name: public
+//!   external_cidr: 203.0.113.0/24    # its subnet (gateway .1, pool .2-.254)
+//!   default_rules_api: true          # false: /v2.0/default-security-group-rules is 404
+//!   default_security_group_rules:    # default: Neutron's four templates, which pass scs-0115
+//!     - {direction: ingress, ethertype: IPv4, remote_group_id: PARENT,
+//!        used_in_default_sg: true, used_in_non_default_sg: false}
+//!     # also: protocol, port_range_min/max, remote_ip_prefix, description;
+//!     # ethertype defaults to IPv4, used_in_* to true
+//! volume:                            # Cinder
+//!   types: [{name: __DEFAULT__, description: Default Volume Type}]   # default
+//!   #   each: {name, description: null, is_public: true, id: derived UUID, extra_specs: {}}
+//!   default_type: null               # type of volumes created without one (default: first)
+//!   create_polls: 1                  # GETs showing "creating" before "available"
+//!   delete_polls: 0                  # GETs showing "deleting" before 404
+//!   backup_service: true             # false: backups end in "error"; deleting them as a
+//!                                    # member answers 404 "Service cinder-backup could not
+//!                                    # be found." (as without cinder-backup)
+//!   backup_create_polls: 2
+//!   backup_delete_polls: 0
+//!   restore_polls: 1                 # GETs of a restored volume showing "restoring-backup"
+//! key_manager:                       # Barbican
+//!   forbid_member: false             # true: creating secrets needs role creator or admin (403)
+//! object_store:                      # answer of a SigV4/SigV2-signed request to "/"
+//!   s3_error: InvalidAccessKeyId     # | AccessDenied | SignatureDoesNotMatch | NoSuchKey | none
+//! faults:                            # fault injection; {} (the default) injects nothing
+//!   latency_ms: 0                    # every response this much later (not /_sim/...)
+//!   errors:                          # injected error responses, before the token check
+//!     - {method: GET, path_prefix: /compute/v2.1/flavors, status: 503, count: 1}
+//!     #  method: any if absent; exactly one of path_prefix and path_regex (searched in the
+//!     #  path); status 400-599 (default 500); count: how many (default: every time)
+//!   malformed_json: [/image/v2]      # JSON responses under these prefixes cut in half
+//!   slow_body: {path_prefix: /image/v2, bytes_per_sec: 2000}   # streamed slowly (default off)
+//!   token_ttl_secs: null             # lifetime of new tokens (default 24 h)
+//!   expire_tokens_after_requests: null   # a token presented N times is refused (401)
 //! ```
 //!
 //! Identifiers are deterministic, so tests can predict them: see [`project_id`], [`user_id`],
@@ -95,15 +154,37 @@
 //! * Keystone, always at `/identity` (`/identity/v3` is [`SimCloud::auth_url`]), whatever the
 //!   catalog says: version documents, `POST /v3/auth/tokens` (password, application_credential,
 //!   token), `GET /v3/auth/tokens`, `GET /v3/auth/catalog`, `GET /v3/auth/projects`.
-//! * Nova at the path of the first `compute` service that has a `path` (default `/compute/v2.1`),
-//!   Glance at the path of the first `image` service (default `/image`).
+//! * Nova at the path of the first `compute` service that has a `path` (default `/compute/v2.1`):
+//!   flavors (list, detail, show, extra specs); `POST/GET /servers`, `/servers/detail`
+//!   (filters `name` (a regex, as in Nova), `status`, `flavor`, `image`, `key_name`; paging),
+//!   `GET/PUT/DELETE /servers/{id}`, `POST /servers/{id}/action` with `os-getConsoleOutput`,
+//!   `GET /servers/{id}/os-volume_attachments`, `/os-keypairs` (list, create, show, delete),
+//!   `GET /os-availability-zone`. Boot from volume (`block_device_mapping_v2`) creates the
+//!   volume in Cinder; the server's ports appear in Neutron.
+//! * Glance at the path of the first `image` service (default `/image`).
+//! * Neutron at every `network` path (default `/network`), API under `/v2.0/`: `networks`,
+//!   `subnets` (list, create, show, update, delete), `ports` (list, show), `routers` (with
+//!   `external_gateway_info`, `add_router_interface`, `remove_router_interface`),
+//!   `security-groups`, `security-group-rules`, `default-security-group-rules` (read-only, or
+//!   404 with `network.default_rules_api: false`), `extensions`. Deleting a router with
+//!   interfaces, a subnet with allocated ports or a network with ports answers 409.
+//! * Cinder at every `volumev3`/`block-storage`/`volume`/`volumev2` path (default
+//!   `/volume/v3/{project_id}`): `types`, `volumes` (+`/detail`), `backups` (+`/detail`),
+//!   `backups/{id}/restore`; admin-only actions answer 403.
+//! * Barbican at every `key-manager` path (default `/key-manager`): `/v1/secrets` (list with
+//!   `limit`/`offset`/`name`, create, show, payload, delete).
+//! * `/` with an S3 signature (`Authorization: AWS4-HMAC-SHA256 ...`): the S3 answer of
+//!   `object_store.s3_error` (the scs-0123-swift-s3 probe goes to the object-store host root).
 //! * Every other catalog path answers 404 JSON after the token check.
 //! * `GET /_sim/health` answers `200 ok`.
 //!
-//! Modules: [`fixture`] (the serde model and its validation), [`ids`] (deterministic ids),
-//! `world` (the resolved, validated cloud content), `server` (HTTP plumbing, recording, tokens),
-//! `keystone`, `nova`, `glance` (the APIs), `clouds` (clouds.yaml writer), `http` (query and
-//! response helpers).
+//! Modules: [`fixture`] (the serde model and its validation; the service sections live in
+//! `options`), [`ids`] (deterministic ids), `world` (the resolved, validated cloud content),
+//! `state` (the mutable resources and their lazy status transitions), `server` (HTTP plumbing,
+//! recording, tokens, routing), `faults` (fault injection), `keystone`, `nova`,
+//! `nova_servers`, `glance`, `neutron`, `cinder`, `barbican`, `s3` (the APIs), `clouds`
+//! (clouds.yaml writer), `http` (query and response helpers), `net` (CIDR arithmetic),
+//! `base64`, `resources` ([`Resources`]).
 
 mod barbican;
 mod base64;

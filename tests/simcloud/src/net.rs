@@ -133,13 +133,22 @@ mod tests {
         let c = parse_cidr("10.1.0.7/24").expect("valid");
         assert_eq!(c.to_string(), "10.1.0.0/24");
         assert_eq!(c.version(), 4);
-        assert_eq!(c.first_host().map(|a| a.to_string()), Some("10.1.0.1".into()));
-        assert_eq!(c.last_host().map(|a| a.to_string()), Some("10.1.0.254".into()));
+        assert_eq!(
+            c.first_host().map(|a| a.to_string()),
+            Some("10.1.0.1".into())
+        );
+        assert_eq!(
+            c.last_host().map(|a| a.to_string()),
+            Some("10.1.0.254".into())
+        );
         assert!(c.contains("10.1.0.200".parse().expect("ip")));
         assert!(!c.contains("10.1.1.0".parse().expect("ip")));
         let v6 = parse_cidr("fd00:1::/64").expect("valid");
         assert_eq!(v6.version(), 6);
-        assert_eq!(v6.first_host().map(|a| a.to_string()), Some("fd00:1::1".into()));
+        assert_eq!(
+            v6.first_host().map(|a| a.to_string()),
+            Some("fd00:1::1".into())
+        );
         assert!(parse_cidr("10.0.0.0/31").is_none());
         assert!(parse_cidr("10.0.0.0/33").is_none());
         assert!(parse_cidr("10.0.0.0").is_none());
@@ -153,10 +162,7 @@ mod tests {
             parse_prefix("::/0").map(|c| c.to_string()),
             Some("::/0".into())
         );
-        assert_eq!(
-            parse_prefix("192.0.2.9").map(|c| c.prefix),
-            Some(32)
-        );
+        assert_eq!(parse_prefix("192.0.2.9").map(|c| c.prefix), Some(32));
         assert_eq!(mac_address(258), "fa:16:3e:00:01:02");
     }
 }

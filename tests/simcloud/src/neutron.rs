@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::http::Fail;
 use crate::http::{iso_z, json_body, json_response, parse_bool, segments};
 use crate::ids::project_id;
 use crate::net::{parse_cidr, parse_prefix};
@@ -55,7 +56,10 @@ fn method_not_allowed(req: &Req) -> Response {
     neutron_error(
         StatusCode::METHOD_NOT_ALLOWED,
         "HTTPMethodNotAllowed",
-        &format!("The method {} is not allowed for this resource.", req.method),
+        &format!(
+            "The method {} is not allowed for this resource.",
+            req.method
+        ),
     )
 }
 
@@ -64,11 +68,17 @@ const EXTENSIONS: &[(&str, &str)] = &[
     ("external-net", "Neutron external network"),
     ("router", "Neutron L3 Router"),
     ("security-group", "security-group"),
-    ("security-groups-default-rules", "Default rules for security groups"),
+    (
+        "security-groups-default-rules",
+        "Default rules for security groups",
+    ),
     ("standard-attr-description", "standard-attr-description"),
     ("standard-attr-timestamp", "Resource timestamps"),
     ("standard-attr-revisions", "Resource revision numbers"),
-    ("standard-attr-tag", "Tag support for resources with standard attribute"),
+    (
+        "standard-attr-tag",
+        "Tag support for resources with standard attribute",
+    ),
     ("filter-validation", "Filter parameters validation"),
     ("port-security", "Port Security"),
     ("binding", "Port Binding"),
@@ -170,7 +180,11 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
         },
         [
             "v2.0",
-            collection @ ("networks" | "subnets" | "ports" | "routers" | "security-groups"
+            collection @ ("networks"
+            | "subnets"
+            | "ports"
+            | "routers"
+            | "security-groups"
             | "security-group-rules"),
             rest @ ..,
         ] => {
@@ -326,10 +340,7 @@ pub(crate) fn list_response(
                 .cloned()
                 .collect();
             params.push(("marker".into(), last.to_owned()));
-            next = Some(format!(
-                "{self_url}?{}",
-                crate::http::encode_query(&params)
-            ));
+            next = Some(format!("{self_url}?{}", crate::http::encode_query(&params)));
         }
     }
     out.insert(
@@ -377,12 +388,13 @@ fn ok(req: &Req, key: &str, item: Value) -> Response {
 }
 
 /// The `{"<key>": {...}}` body, with Neutron's attribute check.
-fn body_object(ctx: &Ctx<'_>, key: &str, allowed: &[&str]) -> Result<Map<String, Value>, Response> {
-    let body = json_body(&ctx.req.body).map_err(|e| bad_request(&e))?;
+fn body_object(ctx: &Ctx<'_>, key: &str, allowed: &[&str]) -> Result<Map<String, Value>, Fail> {
+    let body = json_body(&ctx.req.body).map_err(|e| Fail::from(bad_request(&e)))?;
     let Some(Value::Object(o)) = body.get(key) else {
         return Err(bad_request(&format!(
             "Failed to parse request. Resource '{key}' not found in request body."
-        )));
+        ))
+        .into());
     };
     let unknown: Vec<&str> = o
         .keys()
@@ -393,72 +405,89 @@ fn body_object(ctx: &Ctx<'_>, key: &str, allowed: &[&str]) -> Result<Map<String,
         return Err(bad_request(&format!(
             "Unrecognized attribute(s) '{}'",
             unknown.join(", ")
-        )));
+        ))
+        .into());
     }
     for owner in ["tenant_id", "project_id"] {
         if let Some(v) = o.get(owner)
             && v.as_str() != Some(ctx.project.as_str())
         {
-            return Err(forbidden(&format!("create_{key}:{owner}")));
+            return Err(forbidden(&format!("create_{key}:{owner}")).into());
         }
     }
     Ok(o.clone())
 }
 
-fn opt_str(o: &Map<String, Value>, field: &str) -> Result<Option<String>, Response> {
+fn opt_str(o: &Map<String, Value>, field: &str) -> Result<Option<String>, Fail> {
     match o.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             if s.chars().count() > 255 {
                 return Err(bad_request(&format!(
                     "Invalid input for {field}. Reason: '{s}' exceeds maximum length of 255."
-                )));
+                ))
+                .into());
             }
             Ok(Some(s.clone()))
         }
         Some(other) => Err(bad_request(&format!(
             "Invalid input for {field}. Reason: '{other}' is not a valid string."
-        ))),
+        ))
+        .into()),
     }
 }
 
-fn opt_bool(o: &Map<String, Value>, field: &str) -> Result<Option<bool>, Response> {
+fn opt_bool(o: &Map<String, Value>, field: &str) -> Result<Option<bool>, Fail> {
     match o.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(Value::String(s)) => parse_bool(s).map(Some).ok_or_else(|| {
-            bad_request(&format!(
-                "Invalid input for {field}. Reason: '{s}' cannot be converted to boolean."
-            ))
+            Fail::from({
+                bad_request(&format!(
+                    "Invalid input for {field}. Reason: '{s}' cannot be converted to boolean."
+                ))
+            })
         }),
         Some(other) => Err(bad_request(&format!(
             "Invalid input for {field}. Reason: '{other}' cannot be converted to boolean."
-        ))),
+        ))
+        .into()),
     }
 }
 
-fn opt_port(o: &Map<String, Value>, field: &str) -> Result<Option<u32>, Response> {
+fn opt_port(o: &Map<String, Value>, field: &str) -> Result<Option<u32>, Fail> {
     match o.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n
             .as_u64()
             .and_then(|v| u32::try_from(v).ok())
             .map(Some)
-            .ok_or_else(|| bad_request(&format!("Invalid input for {field}. Reason: '{n}' is not an integer."))),
+            .ok_or_else(|| {
+                Fail::from(bad_request(&format!(
+                    "Invalid input for {field}. Reason: '{n}' is not an integer."
+                )))
+            }),
         Some(Value::String(s)) => s.trim().parse::<u32>().map(Some).map_err(|_| {
-            bad_request(&format!("Invalid input for {field}. Reason: '{s}' is not an integer."))
+            Fail::from({
+                bad_request(&format!(
+                    "Invalid input for {field}. Reason: '{s}' is not an integer."
+                ))
+            })
         }),
         Some(other) => Err(bad_request(&format!(
             "Invalid input for {field}. Reason: '{other}' is not an integer."
-        ))),
+        ))
+        .into()),
     }
 }
 
-fn required(o: &Map<String, Value>, field: &str) -> Result<String, Response> {
+fn required(o: &Map<String, Value>, field: &str) -> Result<String, Fail> {
     opt_str(o, field)?.ok_or_else(|| {
-        bad_request(&format!(
-            "Failed to parse request. Required attribute '{field}' not specified"
-        ))
+        Fail::from({
+            bad_request(&format!(
+                "Failed to parse request. Required attribute '{field}' not specified"
+            ))
+        })
     })
 }
 
@@ -477,9 +506,9 @@ fn resource(ctx: &Ctx<'_>, state: &mut State, collection: &str, rest: &[&str]) -
         ("subnets", "DELETE", [id]) => delete_subnet(ctx, state, id),
         ("ports", "GET", []) => list_ports(ctx, state),
         ("ports", "GET", [id]) => show_port(ctx, state, id),
-        ("ports", "POST" | "PUT" | "DELETE", _) => Err(forbidden(
-            "simcloud does not implement port changes; create_port",
-        )),
+        ("ports", "POST" | "PUT" | "DELETE", _) => {
+            Err(forbidden("simcloud does not implement port changes; create_port").into())
+        }
         ("routers", "GET", []) => list_routers(ctx, state),
         ("routers", "POST", []) => create_router(ctx, state),
         ("routers", "GET", [id]) => show_router(ctx, state, id),
@@ -496,13 +525,13 @@ fn resource(ctx: &Ctx<'_>, state: &mut State, collection: &str, rest: &[&str]) -
         ("security-group-rules", "POST", []) => create_rule(ctx, state),
         ("security-group-rules", "GET", [id]) => show_rule(ctx, state, id),
         ("security-group-rules", "DELETE", [id]) => delete_rule(ctx, state, id),
-        (_, _, [] | [_]) => Err(method_not_allowed(ctx.req)),
-        _ => Err(unknown_resource(ctx.req)),
+        (_, _, [] | [_]) => Err(method_not_allowed(ctx.req).into()),
+        _ => Err(unknown_resource(ctx.req).into()),
     };
-    result.unwrap_or_else(|resp| resp)
+    result.unwrap_or_else(|resp| *resp)
 }
 
-type Reply = Result<Response, Response>;
+type Reply = Result<Response, Fail>;
 
 // ------------------------------------------------------------------ networks
 
@@ -566,12 +595,12 @@ fn render_network(state: &State, n: &Network) -> Value {
     })
 }
 
-fn visible_network<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Network, Response> {
+fn visible_network<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Network, Fail> {
     state
         .networks
         .get(id)
         .filter(|n| State::network_visible(n, &ctx.project))
-        .ok_or_else(|| not_found("Network", id))
+        .ok_or_else(|| Fail::from(not_found("Network", id)))
 }
 
 fn own_network<'a>(
@@ -579,10 +608,10 @@ fn own_network<'a>(
     state: &'a State,
     id: &str,
     action: &str,
-) -> Result<&'a Network, Response> {
+) -> Result<&'a Network, Fail> {
     let n = visible_network(ctx, state, id)?;
     if n.project_id != ctx.project {
-        return Err(forbidden(action));
+        return Err(forbidden(action).into());
     }
     Ok(n)
 }
@@ -595,7 +624,13 @@ fn list_networks(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     nets.sort_by_key(|n| n.meta.seq);
     let items = nets.iter().map(|n| render_network(state, n)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "networks", items, NETWORK_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "networks",
+        items,
+        NETWORK_FIELDS,
+    ))
 }
 
 fn show_network(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
@@ -621,19 +656,20 @@ fn create_network(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     let description = opt_str(&o, "description")?.unwrap_or_default();
     let admin_state_up = opt_bool(&o, "admin_state_up")?.unwrap_or(true);
     if opt_bool(&o, "shared")? == Some(true) {
-        return Err(forbidden("create_network:shared"));
+        return Err(forbidden("create_network:shared").into());
     }
     if opt_bool(&o, "router:external")? == Some(true) {
-        return Err(forbidden("create_network:router:external"));
+        return Err(forbidden("create_network:router:external").into());
     }
     let mtu = match o.get("mtu") {
         None | Some(Value::Null) => 1450,
         Some(v) => match v.as_u64().and_then(|m| u32::try_from(m).ok()) {
             Some(m) if (68..=1450).contains(&m) => m,
             _ => {
-                return Err(bad_request(&format!(
-                    "Invalid input for operation: Requested MTU is too big, maximum is 1450."
-                )));
+                return Err(bad_request(
+                    "Invalid input for operation: Requested MTU is too big, maximum is 1450.",
+                )
+                .into());
             }
         },
     };
@@ -660,7 +696,7 @@ fn update_network(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     own_network(ctx, state, id, "update_network")?;
     let o = body_object(ctx, "network", NETWORK_WRITABLE)?;
     if o.contains_key("shared") || o.contains_key("router:external") {
-        return Err(forbidden("update_network:shared"));
+        return Err(forbidden("update_network:shared").into());
     }
     let name = opt_str(&o, "name")?;
     let description = opt_str(&o, "description")?;
@@ -697,7 +733,7 @@ fn delete_network(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
             &format!(
                 "Unable to complete operation on network {id}. There are one or more ports still in use on the network."
             ),
-        ));
+        ).into());
     }
     // Like Neutron: the network's subnets (and DHCP ports) go with it.
     state.subnets.retain(|_, s| s.network_id != id);
@@ -760,12 +796,12 @@ fn render_subnet(s: &Subnet) -> Value {
     })
 }
 
-fn visible_subnet<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Subnet, Response> {
+fn visible_subnet<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Subnet, Fail> {
     state
         .subnets
         .get(id)
         .filter(|s| state.subnet_visible(s, &ctx.project))
-        .ok_or_else(|| not_found("Subnet", id))
+        .ok_or_else(|| Fail::from(not_found("Subnet", id)))
 }
 
 fn list_subnets(ctx: &Ctx<'_>, state: &State) -> Reply {
@@ -776,7 +812,13 @@ fn list_subnets(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     subnets.sort_by_key(|s| s.meta.seq);
     let items = subnets.iter().map(|s| render_subnet(s)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "subnets", items, SUBNET_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "subnets",
+        items,
+        SUBNET_FIELDS,
+    ))
 }
 
 fn show_subnet(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
@@ -802,11 +844,13 @@ const SUBNET_WRITABLE: &[&str] = &[
     "segment_id",
 ];
 
-fn parse_ip(text: &str, field: &str) -> Result<IpAddr, Response> {
+fn parse_ip(text: &str, field: &str) -> Result<IpAddr, Fail> {
     text.parse::<IpAddr>().map_err(|_| {
-        bad_request(&format!(
-            "Invalid input for {field}. Reason: '{text}' is not a valid IP address."
-        ))
+        Fail::from({
+            bad_request(&format!(
+                "Invalid input for {field}. Reason: '{text}' is not a valid IP address."
+            ))
+        })
     })
 }
 
@@ -821,31 +865,36 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
         None | Some(Value::Null) => {
             return Err(bad_request(
                 "Failed to parse request. Required attribute 'ip_version' not specified",
-            ));
+            )
+            .into());
         }
         Some(other) => {
             return Err(bad_request(&format!(
                 "Invalid input for ip_version. Reason: {other} is not in [4, 6]."
-            )));
+            ))
+            .into());
         }
     };
     if o.get("subnetpool_id").is_some_and(|v| !v.is_null()) {
-        return Err(bad_request("simcloud does not implement subnet pools"));
+        return Err(bad_request("simcloud does not implement subnet pools").into());
     }
     let cidr_text = required(&o, "cidr")?;
     let cidr = parse_cidr(&cidr_text).ok_or_else(|| {
-        bad_request(&format!(
-            "Invalid input for cidr. Reason: '{cidr_text}' is not a valid IP subnet."
-        ))
+        Fail::from({
+            bad_request(&format!(
+                "Invalid input for cidr. Reason: '{cidr_text}' is not a valid IP subnet."
+            ))
+        })
     })?;
     if u64::from(cidr.version()) != version {
         return Err(bad_request(&format!(
             "Invalid input for operation: Requested subnet with cidr: {cidr} is not IPv{version}."
-        )));
+        ))
+        .into());
     }
     let net = visible_network(ctx, state, &network_id)?;
     if net.project_id != ctx.project && !net.shared {
-        return Err(forbidden("create_subnet"));
+        return Err(forbidden("create_subnet").into());
     }
     if let Some(other) = state.subnets.values().find(|s| {
         s.network_id == network_id
@@ -854,7 +903,7 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
         return Err(bad_request(&format!(
             "Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network_id} overlaps with another subnet {}.",
             other.id
-        )));
+        )).into());
     }
     let gateway = match o.get("gateway_ip") {
         None => cidr.first_host(),
@@ -864,14 +913,16 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
             if !cidr.contains(ip) {
                 return Err(bad_request(&format!(
                     "Invalid input for operation: Gateway IP {g} is not in subnet {cidr}."
-                )));
+                ))
+                .into());
             }
             Some(ip)
         }
         Some(other) => {
             return Err(bad_request(&format!(
                 "Invalid input for gateway_ip. Reason: '{other}' is not a valid IP address."
-            )));
+            ))
+            .into());
         }
     };
     let pools = match o.get("allocation_pools") {
@@ -881,11 +932,15 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
             for pool in list {
                 let start = pool.get("start").and_then(Value::as_str).unwrap_or("");
                 let end = pool.get("end").and_then(Value::as_str).unwrap_or("");
-                let (a, b) = (parse_ip(start, "allocation_pools")?, parse_ip(end, "allocation_pools")?);
+                let (a, b) = (
+                    parse_ip(start, "allocation_pools")?,
+                    parse_ip(end, "allocation_pools")?,
+                );
                 if !cidr.contains(a) || !cidr.contains(b) || ip_value(a) > ip_value(b) {
                     return Err(bad_request(&format!(
                         "The allocation pool {start}-{end} spans beyond the subnet cidr {cidr}."
-                    )));
+                    ))
+                    .into());
                 }
                 if let Some(g) = gateway
                     && ip_value(g) >= ip_value(a)
@@ -894,7 +949,8 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
                     return Err(conflict(
                         "GatewayConflictWithAllocationPools",
                         &format!("Gateway ip {g} conflicts with allocation pool {start}-{end}"),
-                    ));
+                    )
+                    .into());
                 }
                 pools.push((a, b));
             }
@@ -903,7 +959,8 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
         Some(_) => {
             return Err(bad_request(
                 "Invalid input for allocation_pools. Reason: not a list of pools.",
-            ));
+            )
+            .into());
         }
     };
     let dns = match o.get("dns_nameservers") {
@@ -918,9 +975,9 @@ fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
             out
         }
         Some(_) => {
-            return Err(bad_request(
-                "Invalid input for dns_nameservers. Reason: not a list.",
-            ));
+            return Err(
+                bad_request("Invalid input for dns_nameservers. Reason: not a list.").into(),
+            );
         }
     };
     let id = new_id();
@@ -956,7 +1013,8 @@ fn default_pools(cidr: crate::net::Cidr, gateway: Option<IpAddr>) -> Vec<(IpAddr
     let (Some(first), Some(last)) = (cidr.first_host(), cidr.last_host()) else {
         return Vec::new();
     };
-    let Some(g) = gateway.filter(|g| ip_value(*g) >= ip_value(first) && ip_value(*g) <= ip_value(last))
+    let Some(g) =
+        gateway.filter(|g| ip_value(*g) >= ip_value(first) && ip_value(*g) <= ip_value(last))
     else {
         return vec![(first, last)];
     };
@@ -978,9 +1036,13 @@ fn default_pools(cidr: crate::net::Cidr, gateway: Option<IpAddr>) -> Vec<(IpAddr
 fn update_subnet(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     let s = visible_subnet(ctx, state, id)?;
     if s.project_id != ctx.project {
-        return Err(forbidden("update_subnet"));
+        return Err(forbidden("update_subnet").into());
     }
-    let o = body_object(ctx, "subnet", &["name", "description", "dns_nameservers", "enable_dhcp"])?;
+    let o = body_object(
+        ctx,
+        "subnet",
+        &["name", "description", "dns_nameservers", "enable_dhcp"],
+    )?;
     let name = opt_str(&o, "name")?;
     let description = opt_str(&o, "description")?;
     let dhcp = opt_bool(&o, "enable_dhcp")?;
@@ -1002,7 +1064,7 @@ fn update_subnet(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
 fn delete_subnet(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     let s = visible_subnet(ctx, state, id)?;
     if s.project_id != ctx.project {
-        return Err(forbidden("delete_subnet"));
+        return Err(forbidden("delete_subnet").into());
     }
     if state
         .ports
@@ -1014,7 +1076,7 @@ fn delete_subnet(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
             &format!(
                 "Unable to complete operation on subnet {id}: One or more ports have an IP allocation from this subnet."
             ),
-        ));
+        ).into());
     }
     state.subnets.remove(id);
     Ok(no_content())
@@ -1082,13 +1144,19 @@ fn list_ports(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     ports.sort_by_key(|p| p.meta.seq);
     let items = ports.iter().map(|p| render_port(p)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "ports", items, PORT_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "ports",
+        items,
+        PORT_FIELDS,
+    ))
 }
 
 fn show_port(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
     match state.ports.get(id).filter(|p| p.project_id == ctx.project) {
         Some(p) => Ok(ok(ctx.req, "port", render_port(p))),
-        None => Err(not_found("Port", id)),
+        None => Err(not_found("Port", id).into()),
     }
 }
 
@@ -1141,12 +1209,12 @@ fn render_router(r: &Router) -> Value {
     })
 }
 
-fn own_router<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Router, Response> {
+fn own_router<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a Router, Fail> {
     state
         .routers
         .get(id)
         .filter(|r| r.project_id == ctx.project)
-        .ok_or_else(|| not_found("Router", id))
+        .ok_or_else(|| Fail::from(not_found("Router", id)))
 }
 
 fn list_routers(ctx: &Ctx<'_>, state: &State) -> Reply {
@@ -1157,15 +1225,30 @@ fn list_routers(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     routers.sort_by_key(|r| r.meta.seq);
     let items = routers.iter().map(|r| render_router(r)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "routers", items, ROUTER_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "routers",
+        items,
+        ROUTER_FIELDS,
+    ))
 }
 
 fn show_router(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
-    Ok(ok(ctx.req, "router", render_router(own_router(ctx, state, id)?)))
+    Ok(ok(
+        ctx.req,
+        "router",
+        render_router(own_router(ctx, state, id)?),
+    ))
 }
 
 /// Parse `external_gateway_info` and allocate the gateway address.
-fn gateway(ctx: &Ctx<'_>, state: &State, value: &Value, action: &str) -> Result<Option<Gateway>, Response> {
+fn gateway(
+    ctx: &Ctx<'_>,
+    state: &State,
+    value: &Value,
+    action: &str,
+) -> Result<Option<Gateway>, Fail> {
     let info = match value {
         Value::Null => return Ok(None),
         Value::Object(o) if o.is_empty() => return Ok(None),
@@ -1173,33 +1256,42 @@ fn gateway(ctx: &Ctx<'_>, state: &State, value: &Value, action: &str) -> Result<
         other => {
             return Err(bad_request(&format!(
                 "Invalid input for external_gateway_info. Reason: '{other}' is not a dictionary."
-            )));
+            ))
+            .into());
         }
     };
-    if let Some(k) = info
-        .keys()
-        .find(|k| !matches!(k.as_str(), "network_id" | "enable_snat" | "external_fixed_ips"))
-    {
+    if let Some(k) = info.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "network_id" | "enable_snat" | "external_fixed_ips"
+        )
+    }) {
         return Err(bad_request(&format!(
             "Invalid input for external_gateway_info. Reason: Unexpected key '{k}'."
-        )));
+        ))
+        .into());
     }
     if info.contains_key("enable_snat") {
-        return Err(forbidden(&format!("{action}:external_gateway_info:enable_snat")));
+        return Err(forbidden(&format!("{action}:external_gateway_info:enable_snat")).into());
     }
     if info.contains_key("external_fixed_ips") {
-        return Err(forbidden(&format!("{action}:external_gateway_info:external_fixed_ips")));
+        return Err(forbidden(&format!(
+            "{action}:external_gateway_info:external_fixed_ips"
+        ))
+        .into());
     }
     let Some(network_id) = info.get("network_id").and_then(Value::as_str) else {
         return Err(bad_request(
             "Invalid input for external_gateway_info. Reason: 'network_id' is required.",
-        ));
+        )
+        .into());
     };
     let net = visible_network(ctx, state, network_id)?;
     if !net.external {
         return Err(bad_request(&format!(
             "Bad router request: Network {network_id} is not an external network."
-        )));
+        ))
+        .into());
     }
     let subnet = state
         .subnets
@@ -1213,7 +1305,8 @@ fn gateway(ctx: &Ctx<'_>, state: &State, value: &Value, action: &str) -> Result<
                 return Err(conflict(
                     "IpAddressGenerationFailure",
                     &format!("No more IP addresses available on network {network_id}."),
-                ));
+                )
+                .into());
             }
         },
         None => Vec::new(),
@@ -1295,7 +1388,7 @@ fn router_interfaces<'a>(state: &'a State, router_id: &str) -> Vec<&'a Port> {
 fn delete_router(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     own_router(ctx, state, id)?;
     if !router_interfaces(state, id).is_empty() {
-        return Err(conflict("RouterInUse", &format!("Router {id} still has ports")));
+        return Err(conflict("RouterInUse", &format!("Router {id} still has ports")).into());
     }
     state.routers.remove(id);
     Ok(no_content())
@@ -1317,20 +1410,22 @@ fn interface_body(ctx: &Ctx<'_>, router_id: &str, port: &Port) -> Response {
     )
 }
 
-fn interface_request(ctx: &Ctx<'_>) -> Result<(Option<String>, Option<String>), Response> {
-    let body = json_body(&ctx.req.body).map_err(|e| bad_request(&e))?;
+fn interface_request(ctx: &Ctx<'_>) -> Result<(Option<String>, Option<String>), Fail> {
+    let body = json_body(&ctx.req.body).map_err(|e| Fail::from(bad_request(&e)))?;
     let Some(o) = body.as_object() else {
-        return Err(bad_request("Bad router request: body must be a JSON object."));
+        return Err(bad_request("Bad router request: body must be a JSON object.").into());
     };
     let subnet = opt_str(o, "subnet_id")?;
     let port = opt_str(o, "port_id")?;
     match (&subnet, &port) {
         (None, None) => Err(bad_request(
             "Bad router request: Either subnet_id or port_id must be specified.",
-        )),
+        )
+        .into()),
         (Some(_), Some(_)) => Err(bad_request(
             "Bad router request: Cannot specify both subnet-id and port-id.",
-        )),
+        )
+        .into()),
         _ => Ok((subnet, port)),
     }
 }
@@ -1343,26 +1438,30 @@ fn add_interface(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
             .ports
             .get(&port_id)
             .filter(|p| p.project_id == ctx.project)
-            .ok_or_else(|| not_found("Port", &port_id))?;
+            .ok_or_else(|| Fail::from(not_found("Port", &port_id)))?;
         if !port.device_id.is_empty() {
             return Err(conflict(
                 "PortInUse",
                 &format!("Unable to complete operation on port {port_id} for network {}. Port already has an attached device {}.", port.network_id, port.device_id),
-            ));
+            ).into());
         }
         if let Some(p) = state.ports.get_mut(&port_id) {
             p.device_id = id.to_owned();
             p.device_owner = "network:router_interface".into();
         }
-        let port = state.ports.get(&port_id).ok_or_else(|| not_found("Port", &port_id))?;
+        let port = state
+            .ports
+            .get(&port_id)
+            .ok_or_else(|| Fail::from(not_found("Port", &port_id)))?;
         return Ok(interface_body(ctx, id, port));
     }
     let subnet_id = subnet_id.unwrap_or_default();
     let subnet = visible_subnet(ctx, state, &subnet_id)?.clone();
     let Some(gateway_ip) = subnet.gateway else {
-        return Err(bad_request(&format!(
-            "Bad router request: Subnet for router interface must have a gateway IP."
-        )));
+        return Err(bad_request(
+            "Bad router request: Subnet for router interface must have a gateway IP.",
+        )
+        .into());
     };
     if router_interfaces(state, id)
         .iter()
@@ -1370,17 +1469,19 @@ fn add_interface(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     {
         return Err(bad_request(&format!(
             "Bad router request: Router already has a port on subnet {subnet_id}."
-        )));
+        ))
+        .into());
     }
-    if state
-        .ports
-        .values()
-        .any(|p| p.fixed_ips.iter().any(|(s, ip)| s == &subnet_id && *ip == gateway_ip))
-    {
+    if state.ports.values().any(|p| {
+        p.fixed_ips
+            .iter()
+            .any(|(s, ip)| s == &subnet_id && *ip == gateway_ip)
+    }) {
         return Err(conflict(
             "IpAddressAlreadyAllocated",
             &format!("IP address {gateway_ip} already allocated in subnet {subnet_id}"),
-        ));
+        )
+        .into());
     }
     let port_id = state.create_port(
         &subnet.network_id,
@@ -1390,18 +1491,23 @@ fn add_interface(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
         Vec::new(),
         Some((subnet_id.clone(), gateway_ip)),
     );
-    let port = state.ports.get(&port_id).ok_or_else(|| not_found("Port", &port_id))?;
+    let port = state
+        .ports
+        .get(&port_id)
+        .ok_or_else(|| Fail::from(not_found("Port", &port_id)))?;
     Ok(interface_body(ctx, id, port))
 }
 
 fn remove_interface(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
     own_router(ctx, state, id)?;
     let (subnet_id, port_id) = interface_request(ctx)?;
-    let found = router_interfaces(state, id).into_iter().find(|p| match (&subnet_id, &port_id) {
-        (_, Some(port)) => &p.id == port,
-        (Some(subnet), None) => p.fixed_ips.iter().any(|(s, _)| s == subnet),
-        (None, None) => false,
-    });
+    let found = router_interfaces(state, id)
+        .into_iter()
+        .find(|p| match (&subnet_id, &port_id) {
+            (_, Some(port)) => &p.id == port,
+            (Some(subnet), None) => p.fixed_ips.iter().any(|(s, _)| s == subnet),
+            (None, None) => false,
+        });
     let Some(port) = found.cloned() else {
         return Err(match (subnet_id, port_id) {
             (_, Some(port)) => neutron_error(
@@ -1412,9 +1518,13 @@ fn remove_interface(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
             (subnet, None) => neutron_error(
                 StatusCode::NOT_FOUND,
                 "RouterInterfaceNotFoundForSubnet",
-                &format!("Router {id} has no interface on subnet {}", subnet.unwrap_or_default()),
+                &format!(
+                    "Router {id} has no interface on subnet {}",
+                    subnet.unwrap_or_default()
+                ),
             ),
-        });
+        }
+        .into());
     };
     state.ports.remove(&port.id);
     Ok(interface_body(ctx, id, &port))
@@ -1514,12 +1624,12 @@ fn render_group(state: &State, g: &SecurityGroup) -> Value {
     })
 }
 
-fn own_group<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a SecurityGroup, Response> {
+fn own_group<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a SecurityGroup, Fail> {
     state
         .security_groups
         .get(id)
         .filter(|g| g.project_id == ctx.project)
-        .ok_or_else(|| not_found("SecurityGroup", id))
+        .ok_or_else(|| Fail::from(not_found("SecurityGroup", id)))
 }
 
 fn list_groups(ctx: &Ctx<'_>, state: &State) -> Reply {
@@ -1530,11 +1640,21 @@ fn list_groups(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     groups.sort_by_key(|g| g.meta.seq);
     let items = groups.iter().map(|g| render_group(state, g)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "security_groups", items, GROUP_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "security_groups",
+        items,
+        GROUP_FIELDS,
+    ))
 }
 
 fn show_group(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
-    Ok(ok(ctx.req, "security_group", render_group(state, own_group(ctx, state, id)?)))
+    Ok(ok(
+        ctx.req,
+        "security_group",
+        render_group(state, own_group(ctx, state, id)?),
+    ))
 }
 
 fn create_group(ctx: &Ctx<'_>, state: &mut State) -> Reply {
@@ -1544,7 +1664,8 @@ fn create_group(ctx: &Ctx<'_>, state: &mut State) -> Reply {
         return Err(conflict(
             "SecurityGroupDefaultAlreadyExists",
             "Default security group already exists.",
-        ));
+        )
+        .into());
     }
     let description = opt_str(&o, "description")?.unwrap_or_default();
     let stateful = opt_bool(&o, "stateful")?.unwrap_or(true);
@@ -1564,7 +1685,8 @@ fn update_group(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
         return Err(conflict(
             "SecurityGroupCannotUpdateDefault",
             "Updating default security group not allowed.",
-        ));
+        )
+        .into());
     }
     let description = opt_str(&o, "description")?;
     if let Some(g) = state.security_groups.get_mut(id) {
@@ -1585,7 +1707,8 @@ fn delete_group(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
         return Err(conflict(
             "SecurityGroupCannotRemoveDefault",
             "Insufficient rights for removing default security group.",
-        ));
+        )
+        .into());
     }
     if state
         .ports
@@ -1595,11 +1718,12 @@ fn delete_group(ctx: &Ctx<'_>, state: &mut State, id: &str) -> Reply {
         return Err(conflict(
             "SecurityGroupInUse",
             &format!("Security Group {id} in use."),
-        ));
+        )
+        .into());
     }
-    state.rules.retain(|_, r| {
-        r.group_id != id && r.spec.remote_group_id.as_deref() != Some(id)
-    });
+    state
+        .rules
+        .retain(|_, r| r.group_id != id && r.spec.remote_group_id.as_deref() != Some(id));
     state.security_groups.remove(id);
     Ok(no_content())
 }
@@ -1612,19 +1736,29 @@ fn list_rules(ctx: &Ctx<'_>, state: &State) -> Reply {
         .collect();
     rules.sort_by_key(|r| r.meta.seq);
     let items = rules.iter().map(|r| render_rule(state, r)).collect();
-    Ok(list_response(ctx.req, &ctx.self_url, "security_group_rules", items, RULE_FIELDS))
+    Ok(list_response(
+        ctx.req,
+        &ctx.self_url,
+        "security_group_rules",
+        items,
+        RULE_FIELDS,
+    ))
 }
 
-fn own_rule<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a SgRule, Response> {
+fn own_rule<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Result<&'a SgRule, Fail> {
     state
         .rules
         .get(id)
         .filter(|r| r.project_id == ctx.project)
-        .ok_or_else(|| not_found("SecurityGroupRule", id))
+        .ok_or_else(|| Fail::from(not_found("SecurityGroupRule", id)))
 }
 
 fn show_rule(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
-    Ok(ok(ctx.req, "security_group_rule", render_rule(state, own_rule(ctx, state, id)?)))
+    Ok(ok(
+        ctx.req,
+        "security_group_rule",
+        render_rule(state, own_rule(ctx, state, id)?),
+    ))
 }
 
 fn create_rule(ctx: &Ctx<'_>, state: &mut State) -> Reply {
@@ -1668,7 +1802,7 @@ fn create_rule(ctx: &Ctx<'_>, state: &mut State) -> Reply {
         prefix.as_deref(),
         remote_group.is_some(),
     )
-    .map_err(|e| bad_request(&e))?;
+    .map_err(|e| Fail::from(bad_request(&e)))?;
     let spec = RuleSpec {
         direction,
         ethertype,
@@ -1685,8 +1819,12 @@ fn create_rule(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     {
         return Err(conflict(
             "SecurityGroupRuleExists",
-            &format!("Security group rule already exists. Rule id is {}.", existing.id),
-        ));
+            &format!(
+                "Security group rule already exists. Rule id is {}.",
+                existing.id
+            ),
+        )
+        .into());
     }
     let id = new_id();
     let meta = state.meta();

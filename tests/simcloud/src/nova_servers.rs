@@ -13,6 +13,7 @@ use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 use crate::cinder;
+use crate::http::Fail;
 use crate::http::{
     dict, encode_query, fault, fault_for, iso_micro, iso_z, json_body, json_response, param,
     with_header,
@@ -21,7 +22,7 @@ use crate::ids::{hex_digest, project_id, user_id};
 use crate::nova::{Links, visible_flavor};
 use crate::server::{Req, Shared, Token};
 use crate::state::{
-    Attachment, AttachedVolume, Keypair, Phase, Server, ServerState, State, VolumeState, new_id,
+    AttachedVolume, Attachment, Keypair, Phase, Server, ServerState, State, VolumeState, new_id,
 };
 use crate::world::ImageRec;
 
@@ -193,7 +194,9 @@ fn render_server(ctx: &Ctx<'_>, state: &State, s: &Server) -> Value {
         }
     }
     let image = match &s.image_id {
-        Some(id) => json!({"id": id, "links": [{"rel": "bookmark", "href": format!("{}/images/{id}", ctx.links.bookmark_url)}]}),
+        Some(id) => {
+            json!({"id": id, "links": [{"rel": "bookmark", "href": format!("{}/images/{id}", ctx.links.bookmark_url)}]})
+        }
         None => json!(""),
     };
     let flavor = ctx
@@ -266,7 +269,10 @@ fn render_server(ctx: &Ctx<'_>, state: &State, s: &Server) -> Value {
     o.insert("links".into(), server_links(ctx, &s.id));
     o.insert("OS-DCF:diskConfig".into(), json!("MANUAL"));
     o.insert("progress".into(), json!(0));
-    o.insert("OS-EXT-AZ:availability_zone".into(), json!(if built { "nova" } else { "" }));
+    o.insert(
+        "OS-EXT-AZ:availability_zone".into(),
+        json!(if built { "nova" } else { "" }),
+    );
     o.insert("config_drive".into(), json!(""));
     o.insert("key_name".into(), json!(s.key_name));
     o.insert(
@@ -276,12 +282,20 @@ fn render_server(ctx: &Ctx<'_>, state: &State, s: &Server) -> Value {
     o.insert("OS-SRV-USG:terminated_at".into(), Value::Null);
     o.insert(
         "security_groups".into(),
-        Value::Array(s.security_groups.iter().map(|n| json!({"name": n})).collect()),
+        Value::Array(
+            s.security_groups
+                .iter()
+                .map(|n| json!({"name": n}))
+                .collect(),
+        ),
     );
     o.insert("OS-EXT-STS:task_state".into(), task_state);
     o.insert("OS-EXT-STS:vm_state".into(), json!(vm_state));
     o.insert("OS-EXT-STS:power_state".into(), json!(power_state));
-    o.insert("os-extended-volumes:volumes_attached".into(), Value::Array(volumes));
+    o.insert(
+        "os-extended-volumes:volumes_attached".into(),
+        Value::Array(volumes),
+    );
     if s.state == ServerState::Error {
         o.insert(
             "fault".into(),
@@ -313,7 +327,10 @@ fn render_server(ctx: &Ctx<'_>, state: &State, s: &Server) -> Value {
 }
 
 fn own_server<'a>(ctx: &Ctx<'_>, state: &'a State, id: &str) -> Option<&'a Server> {
-    state.servers.get(id).filter(|s| s.project_id == ctx.project)
+    state
+        .servers
+        .get(id)
+        .filter(|s| s.project_id == ctx.project)
 }
 
 // ------------------------------------------------------------------ list, show
@@ -386,10 +403,8 @@ fn list_servers(ctx: &Ctx<'_>, detail: bool) -> Response {
     let mut out = Map::new();
     out.insert("servers".into(), Value::Array(items));
     if full && let Some(last) = ids.last() {
-        let mut params: Vec<(String, String)> = dict(q)
-            .into_iter()
-            .filter(|(k, _)| k != "marker")
-            .collect();
+        let mut params: Vec<(String, String)> =
+            dict(q).into_iter().filter(|(k, _)| k != "marker").collect();
         params.push(("marker".into(), last.clone()));
         let collection = if detail { "servers/detail" } else { "servers" };
         out.insert(
@@ -418,7 +433,9 @@ fn update_server(ctx: &Ctx<'_>, id: &str) -> Response {
         Err(e) => return bad_request(&e),
     };
     let Some(o) = body.get("server").and_then(Value::as_object) else {
-        return bad_request("Invalid input for field/attribute server. 'server' is a required property");
+        return bad_request(
+            "Invalid input for field/attribute server. 'server' is a required property",
+        );
     };
     let name = o.get("name").and_then(Value::as_str).map(str::to_owned);
     let description = o.get("description").map(|d| d.as_str().map(str::to_owned));
@@ -436,7 +453,10 @@ fn update_server(ctx: &Ctx<'_>, id: &str) -> Response {
         s.meta.touch();
     }
     match own_server(ctx, &state, id) {
-        Some(s) => json_response(StatusCode::OK, &json!({"server": render_server(ctx, &state, s)})),
+        Some(s) => json_response(
+            StatusCode::OK,
+            &json!({"server": render_server(ctx, &state, s)}),
+        ),
         None => server_not_found(id),
     }
 }
@@ -521,27 +541,33 @@ fn invalid_field(field: &str, value: &Value, reason: &str) -> Response {
     ))
 }
 
-fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
-    let body = json_body(&ctx.req.body).map_err(|e| bad_request(&e))?;
+fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Fail> {
+    let body = json_body(&ctx.req.body).map_err(|e| Fail::from(bad_request(&e)))?;
     let Some(o) = body.get("server").and_then(Value::as_object) else {
-        return Err(invalid_field("server", &body, "'server' is a required property"));
+        return Err(invalid_field("server", &body, "'server' is a required property").into());
     };
     let whole = Value::Object(o.clone());
     let name = match o.get("name") {
         Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => n.clone(),
-        Some(v) => return Err(invalid_field("name", v, "is not a valid server name")),
-        None => return Err(invalid_field("server", &whole, "'name' is a required property")),
+        Some(v) => return Err(invalid_field("name", v, "is not a valid server name").into()),
+        None => {
+            return Err(invalid_field("server", &whole, "'name' is a required property").into());
+        }
     };
     let flavor_ref = match o.get("flavorRef") {
         Some(Value::String(f)) => f.rsplit('/').next().unwrap_or(f).to_owned(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(v) => return Err(invalid_field("flavorRef", v, "is not of type 'string', 'integer'")),
+        Some(v) => {
+            return Err(invalid_field("flavorRef", v, "is not of type 'string', 'integer'").into());
+        }
         None => {
-            return Err(invalid_field("server", &whole, "'flavorRef' is a required property"));
+            return Err(
+                invalid_field("server", &whole, "'flavorRef' is a required property").into(),
+            );
         }
     };
     let Some(flavor) = visible_flavor(ctx.shared, ctx.token, &flavor_ref) else {
-        return Err(bad_request(&format!("Flavor {flavor_ref} could not be found.")));
+        return Err(bad_request(&format!("Flavor {flavor_ref} could not be found.")).into());
     };
     let flavor = flavor.flavor.clone();
     // imageRef ("" is allowed for boot from volume).
@@ -551,9 +577,11 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
         Some(Value::String(s)) => Some(
             find_image(ctx, s)
                 .filter(|i| i.status == "active")
-                .ok_or_else(|| bad_request(&format!("Image {s} could not be found.")))?,
+                .ok_or_else(|| {
+                    Fail::from(bad_request(&format!("Image {s} could not be found.")))
+                })?,
         ),
-        Some(v) => return Err(invalid_field("imageRef", v, "is not of type 'string'")),
+        Some(v) => return Err(invalid_field("imageRef", v, "is not of type 'string'").into()),
     };
     // block_device_mapping_v2
     let mut bdms = Vec::new();
@@ -561,7 +589,9 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
     let mut has_boot_volume = false;
     if let Some(list) = o.get("block_device_mapping_v2") {
         let Some(list) = list.as_array() else {
-            return Err(invalid_field("block_device_mapping_v2", list, "is not of type 'array'"));
+            return Err(
+                invalid_field("block_device_mapping_v2", list, "is not of type 'array'").into(),
+            );
         };
         for bdm in list {
             let get = |k: &str| bdm.get(k).and_then(Value::as_str).unwrap_or("");
@@ -589,16 +619,18 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                 ("image", "volume") => {
                     let img = find_image(ctx, uuid)
                         .filter(|i| i.status == "active")
-                        .ok_or_else(|| bad_request(&format!("Image {uuid} could not be found.")))?;
-                    let size = size.filter(|s| *s > 0).ok_or_else(|| {
+                        .ok_or_else(|| {
+                            Fail::from(bad_request(&format!("Image {uuid} could not be found.")))
+                        })?;
+                    let size = size.filter(|s| *s > 0).ok_or_else(|| Fail::from({
                         bad_request("Images with destination_type 'volume' need to have a non-zero size specified")
-                    })?;
+                    }))?;
                     if size < img.min_disk {
                         return Err(bad_request(&format!(
                             "Volume is smaller than the minimum size specified in image metadata. Volume size is {} bytes, minimum size is {} bytes.",
                             size << 30,
                             img.min_disk << 30
-                        )));
+                        )).into());
                     }
                     if boot_index == Some(0) {
                         boot_volume_image = Some(img);
@@ -607,9 +639,9 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                     bdms.push(Bdm::NewVolume(Some(img.id.clone()), size, delete));
                 }
                 ("blank", "volume") => {
-                    let size = size.filter(|s| *s > 0).ok_or_else(|| {
+                    let size = size.filter(|s| *s > 0).ok_or_else(|| Fail::from({
                         bad_request("Block Device Mapping is Invalid: Blank volumes need a volume_size.")
-                    })?;
+                    }))?;
                     if boot_index == Some(0) {
                         has_boot_volume = true;
                     }
@@ -621,13 +653,17 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                         .get(uuid)
                         .filter(|v| v.project_id == ctx.project)
                         .ok_or_else(|| {
-                            bad_request(&format!("Block Device Mapping is Invalid: failed to get volume {uuid}."))
+                            Fail::from({
+                                bad_request(&format!(
+                                    "Block Device Mapping is Invalid: failed to get volume {uuid}."
+                                ))
+                            })
                         })?;
                     if state.volume_status(vol) != "available" {
                         return Err(bad_request(&format!(
                             "Invalid volume: volume {uuid} status must be 'available'. Currently in '{}'",
                             state.volume_status(vol)
-                        )));
+                        )).into());
                     }
                     if boot_index == Some(0) {
                         has_boot_volume = true;
@@ -637,7 +673,9 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                 ("image", "local") => {
                     let img = find_image(ctx, uuid)
                         .filter(|i| i.status == "active")
-                        .ok_or_else(|| bad_request(&format!("Image {uuid} could not be found.")))?;
+                        .ok_or_else(|| {
+                            Fail::from(bad_request(&format!("Image {uuid} could not be found.")))
+                        })?;
                     if image.is_none() {
                         image = Some(img);
                     }
@@ -645,7 +683,7 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                 _ => {
                     return Err(bad_request(&format!(
                         "Block Device Mapping is Invalid: simcloud does not implement source_type {source:?} with destination_type {dest:?}."
-                    )));
+                    )).into());
                 }
             }
         }
@@ -653,13 +691,13 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
     if image.is_none() && !has_boot_volume {
         return Err(bad_request(
             "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.",
-        ));
+        ).into());
     }
     // Flavor against image.
     if let Some(img) = image.or(boot_volume_image)
         && flavor.ram < img.min_ram
     {
-        return Err(bad_request("Flavor's memory is too small for requested image."));
+        return Err(bad_request("Flavor's memory is too small for requested image.").into());
     }
     if !has_boot_volume && let Some(img) = image {
         if flavor.disk == 0 {
@@ -667,20 +705,23 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "Only volume-backed servers are allowed for flavors with zero disk.",
-            ));
+            )
+            .into());
         }
         if flavor.disk < img.min_disk {
             return Err(bad_request(&format!(
                 "Flavor's disk is too small for requested image. Flavor disk is {} bytes, minimum disk is {} bytes.",
                 flavor.disk << 30,
                 img.min_disk << 30
-            )));
+            )).into());
         }
     }
     // Networks.
     let networks = match o.get("networks") {
         None if ctx.version >= (2, 37) => {
-            return Err(invalid_field("server", &whole, "'networks' is a required property"));
+            return Err(
+                invalid_field("server", &whole, "'networks' is a required property").into(),
+            );
         }
         None => {
             let own: Vec<&String> = state
@@ -697,7 +738,8 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
                         StatusCode::CONFLICT,
                         "conflictingRequest",
                         "Multiple possible networks found, use a Network ID to be more specific.",
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -706,41 +748,56 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
             return Err(bad_request(&format!(
                 "Unable to automatically allocate a network for project {}",
                 ctx.project
-            )));
+            ))
+            .into());
         }
         Some(Value::Array(list)) => {
             let mut ids = Vec::new();
             for entry in list {
                 if entry.get("port").is_some() {
-                    return Err(bad_request("simcloud does not implement booting on a pre-created port"));
+                    return Err(bad_request(
+                        "simcloud does not implement booting on a pre-created port",
+                    )
+                    .into());
                 }
                 let Some(uuid) = entry.get("uuid").and_then(Value::as_str) else {
-                    return Err(invalid_field("networks", entry, "'uuid' is required"));
+                    return Err(invalid_field("networks", entry, "'uuid' is required").into());
                 };
                 let Some(net) = state
                     .networks
                     .get(uuid)
                     .filter(|n| State::network_visible(n, &ctx.project))
                 else {
-                    return Err(bad_request(&format!("Network {uuid} could not be found.")));
+                    return Err(bad_request(&format!("Network {uuid} could not be found.")).into());
                 };
                 if net.external && !net.shared && net.project_id != ctx.project {
                     return Err(fault(
                         StatusCode::FORBIDDEN,
                         "forbidden",
-                        &format!("It is not allowed to create an interface on external network {uuid}"),
-                    ));
+                        &format!(
+                            "It is not allowed to create an interface on external network {uuid}"
+                        ),
+                    )
+                    .into());
                 }
                 if !state.subnets.values().any(|s| s.network_id == uuid) {
                     return Err(bad_request(&format!(
                         "Network {uuid} requires a subnet in order to boot instances on."
-                    )));
+                    ))
+                    .into());
                 }
                 ids.push(uuid.to_owned());
             }
             ids
         }
-        Some(v) => return Err(invalid_field("networks", v, "is not valid under any of the given schemas")),
+        Some(v) => {
+            return Err(invalid_field(
+                "networks",
+                v,
+                "is not valid under any of the given schemas",
+            )
+            .into());
+        }
     };
     // user_data
     let user_data = match o.get("user_data") {
@@ -749,24 +806,29 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
             if text.len() > MAX_USER_DATA {
                 return Err(bad_request(&format!(
                     "Invalid input for field/attribute user_data. Value: {text}. is too long"
-                )));
+                ))
+                .into());
             }
             let bytes = crate::base64::decode(text)
-                .ok_or_else(|| bad_request("User data needs to be valid base 64."))?;
+                .ok_or_else(|| Fail::from(bad_request("User data needs to be valid base 64.")))?;
             Some(String::from_utf8_lossy(&bytes).into_owned())
         }
-        Some(v) => return Err(invalid_field("user_data", v, "is not of type 'string'")),
+        Some(v) => return Err(invalid_field("user_data", v, "is not of type 'string'").into()),
     };
     let key_name = match o.get("key_name") {
         None | Some(Value::Null) => None,
         Some(Value::String(k)) => {
             let uid = user_id(&ctx.token.user);
-            if !state.keypairs.iter().any(|kp| kp.user_id == uid && &kp.name == k) {
-                return Err(bad_request("Invalid key_name provided."));
+            if !state
+                .keypairs
+                .iter()
+                .any(|kp| kp.user_id == uid && &kp.name == k)
+            {
+                return Err(bad_request("Invalid key_name provided.").into());
             }
             Some(k.clone())
         }
-        Some(v) => return Err(invalid_field("key_name", v, "is not of type 'string'")),
+        Some(v) => return Err(invalid_field("key_name", v, "is not of type 'string'").into()),
     };
     let metadata: BTreeMap<String, String> = match o.get("metadata") {
         None | Some(Value::Null) => BTreeMap::new(),
@@ -774,12 +836,12 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
             .collect(),
-        Some(v) => return Err(invalid_field("metadata", v, "is not of type 'object'")),
+        Some(v) => return Err(invalid_field("metadata", v, "is not of type 'object'").into()),
     };
     if let Some(az) = o.get("availability_zone").and_then(Value::as_str)
         && az != "nova"
     {
-        return Err(bad_request("The requested availability zone is not available"));
+        return Err(bad_request("The requested availability zone is not available").into());
     }
     // Security groups by name or id, default "default".
     state.ensure_default_group(&ctx.shared.world, &ctx.project);
@@ -787,9 +849,16 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
         None | Some(Value::Null) => vec!["default".to_owned()],
         Some(Value::Array(list)) => list
             .iter()
-            .map(|g| g.get("name").and_then(Value::as_str).unwrap_or("").to_owned())
+            .map(|g| {
+                g.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            })
             .collect(),
-        Some(v) => return Err(invalid_field("security_groups", v, "is not of type 'array'")),
+        Some(v) => {
+            return Err(invalid_field("security_groups", v, "is not of type 'array'").into());
+        }
     };
     let mut groups = Vec::new();
     for w in wanted {
@@ -800,19 +869,26 @@ fn plan_server(ctx: &Ctx<'_>, state: &mut State) -> Result<Plan, Response> {
         else {
             return Err(bad_request(&format!(
                 "Unable to find security_group with name or id '{w}'"
-            )));
+            ))
+            .into());
         };
         groups.push((g.id.clone(), g.name.clone()));
     }
     let description = if ctx.version >= (2, 19) {
-        o.get("description").and_then(Value::as_str).map(str::to_owned)
+        o.get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     } else {
         None
     };
     Ok(Plan {
         name,
         flavor_id: flavor.id.clone(),
-        image: if has_boot_volume { None } else { image.map(|i| i.id.clone()) },
+        image: if has_boot_volume {
+            None
+        } else {
+            image.map(|i| i.id.clone())
+        },
         networks,
         bdms,
         user_data,
@@ -831,7 +907,7 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
     let mut state = ctx.shared.state();
     let plan = match plan_server(ctx, &mut state) {
         Ok(p) => p,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let id = new_id();
     let uid = user_id(&ctx.token.user);
@@ -840,7 +916,14 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
         .networks
         .iter()
         .map(|net| {
-            state.create_port(net, &ctx.project, &id, "compute:nova", group_ids.clone(), None)
+            state.create_port(
+                net,
+                &ctx.project,
+                &id,
+                "compute:nova",
+                group_ids.clone(),
+                None,
+            )
         })
         .collect();
     let mut volumes = Vec::new();
@@ -903,7 +986,11 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
         },
     );
     let location = format!("{}/servers/{id}", ctx.links.app_url);
-    let groups: Vec<Value> = plan.groups.iter().map(|(_, n)| json!({"name": n})).collect();
+    let groups: Vec<Value> = plan
+        .groups
+        .iter()
+        .map(|(_, n)| json!({"name": n}))
+        .collect();
     let resp = json_response(
         StatusCode::ACCEPTED,
         &json!({"server": {
@@ -952,7 +1039,9 @@ fn console_output(ctx: &Ctx<'_>, id: &str, args: &Value) -> Response {
             Ok(l) if l >= 0 => usize::try_from(l).ok(),
             _ => return invalid_field("length", args, "is not a valid length"),
         },
-        Some(_) => return invalid_field("length", args, "is not of type 'integer', 'string', 'null'"),
+        Some(_) => {
+            return invalid_field("length", args, "is not of type 'integer', 'string', 'null'");
+        }
     };
     let mut state = ctx.shared.state();
     let Some(server) = own_server(ctx, &state, id) else {
@@ -1028,7 +1117,9 @@ fn console_text(ctx: &Ctx<'_>, server: &Server, ready: bool) -> String {
         Some(custom) => custom.clone(),
         None => {
             let entropy_section = match &c.entropy_avail {
-                Some(e) => format!("[   41.000000] cloud-init[612]: _scs-test-entropy-avail: {e}\n"),
+                Some(e) => {
+                    format!("[   41.000000] cloud-init[612]: _scs-test-entropy-avail: {e}\n")
+                }
                 None => String::new(),
             };
             let fips_section = match c.fips_failures {
@@ -1120,8 +1211,15 @@ fn list_keypairs(ctx: &Ctx<'_>) -> Response {
 fn show_keypair(ctx: &Ctx<'_>, name: &str) -> Response {
     let uid = user_id(&ctx.token.user);
     let state = ctx.shared.state();
-    match state.keypairs.iter().find(|k| k.user_id == uid && k.name == name) {
-        Some(k) => json_response(StatusCode::OK, &json!({"keypair": render_keypair(ctx, k, true)})),
+    match state
+        .keypairs
+        .iter()
+        .find(|k| k.user_id == uid && k.name == name)
+    {
+        Some(k) => json_response(
+            StatusCode::OK,
+            &json!({"keypair": render_keypair(ctx, k, true)}),
+        ),
         None => keypair_not_found(ctx, name),
     }
 }
@@ -1156,7 +1254,8 @@ fn create_keypair(ctx: &Ctx<'_>) -> Response {
         Some(n)
             if !n.is_empty()
                 && n.chars().count() <= 255
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || " _-.@".contains(c)) =>
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " _-.@".contains(c)) =>
         {
             n.to_owned()
         }
@@ -1179,9 +1278,16 @@ fn create_keypair(ctx: &Ctx<'_>) -> Response {
     } else {
         "ssh".to_owned()
     };
-    let given = o.get("public_key").and_then(Value::as_str).map(str::to_owned);
+    let given = o
+        .get("public_key")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if given.is_none() && ctx.version >= (2, 92) {
-        return invalid_field("keypair", &Value::Object(o.clone()), "'public_key' is a required property");
+        return invalid_field(
+            "keypair",
+            &Value::Object(o.clone()),
+            "'public_key' is a required property",
+        );
     }
     let (public_key, private_key) = match given {
         Some(key) => {
@@ -1194,7 +1300,9 @@ fn create_keypair(ctx: &Ctx<'_>) -> Response {
             let raw = uuid::Uuid::new_v4().as_bytes().repeat(2);
             let key = format!(
                 "ssh-ed25519 {} Generated-by-Nova",
-                crate::base64::encode(&[b"\0\0\0\x0bssh-ed25519\0\0\0\x20".as_slice(), &raw].concat())
+                crate::base64::encode(
+                    &[b"\0\0\0\x0bssh-ed25519\0\0\0\x20".as_slice(), &raw].concat()
+                )
             );
             let private = format!(
                 "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
@@ -1205,7 +1313,11 @@ fn create_keypair(ctx: &Ctx<'_>) -> Response {
     };
     let uid = user_id(&ctx.token.user);
     let mut state = ctx.shared.state();
-    if state.keypairs.iter().any(|k| k.user_id == uid && k.name == name) {
+    if state
+        .keypairs
+        .iter()
+        .any(|k| k.user_id == uid && k.name == name)
+    {
         return fault(
             StatusCode::CONFLICT,
             "conflictingRequest",
@@ -1241,7 +1353,9 @@ fn delete_keypair(ctx: &Ctx<'_>, name: &str) -> Response {
     let uid = user_id(&ctx.token.user);
     let mut state = ctx.shared.state();
     let before = state.keypairs.len();
-    state.keypairs.retain(|k| !(k.user_id == uid && k.name == name));
+    state
+        .keypairs
+        .retain(|k| !(k.user_id == uid && k.name == name));
     if state.keypairs.len() == before {
         return keypair_not_found(ctx, name);
     }

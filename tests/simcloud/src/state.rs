@@ -398,7 +398,9 @@ impl State {
         let mut gone_servers = Vec::new();
         for server in self.servers.values_mut() {
             if server.state == ServerState::Build
-                && server.build.reached(c.server_build_polls, c.server_build_ms)
+                && server
+                    .build
+                    .reached(c.server_build_polls, c.server_build_ms)
             {
                 server.state = if c.server_error {
                     ServerState::Error
@@ -553,13 +555,7 @@ impl State {
         if !self.default_groups.insert(project.to_owned()) {
             return;
         }
-        self.create_group(
-            world,
-            project,
-            "default",
-            "Default security group",
-            true,
-        );
+        self.create_group(world, project, "default", "Default security group", true);
     }
 
     /// Create a security group with the rules of the default-rule templates.
@@ -636,11 +632,9 @@ impl State {
             }))
             .collect();
         for (start, end) in &subnet.pools {
+            let first = cidr_offset(subnet.cidr, *start)?;
             let mut offset = 0u128;
-            loop {
-                let Some(ip) = subnet.cidr.nth(cidr_offset(subnet.cidr, *start)? + offset) else {
-                    break;
-                };
+            while let Some(ip) = subnet.cidr.nth(first + offset) {
                 if !used.contains(&ip) && Some(ip) != subnet.gateway {
                     return Some(ip);
                 }
@@ -754,8 +748,7 @@ impl State {
             })
             .collect();
         let by_seq = |a: &Meta, b: &Meta| a.seq.cmp(&b.seq);
-        let mut networks: Vec<&Network> =
-            self.networks.values().filter(|n| !n.builtin).collect();
+        let mut networks: Vec<&Network> = self.networks.values().filter(|n| !n.builtin).collect();
         networks.sort_by(|a, b| by_seq(&a.meta, &b.meta));
         out.networks = networks
             .iter()

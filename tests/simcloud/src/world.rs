@@ -410,10 +410,7 @@ fn build_volume_types(fixture: &Fixture) -> Result<Vec<VolumeTypeRec>, Error> {
             Some(id) => uuid::Uuid::parse_str(id)
                 .map(|u| u.hyphenated().to_string())
                 .map_err(|_| {
-                    Error::Invalid(format!(
-                        "volume type {:?}: id {id:?} is not a UUID",
-                        t.name
-                    ))
+                    Error::Invalid(format!("volume type {:?}: id {id:?} is not a UUID", t.name))
                 })?,
             None => ids::uuid_from(&format!("volume-type:{}", t.name)),
         };
@@ -433,9 +430,31 @@ fn build_volume_types(fixture: &Fixture) -> Result<Vec<VolumeTypeRec>, Error> {
 
 /// Protocols Neutron accepts by name.
 pub(crate) const PROTOCOL_NAMES: &[&str] = &[
-    "ah", "dccp", "egp", "esp", "gre", "hopopt", "icmp", "igmp", "ipip", "ipv6-encap",
-    "ipv6-frag", "ipv6-icmp", "icmpv6", "ipv6-nonxt", "ipv6-opts", "ipv6-route", "ospf", "pgm",
-    "rsvp", "sctp", "tcp", "udp", "udplite", "vrrp", "any",
+    "ah",
+    "dccp",
+    "egp",
+    "esp",
+    "gre",
+    "hopopt",
+    "icmp",
+    "igmp",
+    "ipip",
+    "ipv6-encap",
+    "ipv6-frag",
+    "ipv6-icmp",
+    "icmpv6",
+    "ipv6-nonxt",
+    "ipv6-opts",
+    "ipv6-route",
+    "ospf",
+    "pgm",
+    "rsvp",
+    "sctp",
+    "tcp",
+    "udp",
+    "udplite",
+    "vrrp",
+    "any",
 ];
 
 /// Validate one security-group rule's shape (also used for API-created rules).
@@ -479,17 +498,13 @@ pub(crate) fn check_rule_shape(
             );
         }
         (Some(min), Some(max)) if ported && (min > max || max > 65535 || min == 0) => {
-            return Err(
-                "For TCP/UDP protocols, port_range_min must be <= port_range_max".into(),
-            );
+            return Err("For TCP/UDP protocols, port_range_min must be <= port_range_max".into());
         }
         _ => {}
     }
     if let Some(prefix) = remote_ip_prefix {
         if remote_group {
-            return Err(
-                "Only remote_ip_prefix or remote_group_id may be provided.".into(),
-            );
+            return Err("Only remote_ip_prefix or remote_group_id may be provided.".into());
         }
         let Some(cidr) = parse_prefix(prefix) else {
             return Err(format!("'{prefix}' is not a valid IP subnet"));
@@ -506,7 +521,12 @@ pub(crate) fn check_rule_shape(
 
 fn build_default_rules(fixture: &Fixture) -> Result<Vec<DefaultRuleRec>, Error> {
     let mut out = Vec::new();
-    for (i, rule) in fixture.network.default_security_group_rules.iter().enumerate() {
+    for (i, rule) in fixture
+        .network
+        .default_security_group_rules
+        .iter()
+        .enumerate()
+    {
         check_rule_shape(
             &rule.direction,
             &rule.ethertype,
@@ -567,7 +587,9 @@ fn build_fault_rules(fixture: &Fixture) -> Result<Vec<FaultRule>, Error> {
         ));
     }
     if f.token_ttl_secs == Some(0) {
-        return Err(Error::Invalid("faults.token_ttl_secs must be at least 1".into()));
+        return Err(Error::Invalid(
+            "faults.token_ttl_secs must be at least 1".into(),
+        ));
     }
     if f.expire_tokens_after_requests == Some(0) {
         return Err(Error::Invalid(

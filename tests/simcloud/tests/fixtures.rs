@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use common::load;
 use simcloud::Fixture;
-use simcloud::fixture::{Flavor, Visibility};
+use simcloud::fixture::{DefaultRule, Flavor, S3Error, Visibility, neutron_default_rules};
 
 const MANDATORY: [&str; 15] = [
     "SCS-1V-4",
@@ -45,7 +45,7 @@ const RECOMMENDED: [&str; 16] = [
     "SCS-16V-128",
 ];
 
-const ALL_FIXTURES: [&str; 7] = [
+const ALL_FIXTURES: [&str; 17] = [
     "compliant.yaml",
     "broken-flavor-names.yaml",
     "flavor-disk-abort.yaml",
@@ -53,6 +53,16 @@ const ALL_FIXTURES: [&str; 7] = [
     "missing-services.yaml",
     "admin-role.yaml",
     "no-member-role.yaml",
+    "no-default-rules-api.yaml",
+    "bad-default-rules.yaml",
+    "bad-volume-types.yaml",
+    "no-backup-service.yaml",
+    "barbican-forbidden.yaml",
+    "low-entropy.yaml",
+    "no-rngtest.yaml",
+    "no-external-network.yaml",
+    "s3-access-denied.yaml",
+    "faulty.yaml",
 ];
 
 /// (vcpus, ram MiB, disk GB, scs:* extra specs) of a standard flavor name, per scs-0103.
@@ -119,7 +129,7 @@ fn all_fixtures_load_and_validate() {
         assert_eq!(fixture.users.len(), 1, "{name}");
         assert_eq!(fixture.users[0].name, "member", "{name}");
         assert_eq!(fixture.application_credentials[0].id, "appcred-1", "{name}");
-        assert!(fixture.faults.is_empty(), "{name}");
+        assert_eq!(fixture.faults.is_empty(), name != "faulty.yaml", "{name}");
         assert!(
             std::fs::read_to_string(common::fixture_path(name))
                 .expect("read")
@@ -158,7 +168,10 @@ fn compliant_has_all_standard_flavors_exactly() {
     // scs-0123-swift-s3 probes the host root of this endpoint; simcloud answers the S3
     // probe with InvalidAccessKeyId (object_store.s3_error default).
     assert!(types.contains(&"object-store"));
-    assert_eq!(f.object_store, simcloud::fixture::ObjectStoreOptions::default());
+    assert_eq!(
+        f.object_store,
+        simcloud::fixture::ObjectStoreOptions::default()
+    );
 }
 
 #[test]
@@ -324,4 +337,129 @@ fn role_fixtures_change_only_the_roles() {
         assert_eq!(f.images, base.images, "{name}");
         assert_eq!(f.services, base.services, "{name}");
     }
+}
+
+/// `name` is compliant.yaml with exactly the change `revert` undoes.
+fn assert_differs_only(name: &str, revert: impl Fn(&mut Fixture)) {
+    let base = load("compliant.yaml");
+    let mut f = load(name);
+    assert_ne!(f, base, "{name} should differ from compliant.yaml");
+    revert(&mut f);
+    assert_eq!(
+        f, base,
+        "{name} differs from compliant.yaml in more than its header says"
+    );
+}
+
+#[test]
+fn compliant_service_sections_pass_the_iaas_checks() {
+    let f = load("compliant.yaml");
+    assert_eq!(f.compute.entropy_avail.as_deref(), Some("256"));
+    assert_eq!(f.compute.fips_failures, Some(2));
+    assert!(!f.compute.server_error);
+    assert!(f.network.external && f.network.default_rules_api);
+    assert_eq!(
+        f.network.default_security_group_rules,
+        neutron_default_rules()
+    );
+    assert!(f.volume.backup_service);
+    assert!(!f.key_manager.forbid_member);
+    assert_eq!(f.object_store.s3_error, S3Error::InvalidAccessKeyId);
+    let descriptions: Vec<&str> = f
+        .volume
+        .types
+        .iter()
+        .filter_map(|t| t.description.as_deref())
+        .collect();
+    assert!(
+        descriptions.contains(
+            &"[scs:encrypted, replicated] LUKS-encrypted, triple-replicated Ceph volumes"
+        )
+    );
+    // Every fixture derived from compliant.yaml shares its service sections.
+    for name in ALL_FIXTURES {
+        let g = load(name);
+        if name != "compliant.yaml"
+            && !name.starts_with("no-")
+            && !name.starts_with("bad-")
+            && ![
+                "low-entropy.yaml",
+                "barbican-forbidden.yaml",
+                "s3-access-denied.yaml",
+            ]
+            .contains(&name)
+        {
+            assert_eq!(
+                (
+                    &g.compute,
+                    &g.network,
+                    &g.volume,
+                    &g.key_manager,
+                    &g.object_store
+                ),
+                (
+                    &f.compute,
+                    &f.network,
+                    &f.volume,
+                    &f.key_manager,
+                    &f.object_store
+                ),
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn new_fixtures_change_exactly_one_thing() {
+    let base = load("compliant.yaml");
+    assert_differs_only("no-default-rules-api.yaml", |f| {
+        f.network.default_rules_api = true
+    });
+    assert_differs_only("bad-default-rules.yaml", |f| {
+        let rules = &f.network.default_security_group_rules;
+        assert_eq!(rules.len(), 5);
+        let ssh: &DefaultRule = &rules[4];
+        assert_eq!(
+            (ssh.direction.as_str(), ssh.port_range_min),
+            ("ingress", Some(22))
+        );
+        assert_eq!(ssh.remote_ip_prefix.as_deref(), Some("0.0.0.0/0"));
+        f.network.default_security_group_rules = neutron_default_rules();
+    });
+    assert_differs_only("bad-volume-types.yaml", |f| {
+        assert_eq!(
+            f.volume.types[1].description.as_deref(),
+            Some("[scs:replicated, encrypted] LUKS-encrypted, triple-replicated Ceph volumes")
+        );
+        f.volume.types[1].description = base.volume.types[1].description.clone();
+    });
+    assert_differs_only("no-backup-service.yaml", |f| f.volume.backup_service = true);
+    assert_differs_only("barbican-forbidden.yaml", |f| {
+        f.key_manager.forbid_member = false
+    });
+    assert_differs_only("low-entropy.yaml", |f| {
+        assert_eq!(
+            (f.compute.entropy_avail.as_deref(), f.compute.fips_failures),
+            (Some("123"), Some(7))
+        );
+        f.compute.entropy_avail = Some("256".into());
+        f.compute.fips_failures = Some(2);
+    });
+    assert_differs_only("no-rngtest.yaml", |f| {
+        assert_eq!(f.compute.fips_failures, None);
+        f.compute.fips_failures = Some(2);
+    });
+    assert_differs_only("no-external-network.yaml", |f| f.network.external = true);
+    assert_differs_only("s3-access-denied.yaml", |f| {
+        assert_eq!(f.object_store.s3_error, S3Error::AccessDenied);
+        f.object_store.s3_error = S3Error::InvalidAccessKeyId;
+    });
+    assert_differs_only("faulty.yaml", |f| {
+        assert_eq!(f.faults.latency_ms, 20);
+        assert_eq!(f.faults.errors.len(), 1);
+        assert_eq!(f.faults.errors[0].count, Some(1));
+        assert_eq!(f.faults.expire_tokens_after_requests, Some(100));
+        f.faults = Default::default();
+    });
 }

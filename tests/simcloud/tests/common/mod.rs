@@ -174,7 +174,10 @@ impl Session {
 
     /// `/volume/v3/<demo project id><path>`
     pub fn cinder(&self, path: &str) -> String {
-        self.url(&format!("/volume/v3/{}{path}", simcloud::project_id("demo")))
+        self.url(&format!(
+            "/volume/v3/{}{path}",
+            simcloud::project_id("demo")
+        ))
     }
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
