@@ -11,7 +11,8 @@
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
 //! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads.
 //! - [`run`]: orchestration of one certification run.
-//! - [`report`]: the report, its YAML, the console summary.
+//! - [`report`]: the report (YAML, JSON), the console summary, signing,
+//!   the spool and the upload to the compliance monitor.
 //! - [`cli`]: the command line; the only place that prints or exits.
 
 pub mod bundle;

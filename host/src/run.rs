@@ -92,8 +92,11 @@ pub struct RunOptions {
     pub subject: String,
     /// Report file (`-o`); None: no file.
     pub output: Option<PathBuf>,
-    /// Checks directory.
+    /// Checks directory (unsigned, development only; ignored when `bundle` is set).
     pub checks: PathBuf,
+    /// The verified signed bundle to run (see [`bundle::verify`]); `None`
+    /// runs the unsigned `checks` directory, marked `unsigned-dev` in the report.
+    pub bundle: Option<Arc<bundle::VerifiedBundle>>,
     /// clouds.yaml to use (default: the openstacksdk search order).
     pub clouds_file: Option<PathBuf>,
     /// Reference date (default today, local time).
@@ -292,7 +295,14 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     selected.sort();
     selected.dedup();
 
-    let checks = bundle::load_dir(&opts.checks)?;
+    // Verify-then-use: a bundle's checks hold the bytes that were verified.
+    let (checks, checks_source) = match &opts.bundle {
+        Some(b) => (b.checks.clone(), format!("bundle:{}", b.source)),
+        None => (
+            bundle::load_dir(&opts.checks)?,
+            opts.checks.display().to_string(),
+        ),
+    };
     let index = bundle::testcase_index(&checks)?;
     let mut per_check: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     let mut unimplemented = Vec::new();
@@ -306,7 +316,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         tracing::warn!(
             "{} selected testcase(s) have no component in {} and stay missing: {}",
             unimplemented.len(),
-            opts.checks.display(),
+            checks_source,
             unimplemented.join(", ")
         );
     }
@@ -563,10 +573,25 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         provenance: Provenance {
             host_version: env!("CARGO_PKG_VERSION").to_string(),
             wit: crate::sandbox::WIT_PACKAGE.to_string(),
-            checks_source: opts.checks.display().to_string(),
+            checks_source,
             components,
             unimplemented,
-            overrides: Vec::new(),
+            overrides: opts
+                .bundle
+                .as_ref()
+                .map(|b| b.overrides.clone())
+                .unwrap_or_default(),
+            bundle: opts.bundle.as_ref().map(|b| crate::report::BundleProvenance {
+                name: b.manifest.name.clone(),
+                version: b.manifest.version.clone(),
+                sequence: b.manifest.sequence,
+                manifest_sha256: b.manifest_sha256.clone(),
+                archive_sha256: b.archive_sha256.clone(),
+                expires: b.manifest.expires.clone(),
+                signers: b.signers.clone(),
+                authorized_by: b.authorized_by.clone(),
+                root_version: b.root_version,
+            }),
             transcript: match (&transcript_info, &replay) {
                 (Some(w), _) => Some(crate::report::TranscriptRef {
                     sha256: w.sha256.clone(),

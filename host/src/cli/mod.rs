@@ -17,14 +17,18 @@
 //! | 7 | `report verify`: the signature is invalid, or its key is not allowed (allowed_signers) |
 //! | 8 | report not delivered: the monitor was unreachable, answered 5xx/408/429 or timed out on every try; the signed report stays in the spool (`report flush` later) |
 //! | 9 | the monitor refused the report (401 credentials/signature/subject, 415, other 4xx); it stays in the spool until fixed |
+//! | 20-40 | `bundle verify`, `run --bundle`: the bundle was refused, one code per reason (see [`crate::bundle::Reason`]: 20 malformed, 21 unsafe-entry, 22 oversize, 23 unlisted-file, 24 missing-file, 25 digest-mismatch, 26 unsigned, 27 bad-signature, 28 unknown-key, 29 key-expired, 30 threshold, 31 delegation-prefix, 32 delegation-capability, 33 delegation-scope, 34 expired, 35 rollback, 36 root-invalid, 37 root-expired, 38 incompatible, 39 check-metadata, 40 state) |
 //!
 //! With `run --upload`, 8 and 9 (and 4/5 of the signing step) replace the
 //! verdict code: the console summary still shows the verdict.
 //!
 //! Must never: decide a verdict (that is `run` and the checks), or print a secret.
 
+mod bundle;
+mod key;
 mod report;
 mod run;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -67,10 +71,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a certification scope against a cloud and write the report.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Sign, verify, upload and spool reports (SSHSIG namespace `report`, the SCS
     /// compliance monitor's POST /reports).
     Report(report::ReportArgs),
+    /// Build, sign, verify, inspect and extract signed check bundles (.scsb).
+    Bundle(bundle::BundleArgs),
+    /// Make OpenSSH ed25519 signing keys.
+    Key(key::KeyArgs),
+    /// Create, rotate and show the trust root (root.json).
+    Trust(trust::TrustArgs),
 }
 
 pub(crate) fn init_logging(verbose: bool) {
@@ -109,7 +119,10 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Run(args) => run::cmd_run(args),
+        Command::Run(args) => run::cmd_run(*args),
         Command::Report(args) => report::cmd_report(args),
+        Command::Bundle(args) => bundle::cmd_bundle(args),
+        Command::Key(args) => key::cmd_key(args),
+        Command::Trust(args) => trust::cmd_trust(args),
     }
 }

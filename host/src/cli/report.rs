@@ -102,13 +102,8 @@ impl UploadKnobs {
     ) -> Result<Monitor, String> {
         let file = self.token_file.as_deref().or(fallback_token_file);
         let token = MonitorToken::load(file).map_err(|e| e.to_string())?;
-        Monitor::new(
-            url,
-            token,
-            self.policy(),
-            self.monitor_cacert.as_deref(),
-        )
-        .map_err(|e| e.to_string())
+        Monitor::new(url, token, self.policy(), self.monitor_cacert.as_deref())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -333,6 +328,11 @@ pub(crate) fn spool_and_deliver(
     };
     let mut code = 0u8;
     for (label, entry) in &entries {
+        if !entry.path.exists() {
+            // A concurrent flush delivered it while we waited for the lock.
+            eprintln!("scs-cert: {label}: delivered by a concurrent flush");
+            continue;
+        }
         match rt.block_on(upload::deliver(spool, entry, monitor)) {
             Ok(d) => eprintln!("scs-cert: {label}: {} ({})", describe(d), monitor.url()),
             Err(e) => {
@@ -460,7 +460,11 @@ fn cmd_verify(a: VerifyArgs) -> ExitCode {
             println!(
                 "Good \"{}\" signature for {principal} with {} key {}",
                 signed::NAMESPACE,
-                v.key.algorithm().as_str().trim_start_matches("ssh-").to_uppercase(),
+                v.key
+                    .algorithm()
+                    .as_str()
+                    .trim_start_matches("ssh-")
+                    .to_uppercase(),
                 v.key_id
             );
             ExitCode::SUCCESS
@@ -625,7 +629,7 @@ pub struct CombinedArgs {
     /// [presets.NAME], [scopes.NAME] spec, [subjects.NAME.mapping]); paths are relative to it.
     #[arg(long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Preset of --config [default: `default` when neither --scope nor --subject is given].
+    /// Preset of --config; fills in the scopes and subjects not given [default: `default`].
     #[arg(long = "preset", value_name = "NAME", requires = "config")]
     pub preset: Option<String>,
     /// Scope names of --config, comma-separated [default: the preset's scopes].

@@ -17,7 +17,7 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
-                  6 replay diverged; with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
+                  6 replay diverged; 20-40 the --bundle was refused (see `scs-cert bundle verify --help`); with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
                   Several subjects or scopes: the worst verdict."
 )]
 pub struct RunArgs {
@@ -49,10 +49,13 @@ pub struct RunArgs {
     pub combined: super::report::CombinedArgs,
     #[command(flatten)]
     pub delivery: super::report::DeliveryArgs,
-    /// Directory of check components (<id>/component.wasm + <id>/check.json);
-    /// `cargo xtask build` makes target/guests/checks.
+    /// UNSIGNED directory of check components (<id>/component.wasm + <id>/check.json),
+    /// for development only (the report says checks_trust: unsigned-dev);
+    /// `cargo xtask build` makes target/guests/checks. Production runs use --bundle.
     #[arg(long = "checks", value_name = "PATH", env = "SCS_CERT_CHECKS")]
-    pub checks: PathBuf,
+    pub checks: Option<PathBuf>,
+    #[command(flatten)]
+    pub signed: super::bundle::RunBundleArgs,
     /// Reference date for version selection [default: today].
     #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,
@@ -224,13 +227,19 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     if args.recommended {
         targets.push("recommended".to_string());
     }
+    // Verify the bundle before anything runs (or warn loudly about --checks).
+    let verified = match super::bundle::verify_for_run(&args.signed, args.checks.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     // Scope, subject and assignments are set per job by plan_jobs; the
     // report file is written after all jobs (one file for all of them).
     let opts = RunOptions {
         scope: PathBuf::new(),
         subject: String::new(),
         output: None,
-        checks: args.checks.clone(),
+        checks: args.checks.clone().unwrap_or_default(),
+        bundle: verified,
         clouds_file: args.clouds_yaml.clone(),
         date: args
             .date
@@ -257,11 +266,10 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let prepared =
-        match super::report::prepare(&args.delivery, &planned, args.output.as_deref()) {
-            Ok(p) => p,
-            Err(code) => return code,
-        };
+    let prepared = match super::report::prepare(&args.delivery, &planned, args.output.as_deref()) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -216,7 +216,9 @@ pub enum ConfigError {
         message: String,
     },
     /// A name given on the command line is not in the file.
-    #[error("{path}: no {kind} named {name:?} (known: {known}); add [{kind}s.{name}] or fix the name")]
+    #[error(
+        "{path}: no {kind} named {name:?} (known: {known}); add [{kind}s.{name}] or fix the name"
+    )]
     Unknown {
         /// File.
         path: String,
@@ -408,8 +410,8 @@ impl RunnerConfig {
     }
 
     /// Plan the jobs as `scs-test-runner.py run` does: the preset (given, or
-    /// `default` when neither scopes nor subjects are given) fills in what
-    /// the command line leaves out; jobs are scopes x subjects.
+    /// `default` if the file has one) fills in the scopes and subjects the
+    /// command line leaves out; jobs are scopes x subjects.
     /// `scope_file` replaces the scope names (a scope YAML given directly).
     pub fn plan(
         &self,
@@ -419,23 +421,22 @@ impl RunnerConfig {
         scope_file: Option<&Path>,
     ) -> Result<Plan, ConfigError> {
         let path = self.path.display().to_string();
-        let preset_name = match preset {
-            Some(p) => Some(p.to_string()),
-            None if scopes.is_empty() && subjects.is_empty() && scope_file.is_none() => {
-                Some("default".to_string())
+        // An explicit preset must exist; without one, `default` (as the
+        // official runner) fills in whatever the command line leaves out.
+        let preset_name = preset.unwrap_or("default").to_string();
+        let preset = match (preset, self.presets.get(&preset_name)) {
+            (_, Some(p)) => Some(p),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Unknown {
+                    path: path.clone(),
+                    kind: "preset",
+                    name: preset_name,
+                    known: names(self.presets.keys()),
+                });
             }
-            None => None,
         };
-        let preset = match &preset_name {
-            Some(p) => Some(self.presets.get(p).ok_or_else(|| ConfigError::Unknown {
-                path: path.clone(),
-                kind: "preset",
-                name: p.clone(),
-                known: names(self.presets.keys()),
-            })?),
-            None => None,
-        };
-        let consulted = preset_name.clone().unwrap_or_else(|| "default".into());
+        let consulted = preset_name;
         let subjects: Vec<String> = if subjects.is_empty() {
             preset.map(|p| p.subjects.clone()).unwrap_or_default()
         } else {
@@ -512,6 +513,7 @@ fn names<'a>(it: impl Iterator<Item = &'a String>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -612,13 +614,24 @@ os_cloud = "cloud-of-b"
         assert!(e.contains("subject"), "{e}");
         assert!(!e.contains('\n'), "{e}");
         let c = RunnerConfig::parse(OFFICIAL, Path::new("c.toml")).unwrap();
-        let e = c.plan(Some("nope"), &[], &[], None).unwrap_err().to_string();
+        let e = c
+            .plan(Some("nope"), &[], &[], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no preset named \"nope\""), "{e}");
         let e = c
             .plan(None, &["iaas".into()], &["a".into()], None)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("known: scs-compatible-iaas, scs-compatible-kaas"), "{e}");
+        assert!(
+            e.contains("known: scs-compatible-iaas, scs-compatible-kaas"),
+            "{e}"
+        );
+        // Subjects from the command line, scopes from the default preset.
+        let p = c.plan(None, &[], &["x".into()], None).unwrap();
+        assert_eq!(p.jobs.len(), 1);
+        assert_eq!(p.jobs[0].scope_name, "scs-compatible-iaas");
+        assert_eq!(p.jobs[0].subject, "x");
         let empty = RunnerConfig::parse("", Path::new("c.toml")).unwrap();
         let e = empty
             .plan(None, &[], &["a".into()], None)

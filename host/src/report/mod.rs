@@ -191,10 +191,36 @@ pub struct Provenance {
     pub components: Vec<ComponentProvenance>,
     /// Testcases of the selected versions that no component implements.
     pub unimplemented: Vec<String>,
-    /// Overrides used (none yet).
+    /// Overrides used (`--allow-expired`, `--allow-downgrade`), one line each.
     pub overrides: Vec<String>,
     /// The transcript this run recorded, or replayed from.
     pub transcript: Option<TranscriptRef>,
+    /// The verified signed bundle the checks came from; `None`: an unsigned
+    /// development checks directory (`--checks DIR`, `checks_trust: unsigned-dev`).
+    pub bundle: Option<BundleProvenance>,
+}
+
+/// `run.scs_cert.bundle`: which signed bundle ran, who signed it, under which root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleProvenance {
+    /// Bundle name.
+    pub name: String,
+    /// Bundle version.
+    pub version: String,
+    /// Bundle sequence.
+    pub sequence: u64,
+    /// sha256 of the exact manifest bytes (the signed object).
+    pub manifest_sha256: String,
+    /// sha256 of the .scsb file.
+    pub archive_sha256: String,
+    /// Bundle expiry (RFC 3339).
+    pub expires: String,
+    /// Key ids (`SHA256:...`) whose signatures counted.
+    pub signers: Vec<String>,
+    /// `bundle` (the bundle role) or `delegation:<names>`.
+    pub authorized_by: String,
+    /// Trust root version that authorized it.
+    pub root_version: u64,
 }
 
 /// `run.scs_cert.transcript`: which transcript belongs to this run.
@@ -441,6 +467,22 @@ impl Report {
                 let _ = writeln!(o, "      mode: {}", yaml_str(&t.mode));
             }
         }
+        match &p.bundle {
+            None => o.push_str("    checks_trust: unsigned-dev\n    bundle: null\n"),
+            Some(b) => {
+                o.push_str("    checks_trust: signed-bundle\n    bundle:\n");
+                let _ = writeln!(o, "      name: {}", yaml_str(&b.name));
+                let _ = writeln!(o, "      version: {}", yaml_str(&b.version));
+                let _ = writeln!(o, "      sequence: {}", b.sequence);
+                let _ = writeln!(o, "      manifest_sha256: {}", yaml_str(&b.manifest_sha256));
+                let _ = writeln!(o, "      archive_sha256: {}", yaml_str(&b.archive_sha256));
+                let _ = writeln!(o, "      expires: {}", yaml_str(&b.expires));
+                o.push_str("      signers:");
+                list(&mut o, "      ", &b.signers);
+                let _ = writeln!(o, "      authorized_by: {}", yaml_str(&b.authorized_by));
+                let _ = writeln!(o, "      root_version: {}", b.root_version);
+            }
+        }
         o
     }
 
@@ -487,13 +529,16 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// A testcase id's description and URL, for the console summary.
+pub type Describe<'a> = dyn Fn(&str) -> (Option<String>, Option<String>) + 'a;
+
 /// Render the console summary of one version (a.3 step 7):
 /// `<header>:` then per target its verdict line and the FAILED / ABORTED /
 /// MISSING lists with each testcase's description and URL.
 pub fn console_version(
     header: &str,
     targets: &[crate::scope::TargetSummary],
-    describe: &dyn Fn(&str) -> (Option<String>, Option<String>),
+    describe: &Describe<'_>,
 ) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "{header}:");
@@ -525,6 +570,7 @@ pub fn console_version(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -576,6 +622,7 @@ mod tests {
                 unimplemented: vec!["scs-0101-entropy-avail".into()],
                 overrides: vec![],
                 transcript: None,
+                bundle: None,
             },
         }
     }
@@ -613,14 +660,23 @@ mod tests {
         let from_json: serde_json::Value = serde_json::from_str(&j).unwrap();
         let from_yaml: serde_json::Value = yaml_serde::from_str(&r.to_yaml()).unwrap();
         assert_eq!(from_json, from_yaml);
-        let pos = |k: &str| j.find(&format!("\"{k}\":")).unwrap_or_else(|| panic!("{k}"));
+        let pos = |k: &str| {
+            j.find(&format!("\"{k}\":"))
+                .unwrap_or_else(|| panic!("{k}"))
+        };
         let order = ["spec", "checked_at", "reference_date", "subject", "run"];
         assert!(order.windows(2).all(|w| pos(w[0]) < pos(w[1])), "{j}");
         assert!(pos("uuid") < pos("name"), "{j}");
         assert!(pos("unimplemented") < pos("overrides"), "{j}");
-        assert!(j.contains("\"checked_at\": \"2026-11-29 19:58:50.525935\""), "{j}");
+        assert!(
+            j.contains("\"checked_at\": \"2026-11-29 19:58:50.525935\""),
+            "{j}"
+        );
         assert!(j.ends_with("}\n"));
-        assert_eq!(render(&[r.clone()], Format::Json).unwrap(), j.into_bytes());
+        assert_eq!(
+            render(std::slice::from_ref(&r), Format::Json).unwrap(),
+            j.into_bytes()
+        );
     }
 
     #[test]

@@ -236,6 +236,7 @@ impl SignedReport {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::trust::keys::generate_ed25519;
@@ -255,7 +256,9 @@ mod tests {
             AllowedSigners::parse(&format!("mail@csp.eu namespaces=\"report\" {line}\n"), "a")
                 .unwrap();
         let now = chrono::Utc::now();
-        let v = back.verify(&allowed, Some("mail@csp.eu"), now, "r").unwrap();
+        let v = back
+            .verify(&allowed, Some("mail@csp.eu"), now, "r")
+            .unwrap();
         assert_eq!(v.entry.line, 1);
         let e = back
             .verify(&allowed, Some("other@x"), now, "r")
@@ -279,9 +282,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("x: not a signed report"), "{e}");
-        let e = SignedReport::from_parts(vec![], "-----BEGIN SSH SIGNATURE-----\nx".into(), Format::Yaml, "r.sig")
-            .unwrap_err()
-            .to_string();
+        let e = SignedReport::from_parts(
+            vec![],
+            "-----BEGIN SSH SIGNATURE-----\nx".into(),
+            Format::Yaml,
+            "r.sig",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("r.sig: not an armored SSH signature"), "{e}");
         assert_eq!(Format::detect(b" \n{\"a\":1}"), Format::Json);
         assert_eq!(Format::detect(b"---\n"), Format::Yaml);

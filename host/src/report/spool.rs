@@ -37,9 +37,7 @@ const EXT_JSON: &str = "signed-json";
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     /// No directory could be derived.
-    #[error(
-        "no spool directory: HOME is not set; pass --spool-dir DIR or set {SPOOL_ENV}"
-    )]
+    #[error("no spool directory: HOME is not set; pass --spool-dir DIR or set {SPOOL_ENV}")]
     NoDefault,
     /// File system error.
     #[error("{path}: {action}: {message}")]
@@ -207,9 +205,7 @@ impl Spool {
     pub fn put(&self, signed: &SignedReport) -> Result<Entry, SpoolError> {
         let name = entry_name(signed);
         let path = self.dir.join(&name);
-        let tmp = self
-            .dir
-            .join(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let body = signed.body();
         let result = (|| {
             let mut f = std::fs::OpenOptions::new()
@@ -340,7 +336,10 @@ pub fn is_carry(bytes: &[u8]) -> bool {
 }
 
 /// The signed reports in a carry file, with their entry names.
-pub fn read_carry(bytes: &[u8], source_name: &str) -> Result<Vec<(String, SignedReport)>, SpoolError> {
+pub fn read_carry(
+    bytes: &[u8],
+    source_name: &str,
+) -> Result<Vec<(String, SignedReport)>, SpoolError> {
     let corrupt = |message: String| SpoolError::Corrupt {
         path: source_name.to_string(),
         message,
@@ -362,7 +361,11 @@ pub fn read_carry(bytes: &[u8], source_name: &str) -> Result<Vec<(String, Signed
         }
         let format = format_of(&name)
             .filter(|_| !name.contains('/'))
-            .ok_or_else(|| corrupt(format!("{name}: not a spool entry (*.signed-yaml or *.signed-json)")))?;
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "{name}: not a spool entry (*.signed-yaml or *.signed-json)"
+                ))
+            })?;
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut e, &mut body)
             .map_err(|err| corrupt(format!("{name}: {err}")))?;
@@ -377,6 +380,7 @@ pub fn read_carry(bytes: &[u8], source_name: &str) -> Result<Vec<(String, Signed
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::trust::keys::generate_ed25519;
@@ -393,7 +397,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let spool = Spool::open(&dir.path().join("s")).unwrap();
         let a = spool.put(&signed("aaaa")).unwrap();
-        assert!(a.name.starts_with("aaaa-") && a.name.ends_with(".signed-yaml"), "{}", a.name);
+        assert!(
+            a.name.starts_with("aaaa-") && a.name.ends_with(".signed-yaml"),
+            "{}",
+            a.name
+        );
         let again = spool.put(&spool.read(&a).unwrap()).unwrap();
         assert_eq!(again.name, a.name, "same report, same entry");
         let b = spool.put(&signed("bbbb")).unwrap();
@@ -410,7 +418,10 @@ mod tests {
         assert_eq!(items[0].1, spool.read(&p[0]).unwrap());
         spool.remove(&b).unwrap();
         spool.remove(&b).unwrap();
-        assert_eq!(spool.pending().unwrap(), vec![spool.entry(&a.path).unwrap()]);
+        assert_eq!(
+            spool.pending().unwrap(),
+            vec![spool.entry(&a.path).unwrap()]
+        );
         spool.archive(&a).unwrap();
         assert!(spool.pending().unwrap().is_empty());
         assert!(spool.dir().join("exported").join(&a.name).is_file());
@@ -420,7 +431,10 @@ mod tests {
     #[test]
     fn default_dir_order() {
         let s = |v: &str| Some(std::ffi::OsString::from(v));
-        assert_eq!(default_dir_from(s("/a"), s("/x"), s("/h")).unwrap(), Path::new("/a"));
+        assert_eq!(
+            default_dir_from(s("/a"), s("/x"), s("/h")).unwrap(),
+            Path::new("/a")
+        );
         assert_eq!(
             default_dir_from(None, s("/x"), s("/h")).unwrap(),
             Path::new("/x/scs-cert/spool")

@@ -140,6 +140,7 @@ fn warn_if_readable_by_others(path: &Path) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -139,7 +139,10 @@ impl UploadError {
 
     /// Whether the error is in the command's input (URL, CA file).
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, UploadError::BadUrl { .. } | UploadError::CaCert { .. })
+        matches!(
+            self,
+            UploadError::BadUrl { .. } | UploadError::CaCert { .. }
+        )
     }
 }
 
@@ -257,7 +260,10 @@ impl Monitor {
             }
         }
         if url.scheme() == "http"
-            && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"))
+            && !matches!(
+                url.host_str(),
+                Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+            )
         {
             tracing::warn!(
                 "{url}: plain http sends the monitor password unencrypted; use https://"
@@ -497,6 +503,7 @@ pub async fn flush(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -507,7 +514,9 @@ mod tests {
             "http://127.0.0.1:8080/reports"
         );
         assert_eq!(
-            reports_url("https://compliance.sovereignit.cloud/").unwrap().as_str(),
+            reports_url("https://compliance.sovereignit.cloud/")
+                .unwrap()
+                .as_str(),
             "https://compliance.sovereignit.cloud/reports"
         );
         assert_eq!(
@@ -532,7 +541,10 @@ mod tests {
 
     #[test]
     fn details_are_one_short_line() {
-        assert_eq!(detail_of(br#"{"detail":"verification failed"}"#), ": verification failed");
+        assert_eq!(
+            detail_of(br#"{"detail":"verification failed"}"#),
+            ": verification failed"
+        );
         assert_eq!(detail_of(b""), "");
         assert_eq!(detail_of(b"a\nb"), ": a b");
         assert_eq!(detail_of(&[b'x'; 500]).len(), 202);

@@ -28,7 +28,8 @@
 //!
 //! Faults can be injected per request ([`Fault`]): an immediate status, a
 //! delay before processing, or a delay after storing (the answer is late
-//! although the report is stored).
+//! although the report is stored). As with the real server, a request is
+//! processed to the end even if the client hangs up meanwhile.
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -295,7 +296,9 @@ async fn handle(state: &Shared, headers: &HeaderMap, body: &Bytes) -> Outcome {
             other => other.to_string(),
         };
         if st.reports.iter().any(|r| r.run_uuid == run_uuid)
-            || reports.iter().any(|r: &StoredReport| r.run_uuid == run_uuid)
+            || reports
+                .iter()
+                .any(|r: &StoredReport| r.run_uuid == run_uuid)
         {
             return fail(409, "Conflict: report already present", who);
         }
@@ -341,31 +344,40 @@ async fn post_reports(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let fault = lock(&state).faults.pop_front();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let outcome = match fault {
-        Some(Fault::Status(s)) => fail(s, "injected fault", None),
-        Some(Fault::Delay(d)) => {
-            tokio::time::sleep(d).await;
-            handle(&state, &headers, &body).await
-        }
-        Some(Fault::DelayAfterStore(d)) => {
-            let o = handle(&state, &headers, &body).await;
-            tokio::time::sleep(d).await;
-            o
-        }
-        None => handle(&state, &headers, &body).await,
-    };
-    lock(&state).requests.push(RequestLog {
-        status: outcome.status,
-        detail: outcome.detail.clone(),
-        content_type,
-        account: outcome.account,
+    // Like the real monitor (uvicorn), a request that has started is
+    // processed to the end even when the client goes away: handle it in its
+    // own task, which dropping this future does not cancel.
+    let task = tokio::spawn(async move {
+        let fault = lock(&state).faults.pop_front();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let outcome = match fault {
+            Some(Fault::Status(s)) => fail(s, "injected fault", None),
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                handle(&state, &headers, &body).await
+            }
+            Some(Fault::DelayAfterStore(d)) => {
+                let o = handle(&state, &headers, &body).await;
+                tokio::time::sleep(d).await;
+                o
+            }
+            None => handle(&state, &headers, &body).await,
+        };
+        lock(&state).requests.push(RequestLog {
+            status: outcome.status,
+            detail: outcome.detail.clone(),
+            content_type,
+            account: outcome.account,
+        });
+        (outcome.status, outcome.detail)
     });
-    answer(outcome.status, outcome.detail.as_deref())
+    match task.await {
+        Ok((status, detail)) => answer(status, detail.as_deref()),
+        Err(e) => answer(500, Some(&format!("internal error: {e}"))),
+    }
 }
 
 /// A running test monitor; dropping it stops the server.
