@@ -13,8 +13,8 @@ use std::path::Path;
 
 const SCOPE: &str = "scopes/scs-compatible-iaas.yaml";
 const DATE: &str = "2026-11-29";
-/// The testcases of the checks this host implements, minus the S3 probe.
-const IMPLEMENTED: &str = "scs-01(00|03)|scs-0123-s(ervice|torage)";
+/// The flavor checks and the service-presence testcases (a narrowed selection).
+const FLAVORS_AND_SERVICES: &str = "scs-01(00|03)|scs-0123-s(ervice|torage)";
 
 const MANDATORY_FLAVORS: [&str; 15] = [
     "1v-4",
@@ -115,7 +115,7 @@ fn run_fixture(fixture: &str, extra: &[&str]) -> Run {
 
 #[test]
 fn compliant_cloud_passes_every_implemented_testcase() {
-    let r = run_fixture("compliant", &["--tests", IMPLEMENTED, "--recommended"]);
+    let r = run_fixture("compliant", &["--tests", FLAVORS_AND_SERVICES, "--recommended"]);
     assert_eq!(
         results_of(&r.report),
         all_pass(true),
@@ -143,7 +143,7 @@ fn compliant_cloud_passes_every_implemented_testcase() {
     assert_eq!(r.report["subject"], "e2e-cloud");
     assert_eq!(r.report["reference_date"], DATE);
     assert_eq!(r.report["run"]["assignment"]["os_cloud"], "simcloud");
-    assert_eq!(r.report["run"]["forced_tests"], IMPLEMENTED);
+    assert_eq!(r.report["run"]["forced_tests"], FLAVORS_AND_SERVICES);
     let invs = r.report["run"]["invocations"]
         .as_object()
         .expect("invocations");
@@ -162,49 +162,136 @@ fn compliant_cloud_passes_every_implemented_testcase() {
     );
 }
 
-#[test]
-fn full_scope_run_reports_unimplemented_testcases_as_missing() {
-    let r = run_fixture("compliant", &[]);
-    let results = results_of(&r.report);
-    let mut want = all_pass(false);
-    // The S3 probe of scs-0123-v1 is not implemented yet: ABORT, never a pass.
-    want.insert("scs-0123-swift-s3".into(), 0);
-    assert_eq!(results, want);
-    // ABORT present, no FAIL: exit code 2; the console says FAIL for v5.1 as the official tool would.
-    assert_eq!(r.cli.code, 2, "{}", r.cli.stderr);
-    assert!(
-        r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS next:"),
-        "{}",
-        r.cli.stdout
-    );
-    assert!(
-        r.cli.stdout.contains("e2e-cloud SCS-compatible IaaS v5.1:"),
-        "{}",
-        r.cli.stdout
-    );
-    assert!(r.cli.stdout.contains("  - MISSING:\n"), "{}", r.cli.stdout);
-    assert!(
-        r.cli.stdout.contains("    - scs-0123-swift-s3:\n"),
-        "{}",
-        r.cli.stdout
-    );
-    let unimplemented: Vec<&str> = r.report["run"]["scs_cert"]["unimplemented"]
-        .as_array()
-        .expect("list")
+/// The main testcases of `next` and `v5.1`, the versions in force on DATE.
+fn main_testcases() -> Vec<String> {
+    let spec = scs_cert::scope::Spec::load(&root().join(SCOPE)).expect("scope");
+    let date = chrono::NaiveDate::parse_from_str(DATE, "%Y-%m-%d").expect("date");
+    let versions = spec.select_versions(date, None).expect("versions");
+    let names: Vec<&str> = versions.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["next", "v5.1"]);
+    spec.select_testcases(&versions, &["main"], None, None)
+}
+
+/// The whole IaaS scope (next and v5.1, every check, the write checks
+/// included) against one fixture: every main testcase has a result, and it
+/// is PASS except for `changes`. The exit code and the console follow.
+fn whole_scope(fixture: &str, changes: &[(&str, i64)]) {
+    let r = run_fixture(fixture, &[]);
+    let mut want: BTreeMap<String, i64> = main_testcases().into_iter().map(|t| (t, 1)).collect();
+    assert_eq!(want.len(), 57, "next + v5.1 main testcases");
+    for (id, v) in changes {
+        assert!(want.contains_key(*id), "{id} is not a main testcase");
+        want.insert(id.to_string(), *v);
+    }
+    let got = results_of(&r.report);
+    let diff: Vec<String> = want
         .iter()
-        .filter_map(|v| v.as_str())
+        .filter(|(k, v)| got.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}: want {v}, got {:?}", got.get(k)))
         .collect();
-    assert!(unimplemented.contains(&"scs-0101-entropy-avail"));
-    assert!(unimplemented.contains(&"scs-0102-image-recency"));
-    assert!(
-        !unimplemented
-            .iter()
-            .any(|t| t.starts_with("scs-0100") || t.starts_with("scs-0103"))
+    assert!(diff.is_empty(), "fixture {fixture}:\n{}\nstderr:\n{}", diff.join("\n"), r.cli.stderr);
+    assert_eq!(got.len(), want.len(), "no results beyond the main testcases");
+    let unimplemented = r.report["run"]["scs_cert"]["unimplemented"].as_array().map(Vec::len);
+    assert_eq!(unimplemented, Some(0), "every main testcase has a component");
+    let code = if changes.iter().any(|(_, v)| *v == -1) {
+        1
+    } else if changes.is_empty() {
+        0
+    } else {
+        2
+    };
+    assert_eq!(r.cli.code, code, "fixture {fixture}:\n{}", r.cli.stdout);
+    for version in ["next", "v5.1"] {
+        let header = format!("e2e-cloud SCS-compatible IaaS {version}:\n- main: ");
+        assert!(r.cli.stdout.contains(&header), "{}", r.cli.stdout);
+    }
+    if changes.is_empty() {
+        assert!(r.cli.stdout.contains("IaaS next:\n- main: PASS (55 passed)"), "{}", r.cli.stdout);
+        assert!(r.cli.stdout.contains("IaaS v5.1:\n- main: PASS (54 passed)"), "{}", r.cli.stdout);
+    } else {
+        assert!(!r.cli.stdout.contains("MISSING"), "{}", r.cli.stdout);
+    }
+}
+
+#[test]
+fn whole_scope_compliant_every_main_testcase_passes() {
+    whole_scope("compliant", &[]);
+}
+
+#[test]
+fn whole_scope_no_default_rules_api_passes_through_the_fallback() {
+    whole_scope("no-default-rules-api", &[]);
+}
+
+#[test]
+fn whole_scope_bad_default_rules() {
+    whole_scope("bad-default-rules", &[("scs-0115-default-rules", -1)]);
+}
+
+#[test]
+fn whole_scope_bad_volume_types() {
+    whole_scope("bad-volume-types", &[("scs-0114-syntax-check", -1)]);
+}
+
+#[test]
+fn whole_scope_barbican_forbidden() {
+    whole_scope("barbican-forbidden", &[("scs-0116-permissions", -1)]);
+}
+
+#[test]
+fn whole_scope_low_entropy() {
+    whole_scope(
+        "low-entropy",
+        &[("scs-0101-entropy-avail", -1), ("scs-0101-fips-test", -1)],
+    );
+}
+
+#[test]
+fn whole_scope_no_rngtest() {
+    whole_scope("no-rngtest", &[("scs-0101-fips-test", 0)]);
+}
+
+#[test]
+fn whole_scope_no_external_network() {
+    whole_scope(
+        "no-external-network",
+        &[("scs-0101-entropy-avail", 0), ("scs-0101-fips-test", 0)],
+    );
+}
+
+#[test]
+fn whole_scope_s3_access_denied() {
+    whole_scope("s3-access-denied", &[("scs-0123-swift-s3", -1)]);
+}
+
+#[test]
+fn whole_scope_missing_services() {
+    whole_scope(
+        "missing-services",
+        &[
+            ("scs-0123-service-load-balancer", -1),
+            ("scs-0123-storage-apis", -1),
+            ("scs-0114-syntax-check", 0),
+            ("scs-0117-test-backup", -1),
+        ],
+    );
+}
+
+#[test]
+fn whole_scope_broken_standard_flavors() {
+    whole_scope(
+        "broken-standard-flavors",
+        &[
+            ("scs-0100-semantics-check", -1),
+            ("scs-0103-flavor-1v-4", -1),
+            ("scs-0103-flavor-2v-8", -1),
+            ("scs-0103-flavor-2v-4-20s", -1),
+        ],
     );
 }
 
 fn expect(fixture: &str, changes: &[(&str, i64)]) {
-    let r = run_fixture(fixture, &["--tests", IMPLEMENTED]);
+    let r = run_fixture(fixture, &["--tests", FLAVORS_AND_SERVICES]);
     let mut want = all_pass(false);
     for (id, v) in changes.iter() {
         assert!(
@@ -271,7 +358,7 @@ fn missing_services() {
 }
 
 fn preflight_aborts_everything(fixture: &str, reason: &str) {
-    let r = run_fixture(fixture, &["--tests", IMPLEMENTED]);
+    let r = run_fixture(fixture, &["--tests", FLAVORS_AND_SERVICES]);
     let results = results_of(&r.report);
     assert_eq!(results.len(), all_pass(false).len());
     assert!(results.values().all(|v| *v == 0), "{results:?}");
