@@ -914,8 +914,8 @@ impl CheckMediator {
         } = &mut self.source
         {
             rec.push(transcript::Event::Send {
-                request: transcript::RecordedRequest::from_api(&req),
-                result: transcript::RecordedResult::from_api(&result),
+                request: Box::new(transcript::RecordedRequest::from_api(&req)),
+                result: Box::new(transcript::RecordedResult::from_api(&result)),
             });
         }
         Ok(result)
@@ -963,10 +963,8 @@ impl CheckMediator {
                 })
                 .await
                 .clone();
-            if !fetched {
-                if let Ok(mut s) = session.stats.lock() {
-                    s.shared_hits += 1;
-                }
+            if !fetched && let Ok(mut s) = session.stats.lock() {
+                s.shared_hits += 1;
             }
             r
         } else {

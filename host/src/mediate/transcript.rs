@@ -229,9 +229,9 @@ pub enum Event {
     /// `openstack.send`.
     Send {
         /// Request.
-        request: RecordedRequest,
+        request: Box<RecordedRequest>,
         /// Result.
-        result: RecordedResult,
+        result: Box<RecordedResult>,
     },
     /// `clock.now`.
     Now {
@@ -541,7 +541,7 @@ impl Replayer {
     pub fn send(&mut self, req: &ApiRequest) -> Result<Result<ApiResponse, ApiError>, Divergence> {
         let want = RecordedRequest::from_api(req);
         let actual = want.describe();
-        match self.take(actual.clone(), |ev| matches!(ev, Event::Send { request, .. } if *request == want))? {
+        match self.take(actual.clone(), |ev| matches!(ev, Event::Send { request, .. } if **request == want))? {
             Event::Send { result, .. } => Ok(result.to_api()),
             other => Err(self.mismatch(&other, actual)),
         }
@@ -636,13 +636,13 @@ mod tests {
         let events = vec![
             Event::Now { ms: 42 },
             Event::Send {
-                request: RecordedRequest::from_api(&req("flavors/detail")),
-                result: RecordedResult::from_api(&Ok(resp.clone())),
+                request: Box::new(RecordedRequest::from_api(&req("flavors/detail"))),
+                result: Box::new(RecordedResult::from_api(&Ok(resp.clone()))),
             },
             Event::Sleep { ms: 1000 },
             Event::Send {
-                request: RecordedRequest::from_api(&req("x")),
-                result: RecordedResult::from_api(&Err(ApiError::Denied("no".into()))),
+                request: Box::new(RecordedRequest::from_api(&req("x"))),
+                result: Box::new(RecordedResult::from_api(&Err(ApiError::Denied("no".into())))),
             },
         ];
         let mut comps = BTreeMap::new();
