@@ -114,10 +114,7 @@ fn ssh_keygen_key_scs_cert_signature_verified_by_ssh_keygen() {
     // ed25519 is deterministic: ssh-keygen's own signature is byte-identical.
     let msg_path = dir.path().join("msg");
     std::fs::write(&msg_path, msg).expect("write msg");
-    let (code, _, err) = ssh_keygen(
-        &["-Y", "sign", "-f", s(&kp), "-n", NS, s(&msg_path)],
-        None,
-    );
+    let (code, _, err) = ssh_keygen(&["-Y", "sign", "-f", s(&kp), "-n", NS, s(&msg_path)], None);
     assert_eq!(code, 0, "ssh-keygen -Y sign: {err}");
     let theirs = std::fs::read_to_string(dir.path().join("msg.sig")).expect("their sig");
     // (msg.sig was overwritten by ssh-keygen's own signature.)
@@ -131,13 +128,9 @@ fn ssh_keygen_signature_verified_by_scs_cert() {
     let msg_path = dir.path().join("manifest.json");
     let msg = b"exact manifest bytes\n\x00\xff";
     std::fs::write(&msg_path, msg).expect("write");
-    let (code, _, err) = ssh_keygen(
-        &["-Y", "sign", "-f", s(&kp), "-n", NS, s(&msg_path)],
-        None,
-    );
+    let (code, _, err) = ssh_keygen(&["-Y", "sign", "-f", s(&kp), "-n", NS, s(&msg_path)], None);
     assert_eq!(code, 0, "ssh-keygen -Y sign: {err}");
-    let armored =
-        std::fs::read_to_string(dir.path().join("manifest.json.sig")).expect("read sig");
+    let armored = std::fs::read_to_string(dir.path().join("manifest.json.sig")).expect("read sig");
     let signer = sshsig::verify(&armored, msg, NS).expect("scs-cert verifies ssh-keygen sig");
     let expected = keys::load_public_key(&keys::public_path(&kp)).expect("pub");
     assert_eq!(signer.key_data(), expected.key_data());
@@ -228,4 +221,221 @@ fn protected_ssh_keygen_key_loads_with_passphrase_only() {
     } else {
         eprintln!("ssh-keygen could not make an RSA key here: {err}");
     }
+}
+
+/// The real binary with extra environment.
+fn cli_env(args: &[&str], env: &[(&str, &str)]) -> common::CliRun {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_scs-cert"));
+    c.args(args)
+        .env_remove("SCS_CERT_KEY_PASSPHRASE")
+        .env_remove("SCS_CERT_ROOT")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run scs-cert");
+    common::CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn cli_key_generate_is_read_by_ssh_keygen() {
+    let dir = common::tempdir();
+    let k = dir.path().join("signing");
+    let r = cli_env(
+        &[
+            "key",
+            "generate",
+            "--out",
+            s(&k),
+            "--comment",
+            "ops@example.org",
+        ],
+        &[("SCS_CERT_KEY_PASSPHRASE", "pass phrase")],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("passphrase-protected"), "{}", r.stdout);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&k).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (code, out, err) = ssh_keygen(&["-y", "-P", "pass phrase", "-f", s(&k)], None);
+    assert_eq!(code, 0, "{err}");
+    let ours = std::fs::read_to_string(keys::public_path(&k)).expect("pub");
+    assert_eq!(
+        out.split_whitespace().nth(1),
+        ours.split_whitespace().nth(1)
+    );
+    assert!(ours.trim_end().ends_with("ops@example.org"), "{ours}");
+    // Never overwritten.
+    let r = cli_env(&["key", "generate", "--out", s(&k), "--no-passphrase"], &[]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    // A protected key without a passphrase (no terminal): clear error.
+    let root = dir.path().join("root.json");
+    let pubk = keys::public_path(&k);
+    let init = |env: &[(&str, &str)]| {
+        cli_env(
+            &[
+                "trust",
+                "init",
+                "--out",
+                s(&root),
+                "--root-key",
+                s(&pubk),
+                "--bundle-key",
+                s(&pubk),
+                "--sign",
+                s(&k),
+            ],
+            env,
+        )
+    };
+    let r = init(&[]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("passphrase-protected"), "{}", r.stderr);
+    let r = init(&[("SCS_CERT_KEY_PASSPHRASE", "wrong")]);
+    assert!(r.stderr.contains("wrong passphrase"), "{}", r.stderr);
+    let r = init(&[("SCS_CERT_KEY_PASSPHRASE", "pass phrase")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn cli_trust_init_rotate_sign_show() {
+    let dir = common::tempdir();
+    let d = dir.path();
+    let mk = |name: &str| {
+        let p = d.join(name);
+        let r = cli_env(&["key", "generate", "--out", s(&p), "--no-passphrase"], &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        (p.clone(), keys::public_path(&p))
+    };
+    let (a, a_pub) = mk("a");
+    let (b, b_pub) = mk("b");
+    let (c, c_pub) = mk("c");
+    let (_dk, d_pub) = mk("contrib");
+    let r1 = d.join("root-1.json");
+    // Unsigned: refused and not written.
+    let r = cli_env(
+        &[
+            "trust",
+            "init",
+            "--out",
+            s(&r1),
+            "--root-key",
+            s(&a_pub),
+            "--bundle-key",
+            s(&b_pub),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 36, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("scs-cert: refused: root-invalid:"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r1.exists());
+    let r = cli_env(
+        &[
+            "trust",
+            "init",
+            "--out",
+            s(&r1),
+            "--root-key",
+            s(&a_pub),
+            "--bundle-key",
+            s(&b_pub),
+            "--delegate",
+            &format!(
+                "name=flavors,prefix=scs-0100-,key={},cap=openstack:*:read",
+                s(&d_pub)
+            ),
+            "--sign",
+            s(&a),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = cli_env(&["trust", "show", s(&r1)], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("version:     1"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "delegation:  flavors: 1 of 1 key(s), checks scs-0100-*, capabilities openstack:*:read"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("status:      ok"), "{}", r.stdout);
+    // Rotation to c: only the new key is not enough, nor only the old one.
+    let r2 = d.join("root-2.json");
+    let rotate = |signers: &[&Path], extra: &[&str]| {
+        let mut args = vec![
+            "trust",
+            "rotate",
+            "--root",
+            s(&r1),
+            "--out",
+            s(&r2),
+            "--add-root-key",
+            s(&c_pub),
+            "--remove-key",
+            s(&a_pub),
+        ];
+        for k in signers {
+            args.push("--sign");
+            args.push(s(k));
+        }
+        args.extend_from_slice(extra);
+        cli_env(&args, &[])
+    };
+    let r = rotate(&[&c], &[]);
+    assert_eq!(r.code, 36, "{}", r.stderr);
+    assert!(r.stderr.contains("previous (version 1)"), "{}", r.stderr);
+    let r = rotate(&[&a], &[]);
+    assert_eq!(r.code, 36, "{}", r.stderr);
+    assert!(r.stderr.contains("its own root keys"), "{}", r.stderr);
+    assert!(!r2.exists());
+    // A draft signed by the new key, completed with `trust sign` by the old one.
+    let r = rotate(&[&c], &["--draft"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("DRAFT"), "{}", r.stdout);
+    let r = cli_env(&["trust", "show", s(&r2), "--previous", s(&r1)], &[]);
+    assert_eq!(r.code, 36, "{}", r.stdout);
+    assert!(r.stdout.contains("NOT VALID"), "{}", r.stdout);
+    let r = cli_env(&["trust", "sign", s(&r2), "--key", s(&a)], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = cli_env(&["trust", "show", s(&r2), "--previous", s(&r1)], &[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("valid rotation [1, 2]"), "{}", r.stdout);
+    let keys_section: String = r
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("keys:"))
+        .take_while(|l| !l.starts_with("roles:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let a_id = sshsig::key_id(&keys::load_public_key(&a_pub).expect("a"));
+    assert!(
+        !keys_section.contains(&a_id),
+        "old key pruned: {keys_section}"
+    );
+    assert!(
+        keys_section.contains("[delegation:flavors]"),
+        "{keys_section}"
+    );
+    // Root files are versioned JSON with the documented shape.
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&r2).expect("r2")).expect("json");
+    assert_eq!(v["signed"]["type"], "scs-cert-root");
+    assert_eq!(v["signed"]["version"], 2);
+    assert_eq!(v["signed"]["roles"]["root"]["threshold"], 1);
+    assert_eq!(v["signatures"].as_array().map(Vec::len), Some(2));
+    let _ = b;
 }

@@ -581,17 +581,20 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 .as_ref()
                 .map(|b| b.overrides.clone())
                 .unwrap_or_default(),
-            bundle: opts.bundle.as_ref().map(|b| crate::report::BundleProvenance {
-                name: b.manifest.name.clone(),
-                version: b.manifest.version.clone(),
-                sequence: b.manifest.sequence,
-                manifest_sha256: b.manifest_sha256.clone(),
-                archive_sha256: b.archive_sha256.clone(),
-                expires: b.manifest.expires.clone(),
-                signers: b.signers.clone(),
-                authorized_by: b.authorized_by.clone(),
-                root_version: b.root_version,
-            }),
+            bundle: opts
+                .bundle
+                .as_ref()
+                .map(|b| crate::report::BundleProvenance {
+                    name: b.manifest.name.clone(),
+                    version: b.manifest.version.clone(),
+                    sequence: b.manifest.sequence,
+                    manifest_sha256: b.manifest_sha256.clone(),
+                    archive_sha256: b.archive_sha256.clone(),
+                    expires: b.manifest.expires.clone(),
+                    signers: b.signers.clone(),
+                    authorized_by: b.authorized_by.clone(),
+                    root_version: b.root_version,
+                }),
             transcript: match (&transcript_info, &replay) {
                 (Some(w), _) => Some(crate::report::TranscriptRef {
                     sha256: w.sha256.clone(),

@@ -130,6 +130,26 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
+    // Reproducible components: panic locations must not name this machine's
+    // directories. Workspace paths are already relative and std's are
+    // /rustc/<hash>/; remap the cargo home (registry sources) and, to be
+    // safe, the workspace root and the guest target dir. Stable `trim-paths`
+    // does not exist yet, so --remap-path-prefix it is (README, "Bundles and trust").
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    // rustc applies the last matching prefix: most specific last.
+    let mut remaps = Vec::new();
+    if let Some(home) = cargo_home {
+        remaps.push((home, "/cargo".to_string()));
+    }
+    remaps.push((root.clone(), "/scs-cert".to_string()));
+    remaps.push((guests_dir.clone(), "/scs-cert/target/guests".to_string()));
+    let flags: Vec<String> = remaps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
     let status = cmd
         .status()
         .expect("failed to start the nested cargo for the wasm guests");
@@ -172,4 +192,5 @@ fn main() {
     for p in ["checks", "tests/guests", "wit", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
+    println!("cargo:rerun-if-env-changed=CARGO_HOME");
 }

@@ -3,14 +3,23 @@
 //! - `build`: the host (`scs-cert`), the simulated cloud, and every check
 //!   component for wasm32-wasip2 (through tests/artifacts, which assembles
 //!   `target/guests/checks/<id>/{component.wasm,check.json}`).
-//! - `demo`: build, start the simulated cloud with the compliant fixture, run
-//!   the SCS-compatible IaaS scope against it, print the summary, write
+//! - `bundle`: build, then pack every check into a signed dev bundle
+//!   `target/bundle/scs-checks.scsb` with a freshly generated local key
+//!   (`target/bundle/dev-key`) and the matching local trust root
+//!   `target/bundle/root.json`, and verify it like production does.
+//! - `demo`: `bundle`, start the simulated cloud with the compliant fixture,
+//!   run the SCS-compatible IaaS scope against it from the signed bundle
+//!   (`--bundle ... --root ...`), print the summary, write
 //!   `target/demo/report.yaml`, stop the cloud.
 //! - `test`: everything CI runs: the wasm target, formatting, clippy, and the
-//!   whole test suite.
+//!   whole test suite, then `realcloud`.
+//! - `realcloud`: the real-OpenStack tier alone: install (cached in
+//!   target/realcloud) and start real Keystone, Nova, Glance, Cinder and
+//!   Neutron API services on 127.0.0.1 (tests/realcloud/*.sh), run
+//!   `cargo test --test realcloud` against them, stop them (also on failure).
 //!
-//! Never: download anything except through cargo/rustup, or leave the
-//! simulated cloud running.
+//! Never: download anything except through cargo/rustup (and pip from PyPI
+//! for the real-cloud tier), or leave the simulated or the real cloud running.
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
@@ -85,6 +94,141 @@ fn build() -> Result<()> {
     Ok(())
 }
 
+/// Run the freshly built scs-cert with `args`.
+fn scs_cert(args: &[&std::ffi::OsStr], what: &str) -> Result<()> {
+    let mut c = Command::new(target_dir().join("debug/scs-cert"));
+    c.current_dir(root())
+        .args(args)
+        .env_remove("SCS_CERT_KEY_PASSPHRASE");
+    run(c, what)
+}
+
+/// Build, then pack and sign the dev bundle; returns (bundle, root, state dir).
+fn bundle() -> Result<(PathBuf, PathBuf, PathBuf)> {
+    build()?;
+    let t = target_dir();
+    let dir = t.join("bundle");
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let key = dir.join("dev-key");
+    let root_json = dir.join("root.json");
+    let out = dir.join("scs-checks.scsb");
+    let state = dir.join("state");
+    // A fresh local key and root every time: the dev bundle proves the same
+    // verification path as production without any shared secret.
+    for p in [key.clone(), dir.join("dev-key.pub"), root_json.clone()] {
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("remove {}", p.display()))?;
+        }
+    }
+    let os = |s: &str| std::ffi::OsString::from(s);
+    scs_cert(
+        &[
+            &os("key"),
+            &os("generate"),
+            &os("--no-passphrase"),
+            &os("--comment"),
+            &os("scs-cert-dev-bundle"),
+            &os("--out"),
+            key.as_os_str(),
+        ],
+        "scs-cert key generate (dev key)",
+    )?;
+    let pubkey = dir.join("dev-key.pub");
+    scs_cert(
+        &[
+            &os("trust"),
+            &os("init"),
+            &os("--out"),
+            root_json.as_os_str(),
+            &os("--root-key"),
+            pubkey.as_os_str(),
+            &os("--bundle-key"),
+            pubkey.as_os_str(),
+            &os("--expires-days"),
+            &os("30"),
+            &os("--sign"),
+            key.as_os_str(),
+        ],
+        "scs-cert trust init (local dev root)",
+    )?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let expires = chrono_free_date(now + 30 * 86_400);
+    let mut args: Vec<std::ffi::OsString> = [
+        "bundle",
+        "build",
+        "--name",
+        "scs-checks",
+        "--sequence",
+        &now.to_string(),
+        "--expires",
+        &expires,
+        "--checks",
+    ]
+    .iter()
+    .map(|s| os(s))
+    .collect();
+    args.push(t.join("guests/checks").into_os_string());
+    let mut scopes: Vec<PathBuf> = std::fs::read_dir(root().join("scopes"))
+        .context("list scopes/")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    scopes.sort();
+    for s in scopes {
+        args.push(os("--scope"));
+        args.push(s.into_os_string());
+    }
+    args.extend([os("--trust"), root_json.clone().into_os_string()]);
+    args.extend([os("--out"), out.clone().into_os_string()]);
+    let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    scs_cert(&refs, "scs-cert bundle build")?;
+    scs_cert(
+        &[
+            &os("bundle"),
+            &os("sign"),
+            out.as_os_str(),
+            &os("--key"),
+            key.as_os_str(),
+        ],
+        "scs-cert bundle sign (dev key)",
+    )?;
+    scs_cert(
+        &[
+            &os("bundle"),
+            &os("verify"),
+            out.as_os_str(),
+            &os("--root"),
+            root_json.as_os_str(),
+            &os("--state-dir"),
+            state.as_os_str(),
+        ],
+        "scs-cert bundle verify",
+    )?;
+    eprintln!(
+        "xtask: signed dev bundle {} (trust root {})",
+        out.display(),
+        root_json.display()
+    );
+    Ok((out, root_json, state))
+}
+
+/// `YYYY-MM-DD` of a Unix time (civil-from-days; no date crate in xtask).
+fn chrono_free_date(secs: u64) -> String {
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 struct Cloud(Child);
 
 impl Drop for Cloud {
@@ -95,7 +239,7 @@ impl Drop for Cloud {
 }
 
 fn demo() -> Result<()> {
-    build()?;
+    let (bundle_file, root_json, state) = bundle()?;
     let t = target_dir();
     let demo = t.join("demo");
     std::fs::create_dir_all(&demo).with_context(|| format!("create {}", demo.display()))?;
@@ -131,8 +275,12 @@ fn demo() -> Result<()> {
         ])
         .arg("--output")
         .arg(&report)
-        .arg("--checks")
-        .arg(t.join("guests/checks"))
+        .arg("--bundle")
+        .arg(&bundle_file)
+        .arg("--root")
+        .arg(&root_json)
+        .arg("--state-dir")
+        .arg(&state)
         .arg("--cache-dir")
         .arg(t.join("component-cache"))
         .arg("--record")
@@ -176,18 +324,66 @@ fn test() -> Result<()> {
     ]);
     run(c, "cargo clippy -D warnings")?;
     let mut c = cargo();
+    c.args([
+        "clippy",
+        "--locked",
+        "-p",
+        "scs-cert",
+        "--test",
+        "realcloud",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(c, "cargo clippy --test realcloud -D warnings")?;
+    let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);
-    run(c, "cargo test --workspace")
+    run(c, "cargo test --workspace")?;
+    realcloud()
+}
+
+/// Stops the real cloud when dropped (also when the tests fail or xtask bails).
+struct RealCloud(PathBuf);
+
+impl Drop for RealCloud {
+    fn drop(&mut self) {
+        let mut c = Command::new("bash");
+        c.arg(root().join("tests/realcloud/stop.sh"))
+            .env("REALCLOUD_DIR", &self.0);
+        let _ = run(c, "tests/realcloud/stop.sh");
+    }
+}
+
+/// The real-OpenStack tier: install the services (cached in target/realcloud), start them,
+/// run `cargo test --test realcloud` against them, stop them. That target has `test = false`,
+/// so `cargo test --workspace` leaves it out and it runs exactly here.
+fn realcloud() -> Result<()> {
+    let dir = target_dir().join("realcloud");
+    let script = |name: &str| {
+        let mut c = Command::new("bash");
+        c.arg(root().join("tests/realcloud").join(name))
+            .env("REALCLOUD_DIR", &dir);
+        c
+    };
+    run(script("install.sh"), "tests/realcloud/install.sh")?;
+    let _cloud = RealCloud(dir.clone());
+    run(script("start.sh"), "tests/realcloud/start.sh")?;
+    let mut c = cargo();
+    c.args(["test", "--locked", "-p", "scs-cert", "--test", "realcloud"])
+        .env("SCS_REALCLOUD_DIR", &dir);
+    run(c, "cargo test --test realcloud (real OpenStack services)")
 }
 
 fn main() -> Result<()> {
     let cmd = std::env::args().nth(1).unwrap_or_default();
     match cmd.as_str() {
         "build" => build(),
+        "bundle" => bundle().map(|_| ()),
         "demo" => demo(),
         "test" => test(),
+        "realcloud" => realcloud(),
         _ => {
-            eprintln!("usage: cargo xtask build | demo | test");
+            eprintln!("usage: cargo xtask build | bundle | demo | test | realcloud");
             std::process::exit(2);
         }
     }

@@ -370,13 +370,13 @@ impl AllowedSigners {
                         key_id: key_id.clone(),
                         valid_after: va,
                     })
-                } else if let Some(vb) = e.valid_before.filter(|vb| at > *vb) {
-                    Some(SignersError::Expired {
-                        key_id: key_id.clone(),
-                        valid_before: vb,
-                    })
                 } else {
-                    None
+                    e.valid_before
+                        .filter(|vb| at > *vb)
+                        .map(|vb| SignersError::Expired {
+                            key_id: key_id.clone(),
+                            valid_before: vb,
+                        })
                 };
             match refusal {
                 None => return Ok(e),

@@ -1,13 +1,23 @@
 //! Check components and their metadata, as the host loads them.
 //!
 //! Owns: reading a checks directory (`<dir>/<check-id>/component.wasm` plus
-//! `<dir>/<check-id>/check.json`), validating each `check.json` (id, testcase
-//! ids, capabilities, limits), hashing each component (sha256 over the exact
-//! bytes that will be compiled), and mapping testcase ids to checks.
-//! The signed archive format (`.scsb`) will live here too.
+//! `<dir>/<check-id>/check.json`, the unsigned development path), validating
+//! each `check.json` (id, testcase ids, capabilities, limits), hashing each
+//! component (sha256 over the exact bytes that will be compiled), mapping
+//! testcase ids to checks, and the signed archive format `.scsb`:
+//! [`archive`] (deterministic tar + zstd, safe reading), [`manifest`]
+//! (`manifest.json`, building a bundle) and [`verify`] (verify-then-use,
+//! refusal reasons, adding signatures).
 //!
-//! Must never: compile or run a component (that is `sandbox`), or read a
-//! component's bytes twice (hash and compile the same buffer).
+//! Must never: compile or run a component (that is `sandbox`), read a
+//! component's bytes twice (hash and compile the same buffer), or decide
+//! which keys are trusted (that is `trust`).
+
+pub mod archive;
+pub mod manifest;
+pub mod verify;
+
+pub use verify::{Reason, Refusal, VerifiedBundle, VerifyOptions};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -63,6 +73,22 @@ pub enum BundleError {
     /// No checks at all.
     #[error("{0}: contains no checks (expected <id>/component.wasm and <id>/check.json)")]
     Empty(PathBuf),
+    /// A bundle broke a rule (see [`Reason`] for the exit codes).
+    #[error("bundle refused: {0}")]
+    Refused(Refusal),
+    /// `bundle build` inputs are unusable.
+    #[error("cannot build the bundle: {0}")]
+    Build(String),
+}
+
+impl BundleError {
+    /// The refusal reason, when a bundle rule was broken.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            BundleError::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
 }
 
 /// Per-check limits a check.json may ask for (the host caps them).
@@ -253,11 +279,13 @@ mod tests {
     fn meta_validation() {
         let p = Path::new("x/check.json");
         assert!(validate_meta(&meta("a"), p, "a").is_ok());
-        let e = validate_meta(&meta("a"), p, "b").unwrap_err().to_string();
+        let e = validate_meta(&meta("a"), p, "b")
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("differs from its directory name"), "{e}");
         let mut m = meta("a");
         m.capabilities = vec!["net:any".into()];
-        let e = validate_meta(&m, p, "a").unwrap_err().to_string();
+        let e = validate_meta(&m, p, "a").expect_err("refused").to_string();
         assert!(e.starts_with("x/check.json: capabilities:"), "{e}");
         let mut m = meta("A");
         m.testcases.clear();
@@ -272,7 +300,9 @@ mod tests {
             sha256: String::new(),
             dir: PathBuf::new(),
         };
-        let e = testcase_index(&[c("a"), c("b")]).unwrap_err().to_string();
+        let e = testcase_index(&[c("a"), c("b")])
+            .expect_err("refused")
+            .to_string();
         assert!(e.contains("claimed by two checks, a and b"), "{e}");
     }
 }
