@@ -115,7 +115,10 @@ fn run_fixture(fixture: &str, extra: &[&str]) -> Run {
 
 #[test]
 fn compliant_cloud_passes_every_implemented_testcase() {
-    let r = run_fixture("compliant", &["--tests", FLAVORS_AND_SERVICES, "--recommended"]);
+    let r = run_fixture(
+        "compliant",
+        &["--tests", FLAVORS_AND_SERVICES, "--recommended"],
+    );
     assert_eq!(
         results_of(&r.report),
         all_pass(true),
@@ -189,10 +192,25 @@ fn whole_scope(fixture: &str, changes: &[(&str, i64)]) {
         .filter(|(k, v)| got.get(*k) != Some(*v))
         .map(|(k, v)| format!("{k}: want {v}, got {:?}", got.get(k)))
         .collect();
-    assert!(diff.is_empty(), "fixture {fixture}:\n{}\nstderr:\n{}", diff.join("\n"), r.cli.stderr);
-    assert_eq!(got.len(), want.len(), "no results beyond the main testcases");
-    let unimplemented = r.report["run"]["scs_cert"]["unimplemented"].as_array().map(Vec::len);
-    assert_eq!(unimplemented, Some(0), "every main testcase has a component");
+    assert!(
+        diff.is_empty(),
+        "fixture {fixture}:\n{}\nstderr:\n{}",
+        diff.join("\n"),
+        r.cli.stderr
+    );
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "no results beyond the main testcases"
+    );
+    let unimplemented = r.report["run"]["scs_cert"]["unimplemented"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(
+        unimplemented,
+        Some(0),
+        "every main testcase has a component"
+    );
     let code = if changes.iter().any(|(_, v)| *v == -1) {
         1
     } else if changes.is_empty() {
@@ -206,8 +224,20 @@ fn whole_scope(fixture: &str, changes: &[(&str, i64)]) {
         assert!(r.cli.stdout.contains(&header), "{}", r.cli.stdout);
     }
     if changes.is_empty() {
-        assert!(r.cli.stdout.contains("IaaS next:\n- main: PASS (55 passed)"), "{}", r.cli.stdout);
-        assert!(r.cli.stdout.contains("IaaS v5.1:\n- main: PASS (54 passed)"), "{}", r.cli.stdout);
+        assert!(
+            r.cli
+                .stdout
+                .contains("IaaS next:\n- main: PASS (55 passed)"),
+            "{}",
+            r.cli.stdout
+        );
+        assert!(
+            r.cli
+                .stdout
+                .contains("IaaS v5.1:\n- main: PASS (54 passed)"),
+            "{}",
+            r.cli.stdout
+        );
     } else {
         assert!(!r.cli.stdout.contains("MISSING"), "{}", r.cli.stdout);
     }

@@ -106,14 +106,22 @@ fn application_credentials_authenticate_and_never_leak() {
 
 /// The compliant fixture with `faults` replaced.
 fn faulty(faults: &str) -> BlockingSimCloud {
-    let text = std::fs::read_to_string(root().join("tests/simcloud/fixtures/compliant.yaml")).expect("read fixture");
-    assert!(text.contains("\nfaults: {}\n"), "compliant.yaml changed shape");
+    let text = std::fs::read_to_string(root().join("tests/simcloud/fixtures/compliant.yaml"))
+        .expect("read fixture");
+    assert!(
+        text.contains("\nfaults: {}\n"),
+        "compliant.yaml changed shape"
+    );
     let text = text.replace("\nfaults: {}\n", &format!("\nfaults: {faults}\n"));
     let f = Fixture::from_yaml(&text).expect("fixture with faults");
     simcloud::spawn_blocking_server(f).expect("start simcloud")
 }
 
-fn run_faulty(cloud: &BlockingSimCloud, tests: &str, tweak: impl FnOnce(&mut scs_cert::run::RunOptions)) -> scs_cert::report::Report {
+fn run_faulty(
+    cloud: &BlockingSimCloud,
+    tests: &str,
+    tweak: impl FnOnce(&mut scs_cert::run::RunOptions),
+) -> scs_cert::report::Report {
     let dir = tempdir();
     let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
     let checks = checks_with(dir.path(), &["scs-0100-flavor-naming", "scs-0123-services"]);
@@ -142,9 +150,18 @@ fn an_expired_token_is_renewed_and_the_check_never_sees_the_401() {
         poll.stderr
     );
     let reqs = cloud.requests();
-    let auths = reqs.iter().filter(|q| q.path.ends_with("/auth/tokens") && q.method == "POST").count();
-    assert!(auths >= 2, "the host re-authenticated ({auths} token requests)");
-    assert!(reqs.iter().any(|q| q.status == 401), "the cloud did refuse a token");
+    let auths = reqs
+        .iter()
+        .filter(|q| q.path.ends_with("/auth/tokens") && q.method == "POST")
+        .count();
+    assert!(
+        auths >= 2,
+        "the host re-authenticated ({auths} token requests)"
+    );
+    assert!(
+        reqs.iter().any(|q| q.status == 401),
+        "the cloud did refuse a token"
+    );
 }
 
 #[test]
@@ -157,7 +174,9 @@ fn server_errors_and_malformed_json_abort_with_a_reason() {
     assert_eq!(result_of(&report, "scs-0123-service-compute"), 1);
     let inv = invocation_of(&report, "scs-0100-syntax-check");
     assert!(
-        inv.stderr.iter().any(|l| l.starts_with("ERROR: scs-0100-syntax-check: compute GET flavors/detail returned HTTP 503")),
+        inv.stderr.iter().any(|l| l.starts_with(
+            "ERROR: scs-0100-syntax-check: compute GET flavors/detail returned HTTP 503"
+        )),
         "{:?}",
         inv.stderr
     );
@@ -167,7 +186,10 @@ fn server_errors_and_malformed_json_abort_with_a_reason() {
     assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
     let inv = invocation_of(&report, "scs-0100-syntax-check");
     assert!(
-        inv.stderr.iter().any(|l| l.contains("malformed response from compute GET flavors/detail") && l.contains("not valid JSON")),
+        inv.stderr.iter().any(
+            |l| l.contains("malformed response from compute GET flavors/detail")
+                && l.contains("not valid JSON")
+        ),
         "{:?}",
         inv.stderr
     );
@@ -176,7 +198,9 @@ fn server_errors_and_malformed_json_abort_with_a_reason() {
 #[test]
 fn responses_over_the_size_cap_are_refused() {
     let cloud = start_cloud("compliant");
-    let report = run_faulty(&cloud, "scs-0100", |o| o.mediation.max_response_bytes = 1_000);
+    let report = run_faulty(&cloud, "scs-0100", |o| {
+        o.mediation.max_response_bytes = 1_000
+    });
     assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
     let inv = invocation_of(&report, "scs-0100-syntax-check");
     assert!(

@@ -19,7 +19,11 @@ const CHECKS: &[&str] = &[
     "test-sleep",
 ];
 
-fn record(fixture: &str, dir: &Path, cred: Credential) -> (scs_cert::run::RunResult, BlockingSimCloud) {
+fn record(
+    fixture: &str,
+    dir: &Path,
+    cred: Credential,
+) -> (scs_cert::run::RunResult, BlockingSimCloud) {
     let cloud = start_cloud(fixture);
     let clouds = write_clouds(dir, &cloud, "simcloud", &cred);
     let checks = checks_with(dir, CHECKS);
@@ -65,20 +69,44 @@ fn recorded_runs_replay_offline_to_identical_results() {
         let (recorded, cloud) = record(fixture, dir.path(), Credential::FirstUser);
         drop(cloud); // the cloud is gone from here on
         let w = recorded.transcript.clone().expect("transcript written");
-        let t = recorded.report.provenance.transcript.clone().expect("report names the transcript");
+        let t = recorded
+            .report
+            .provenance
+            .transcript
+            .clone()
+            .expect("report names the transcript");
         assert_eq!(t.sha256, w.sha256);
         assert_eq!(t.mode, "recorded");
         let replayed = replay(dir.path());
-        assert!(replayed.divergences.is_empty(), "{fixture}: {:?}", replayed.divergences);
+        assert!(
+            replayed.divergences.is_empty(),
+            "{fixture}: {:?}",
+            replayed.divergences
+        );
         assert_eq!(results(&replayed), results(&recorded), "{fixture}");
-        assert_eq!(logs(&replayed), logs(&recorded), "{fixture}: log lines differ");
-        let t = replayed.report.provenance.transcript.clone().expect("replay names the transcript");
-        assert_eq!((t.sha256.as_str(), t.mode.as_str()), (w.sha256.as_str(), "replayed"));
+        assert_eq!(
+            logs(&replayed),
+            logs(&recorded),
+            "{fixture}: log lines differ"
+        );
+        let t = replayed
+            .report
+            .provenance
+            .transcript
+            .clone()
+            .expect("replay names the transcript");
+        assert_eq!(
+            (t.sha256.as_str(), t.mode.as_str()),
+            (w.sha256.as_str(), "replayed")
+        );
         if fixture == "compliant" {
             assert_eq!(results(&recorded)["test-slow-poll"], 1);
         }
         if fixture == "admin-role" {
-            assert!(results(&replayed).values().all(|v| *v == 0), "preflight replays as ABORT");
+            assert!(
+                results(&replayed).values().all(|v| *v == 0),
+                "preflight replays as ABORT"
+            );
         }
     }
 }
@@ -94,7 +122,11 @@ fn replay_is_deterministic_and_skips_sleeps() {
         .iter()
         .find(|c| c.id == "test-sleep")
         .expect("test-sleep ran");
-    assert!(slow.elapsed_ms >= 2000, "live run polls for 2 s, took {} ms", slow.elapsed_ms);
+    assert!(
+        slow.elapsed_ms >= 2000,
+        "live run polls for 2 s, took {} ms",
+        slow.elapsed_ms
+    );
     let first = replay(dir.path());
     let want_yaml: Vec<Vec<String>> = logs(&first);
     for _ in 0..9 {
@@ -139,7 +171,8 @@ fn tamper(dir: &Path, component: &str, edit: impl Fn(&str) -> String) {
     let compressed = zstd::encode_all(changed.as_bytes(), 3).expect("zstd");
     std::fs::write(&file, &compressed).expect("write");
     let mpath = tdir.join("manifest.json");
-    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mpath).expect("read")).expect("json");
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&mpath).expect("read")).expect("json");
     for c in m["components"].as_array_mut().expect("components") {
         if c["id"] == component {
             c["file_sha256"] = hex::encode(sha2::Sha256::digest(&compressed)).into();
@@ -162,16 +195,37 @@ fn tampered_response_changes_the_verdict_and_the_digest() {
             return t.to_string();
         };
         let (head, tail) = t.split_at(at);
-        format!("{head}{}", tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1))
+        format!(
+            "{head}{}",
+            tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1)
+        )
     });
     let replayed = replay(dir.path());
-    assert!(replayed.divergences.is_empty(), "{:?}", replayed.divergences);
+    assert!(
+        replayed.divergences.is_empty(),
+        "{:?}",
+        replayed.divergences
+    );
     let (a, b) = (results(&recorded), results(&replayed));
     let differing: Vec<&String> = a.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
     assert!(!differing.is_empty(), "tampering changed no verdict");
-    assert!(differing.iter().all(|k| k.starts_with("scs-0103-flavor-")), "{differing:?}");
-    let digest = |r: &scs_cert::run::RunResult| r.report.provenance.transcript.clone().expect("transcript").sha256;
-    assert_ne!(digest(&recorded), digest(&replayed), "the transcript digest must change");
+    assert!(
+        differing.iter().all(|k| k.starts_with("scs-0103-flavor-")),
+        "{differing:?}"
+    );
+    let digest = |r: &scs_cert::run::RunResult| {
+        r.report
+            .provenance
+            .transcript
+            .clone()
+            .expect("transcript")
+            .sha256
+    };
+    assert_ne!(
+        digest(&recorded),
+        digest(&replayed),
+        "the transcript digest must change"
+    );
 }
 
 #[test]
@@ -179,7 +233,9 @@ fn a_divergent_call_is_an_error_naming_component_call_and_both_calls() {
     let dir = tempdir();
     let (_recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
     // The recorded first request of scs-0123 never happened that way.
-    tamper(dir.path(), "test-sleep", |t| t.replacen("flavors/detail", "flavors/other", 1));
+    tamper(dir.path(), "test-sleep", |t| {
+        t.replacen("flavors/detail", "flavors/other", 1)
+    });
     let replayed = replay(dir.path());
     assert_eq!(replayed.divergences.len(), 1, "{:?}", replayed.divergences);
     let d = &replayed.divergences[0];
@@ -187,8 +243,15 @@ fn a_divergent_call_is_an_error_naming_component_call_and_both_calls() {
         d.starts_with("replay diverged in component test-sleep at call #2: the transcript has GET compute flavors/other"),
         "{d}"
     );
-    assert!(d.contains("the check made GET compute flavors/detail"), "{d}");
-    assert_eq!(replayed.report.results()["test-slow-poll"], 0, "the diverged component aborts");
+    assert!(
+        d.contains("the check made GET compute flavors/detail"),
+        "{d}"
+    );
+    assert_eq!(
+        replayed.report.results()["test-slow-poll"],
+        0,
+        "the diverged component aborts"
+    );
     // The other components replay normally.
     assert_eq!(replayed.report.results()["scs-0100-syntax-check"], 1);
 }
@@ -199,7 +262,9 @@ fn all_transcript_text(dir: &Path) -> String {
         let p = e.expect("entry").path();
         let bytes = std::fs::read(&p).expect("read");
         if p.extension().is_some_and(|x| x == "zst") {
-            text.push_str(&String::from_utf8_lossy(&zstd::decode_all(&bytes[..]).expect("zstd")));
+            text.push_str(&String::from_utf8_lossy(
+                &zstd::decode_all(&bytes[..]).expect("zstd"),
+            ));
         } else {
             text.push_str(&String::from_utf8_lossy(&bytes));
         }
@@ -216,7 +281,10 @@ fn transcripts_hold_no_secrets_and_stay_small() {
             "password" => (Credential::FirstUser, fixture.users[0].password.clone()),
             _ => {
                 let a = fixture.application_credentials[0].clone();
-                (Credential::ApplicationCredential(a.id.clone()), a.secret.clone())
+                (
+                    Credential::ApplicationCredential(a.id.clone()),
+                    a.secret.clone(),
+                )
             }
         };
         let (recorded, cloud) = record("compliant", dir.path(), credential);
@@ -226,7 +294,10 @@ fn transcripts_hold_no_secrets_and_stay_small() {
             .find_map(|q| q.header("x-auth-token").map(str::to_string))
             .expect("token used");
         let text = all_transcript_text(dir.path());
-        assert!(text.contains("flavors/detail"), "the transcript holds the calls");
+        assert!(
+            text.contains("flavors/detail"),
+            "the transcript holds the calls"
+        );
         assert!(!text.contains(&token), "{cred}: token in the transcript");
         assert!(!text.contains(&secret), "{cred}: secret in the transcript");
         let w = recorded.transcript.expect("transcript");
@@ -239,8 +310,213 @@ fn unknown_transcript_versions_are_refused_clearly() {
     let dir = tempdir();
     let (_r, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
     let m = dir.path().join("transcript/manifest.json");
-    let text = std::fs::read_to_string(&m).expect("read").replace("\"version\": 1,", "\"version\": 2,");
+    let text = std::fs::read_to_string(&m)
+        .expect("read")
+        .replace("\"version\": 1,", "\"version\": 2,");
     std::fs::write(&m, text).expect("write");
     let e = transcript::load(&dir.path().join("transcript")).expect_err("refused");
-    assert!(e.to_string().contains("transcript format version 2 is not supported"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("transcript format version 2 is not supported"),
+        "{e}"
+    );
+}
+
+/// Run the CLI with a given environment (no clouds.yaml needed for replay).
+fn cli(args: &[&str], env: &[(&str, &Path)]) -> CliRun {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_scs-cert"));
+    c.args(args)
+        .current_dir(root())
+        .env("SCS_CERT_CACHE_DIR", cache_dir())
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env_remove("SCS_CERT_KEY_PASSPHRASE")
+        .env_remove("OS_CLOUD");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run scs-cert");
+    CliRun {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(r: CliRun, what: &str) -> CliRun {
+    assert_eq!(r.code, 0, "{what}: {}\n{}", r.stdout, r.stderr);
+    r
+}
+
+/// A signed run recorded from a signed bundle, then `report reproduce`:
+/// identical → 0; a consistently tampered transcript → the differing
+/// testcases are listed and the exit code says so; a wrong signer → 7.
+#[test]
+fn report_reproduce_reverifies_a_signed_run_offline() {
+    let dir = tempdir();
+    let d = dir.path();
+    let p = |n: &str| d.join(n);
+    let s = |n: &str| d.join(n).to_str().expect("utf-8").to_string();
+    let state = p("state");
+    let env: &[(&str, &Path)] = &[("SCS_CERT_STATE_DIR", &state)];
+    // Keys, a root, a signed bundle of the real checks plus our scope.
+    for k in ["root-key", "bundle-key", "report-key", "other-key"] {
+        ok(
+            cli(&["key", "generate", "--out", &s(k), "--no-passphrase"], env),
+            "key generate",
+        );
+    }
+    ok(
+        cli(
+            &[
+                "trust",
+                "init",
+                "--out",
+                &s("root.json"),
+                "--root-key",
+                &s("root-key.pub"),
+                "--bundle-key",
+                &s("bundle-key.pub"),
+                "--sign",
+                &s("root-key"),
+            ],
+            env,
+        ),
+        "trust init",
+    );
+    let checks = real_checks();
+    ok(
+        cli(
+            &[
+                "bundle",
+                "build",
+                "--checks",
+                checks.to_str().expect("utf-8"),
+                "--scope",
+                "scopes/scs-compatible-iaas.yaml",
+                "--trust",
+                &s("root.json"),
+                "--sequence",
+                "1",
+                "--expires",
+                "2099-01-01",
+                "--out",
+                &s("b.scsb"),
+            ],
+            env,
+        ),
+        "bundle build",
+    );
+    ok(
+        cli(
+            &["bundle", "sign", &s("b.scsb"), "--key", &s("bundle-key")],
+            env,
+        ),
+        "bundle sign",
+    );
+
+    // The certification run, recorded and signed.
+    let cloud = start_cloud("compliant");
+    let clouds = write_clouds(d, &cloud, "simcloud", &Credential::FirstUser);
+    let mut env_run: Vec<(&str, &Path)> = env.to_vec();
+    env_run.push(("OS_CLIENT_CONFIG_FILE", &clouds));
+    let spool = p("spool");
+    env_run.push(("SCS_CERT_SPOOL_DIR", &spool));
+    let r = cli(
+        &[
+            "run",
+            "scopes/scs-compatible-iaas.yaml",
+            "--os-cloud",
+            "simcloud",
+            "-s",
+            "repro-cloud",
+            "-d",
+            "2026-11-29",
+            "-t",
+            "scs-010[03]|scs-0123-service",
+            "--bundle",
+            &s("b.scsb"),
+            "--root",
+            &s("root.json"),
+            "--record",
+            &s("transcript"),
+            "-o",
+            &s("report.yaml"),
+        ],
+        &env_run,
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    drop(cloud);
+    ok(
+        cli(
+            &[
+                "report",
+                "sign",
+                &s("report.yaml"),
+                "--key",
+                &s("report-key"),
+                "--no-spool",
+            ],
+            &env_run,
+        ),
+        "report sign",
+    );
+    let pubkey = std::fs::read_to_string(p("report-key.pub")).expect("pub");
+    std::fs::write(p("allowed"), format!("certifier@example.org {pubkey}")).expect("allowed");
+
+    let reproduce = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "reproduce",
+            &s("report.yaml"),
+            "--transcript",
+            &s("transcript"),
+            "--bundle",
+            &s("b.scsb"),
+            "--root",
+            &s("root.json"),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&refs, env)
+    };
+    let r = reproduce(&["--allowed-signers", &s("allowed")]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("reproduced: all "), "{}", r.stdout);
+
+    // A signer the certifier does not allow: refused before anything runs.
+    let other = std::fs::read_to_string(p("other-key.pub")).expect("pub");
+    std::fs::write(p("allowed-other"), format!("certifier@example.org {other}")).expect("allowed");
+    let r = reproduce(&["--allowed-signers", &s("allowed-other")]);
+    assert_eq!(r.code, 7, "{}\n{}", r.stdout, r.stderr);
+
+    // A transcript with one response changed (and its file digest fixed up):
+    // the differing testcases are listed, and the digest no longer matches.
+    tamper(d, "scs-0103-standard-flavors", |t| {
+        let anchor = "\\\"scs:name-v2\\\":\\\"SCS-2V-4\\\"}";
+        let Some(at) = t.find(anchor) else {
+            return t.to_string();
+        };
+        let (head, tail) = t.split_at(at);
+        format!(
+            "{head}{}",
+            tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1)
+        )
+    });
+    let r = reproduce(&["--allowed-signers", &s("allowed")]);
+    assert_eq!(r.code, 41, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("NOT reproduced: 1 of "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("  scs-0103-flavor-2v-4: report PASS, replay FAIL"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("MISMATCH: transcript sha256"),
+        "{}",
+        r.stderr
+    );
 }

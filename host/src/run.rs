@@ -14,7 +14,9 @@
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};
 use crate::mediate::transcript::{self, Recorder, Replayer};
-use crate::mediate::{CheckMediator, Grants, MediateError, MediationLimits, ReplayCloud, Session, Source};
+use crate::mediate::{
+    CheckMediator, Grants, MediateError, MediationLimits, ReplayCloud, Session, Source,
+};
 use crate::report::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
 use crate::sandbox::{CheckOutcome, Sandbox, SandboxConfig, SandboxError, Verdict};
 use crate::scope::{self, ScopeError, Spec, TargetSummary};
@@ -502,7 +504,8 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 (p.check.sha256.clone(), o.events.take().unwrap_or_default()),
             );
         }
-        let written = transcript::write(dir, recorded_cloud.clone(), connect_error.clone(), &comps)?;
+        let written =
+            transcript::write(dir, recorded_cloud.clone(), connect_error.clone(), &comps)?;
         transcript_info = Some(written);
     }
     let divergences: Vec<String> = outcomes

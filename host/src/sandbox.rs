@@ -347,7 +347,10 @@ fn to_api_request(r: wit_os::Request) -> ApiRequest {
 }
 
 impl wit_os::Host for HostState {
-    async fn send(&mut self, req: wit_os::Request) -> wasmtime::Result<Result<wit_os::Response, wit_os::Error>> {
+    async fn send(
+        &mut self,
+        req: wit_os::Request,
+    ) -> wasmtime::Result<Result<wit_os::Response, wit_os::Error>> {
         let result = self
             .mediator
             .send(to_api_request(req))

@@ -301,7 +301,7 @@ fn loud_overrides(v: &VerifiedBundle) {
     }
 }
 
-fn verify_with(
+pub(crate) fn verify_with(
     file: &Path,
     t: &TrustFlags,
     update_state: bool,

@@ -27,6 +27,7 @@
 mod bundle;
 mod key;
 mod report;
+mod reproduce;
 mod run;
 mod trust;
 

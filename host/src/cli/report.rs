@@ -47,6 +47,10 @@ pub enum ReportCommand {
     Export(ExportArgs),
     /// List the reports pending in the spool.
     List(ListArgs),
+    /// Re-verify a report offline: check its signature, check that the bundle
+    /// and transcript are the ones it names, replay the transcript and
+    /// compare every result (exit 0 only when all are reproduced).
+    Reproduce(super::reproduce::ReproduceArgs),
 }
 
 /// `--spool-dir`.
@@ -266,7 +270,7 @@ fn describe(d: Delivered) -> &'static str {
     }
 }
 
-fn signed_error(e: SignedError) -> ExitCode {
+pub(crate) fn signed_error(e: SignedError) -> ExitCode {
     match e {
         SignedError::Trust { .. } => {
             eprintln!("scs-cert: error: {e}");
@@ -371,6 +375,7 @@ pub(crate) fn cmd_report(args: ReportArgs) -> ExitCode {
         ReportCommand::Flush(a) => cmd_flush(a),
         ReportCommand::Export(a) => cmd_export(a),
         ReportCommand::List(a) => cmd_list(a),
+        ReportCommand::Reproduce(a) => super::reproduce::cmd_reproduce(a),
     }
 }
 
@@ -416,7 +421,7 @@ fn cmd_sign(a: SignArgs) -> ExitCode {
     }
 }
 
-fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, ExitCode> {
+pub(crate) fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, ExitCode> {
     let bytes = read_file(file).map_err(bad_input)?;
     let name = file.display().to_string();
     if signed::is_body(&bytes) {

@@ -611,7 +611,9 @@ impl Session {
         {
             let left = timeout.saturating_sub(started.elapsed());
             if !left.is_zero() {
-                result = self.exchange(self.build(req, &url, left, &fresh)?, left).await;
+                result = self
+                    .exchange(self.build(req, &url, left, &fresh)?, left)
+                    .await;
             }
         }
         let ms = started.elapsed().as_millis();
@@ -778,7 +780,12 @@ impl std::fmt::Debug for CheckMediator {
 
 impl CheckMediator {
     /// A mediator for one check against the live cloud (no recording).
-    pub fn new(session: Arc<Session>, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
+    pub fn new(
+        session: Arc<Session>,
+        check_id: &str,
+        grants: Grants,
+        deadline: Instant,
+    ) -> CheckMediator {
         CheckMediator::with_source(
             Source::Live {
                 session,
@@ -791,7 +798,12 @@ impl CheckMediator {
     }
 
     /// A mediator with an explicit source (live with recorder, or replay).
-    pub fn with_source(source: Source, check_id: &str, grants: Grants, deadline: Instant) -> CheckMediator {
+    pub fn with_source(
+        source: Source,
+        check_id: &str,
+        grants: Grants,
+        deadline: Instant,
+    ) -> CheckMediator {
         CheckMediator {
             source,
             check_id: check_id.to_string(),
@@ -894,7 +906,10 @@ impl CheckMediator {
 
     /// Validate, then send (or serve a shared read from the run cache, or
     /// the recorded answer on replay). The outer `Err` is a replay divergence.
-    pub async fn send(&mut self, req: ApiRequest) -> Result<Result<ApiResponse, ApiError>, transcript::Divergence> {
+    pub async fn send(
+        &mut self,
+        req: ApiRequest,
+    ) -> Result<Result<ApiResponse, ApiError>, transcript::Divergence> {
         let result = match &mut self.source {
             Source::Replay { replayer, .. } => match replayer.send(&req) {
                 Ok(r) => r,
@@ -910,7 +925,8 @@ impl CheckMediator {
             self.stats.bytes += r.body.len() as u64;
         }
         if let Source::Live {
-            recorder: Some(rec), ..
+            recorder: Some(rec),
+            ..
         } = &mut self.source
         {
             rec.push(transcript::Event::Send {
@@ -921,7 +937,11 @@ impl CheckMediator {
         Ok(result)
     }
 
-    async fn send_live(&mut self, session: &Arc<Session>, req: &ApiRequest) -> Result<ApiResponse, ApiError> {
+    async fn send_live(
+        &mut self,
+        session: &Arc<Session>,
+        req: &ApiRequest,
+    ) -> Result<ApiResponse, ApiError> {
         if let Err(why) = self.grants.check(&req.service_type, req.method) {
             self.stats.denied += 1;
             tracing::debug!(check = %self.check_id, method = req.method.as_str(),
@@ -943,7 +963,9 @@ impl CheckMediator {
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(ApiError::Timeout("the check's deadline has passed".to_string()));
+            return Err(ApiError::Timeout(
+                "the check's deadline has passed".to_string(),
+            ));
         }
         let timeout = remaining.min(limits.request_timeout);
         if req.shared && req.method == Method::Get {
@@ -1006,7 +1028,13 @@ mod tests {
         assert!(header_allowed("authorization", Anchor::HostRoot));
         assert!(!header_allowed("authorization", Anchor::Endpoint));
         assert!(!header_allowed("AUTHORIZATION", Anchor::Endpoint));
-        for h in ["x-auth-token", "X-Subject-Token", "host", "cookie", "proxy-authorization"] {
+        for h in [
+            "x-auth-token",
+            "X-Subject-Token",
+            "host",
+            "cookie",
+            "proxy-authorization",
+        ] {
             assert!(!header_allowed(h, Anchor::HostRoot), "{h}");
             assert!(!header_allowed(h, Anchor::Endpoint), "{h}");
         }

@@ -145,12 +145,19 @@ impl RecordedRequest {
             s.push_str(" (shared)");
         }
         if !self.headers.is_empty() {
-            let h: Vec<String> = self.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            let h: Vec<String> = self
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
             s.push_str(&format!(" headers {{{}}}", h.join(", ")));
         }
         if let Some(b) = &self.body {
             let bytes = b.to_bytes();
-            s.push_str(&format!(" body sha256:{}", &hex::encode(Sha256::digest(&bytes))[..16]));
+            s.push_str(&format!(
+                " body sha256:{}",
+                &hex::encode(Sha256::digest(&bytes))[..16]
+            ));
         }
         s
     }
@@ -206,7 +213,11 @@ impl RecordedResult {
     /// Back to a mediated result.
     pub fn to_api(&self) -> Result<ApiResponse, ApiError> {
         match self {
-            RecordedResult::Response { status, headers, body } => Ok(ApiResponse {
+            RecordedResult::Response {
+                status,
+                headers,
+                body,
+            } => Ok(ApiResponse {
                 status: *status,
                 headers: headers.clone(),
                 body: body.to_bytes(),
@@ -397,11 +408,13 @@ pub struct Loaded {
 /// component file present and matching its sha256 in the manifest.
 pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
     let mpath = dir.join("manifest.json");
-    let bytes = std::fs::read(&mpath).map_err(|e| io_err(&mpath, format!("cannot read the transcript manifest: {e}")))?;
-    let head: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| TranscriptError::Format {
-        path: mpath.clone(),
-        message: format!("not JSON: {e}"),
-    })?;
+    let bytes = std::fs::read(&mpath)
+        .map_err(|e| io_err(&mpath, format!("cannot read the transcript manifest: {e}")))?;
+    let head: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| TranscriptError::Format {
+            path: mpath.clone(),
+            message: format!("not JSON: {e}"),
+        })?;
     if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT_NAME) {
         return Err(TranscriptError::Format {
             path: mpath,
@@ -426,7 +439,10 @@ pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
         if c.file.contains('/') || c.file.contains("..") {
             return Err(TranscriptError::Format {
                 path: mpath.clone(),
-                message: format!("component {}: file name {:?} must be a plain name", c.id, c.file),
+                message: format!(
+                    "component {}: file name {:?} must be a plain name",
+                    c.id, c.file
+                ),
             });
         }
         let p = dir.join(&c.file);
@@ -435,12 +451,20 @@ pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
         if got != c.file_sha256 {
             return Err(TranscriptError::Format {
                 path: p,
-                message: format!("sha256 {got} does not match the manifest ({}); the transcript was altered", c.file_sha256),
+                message: format!(
+                    "sha256 {got} does not match the manifest ({}); the transcript was altered",
+                    c.file_sha256
+                ),
             });
         }
         let mut raw = Vec::new();
-        let mut dec = zstd::stream::read::Decoder::new(&compressed[..]).map_err(|e| io_err(&p, e))?;
-        std::io::copy(&mut std::io::Read::take(&mut dec, MAX_COMPONENT_BYTES), &mut raw).map_err(|e| io_err(&p, e))?;
+        let mut dec =
+            zstd::stream::read::Decoder::new(&compressed[..]).map_err(|e| io_err(&p, e))?;
+        std::io::copy(
+            &mut std::io::Read::take(&mut dec, MAX_COMPONENT_BYTES),
+            &mut raw,
+        )
+        .map_err(|e| io_err(&p, e))?;
         let mut evs = Vec::with_capacity(c.events);
         for (i, line) in raw.lines().enumerate() {
             let line = line.map_err(|e| io_err(&p, e))?;
@@ -493,7 +517,9 @@ pub struct Replayer {
 
 /// A replay divergence: what the transcript says vs. what the check did.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("replay diverged in component {check_id} at call #{call}: the transcript has {recorded}, the check made {actual}")]
+#[error(
+    "replay diverged in component {check_id} at call #{call}: the transcript has {recorded}, the check made {actual}"
+)]
 pub struct Divergence {
     /// Component.
     pub check_id: String,
@@ -515,7 +541,11 @@ impl Replayer {
         }
     }
 
-    fn take(&mut self, actual: String, matches: impl FnOnce(&Event) -> bool) -> Result<Event, Divergence> {
+    fn take(
+        &mut self,
+        actual: String,
+        matches: impl FnOnce(&Event) -> bool,
+    ) -> Result<Event, Divergence> {
         let call = self.next + 1;
         match self.events.get(self.next) {
             Some(ev) if matches(ev) => {
@@ -541,7 +571,10 @@ impl Replayer {
     pub fn send(&mut self, req: &ApiRequest) -> Result<Result<ApiResponse, ApiError>, Divergence> {
         let want = RecordedRequest::from_api(req);
         let actual = want.describe();
-        match self.take(actual.clone(), |ev| matches!(ev, Event::Send { request, .. } if **request == want))? {
+        match self.take(
+            actual.clone(),
+            |ev| matches!(ev, Event::Send { request, .. } if **request == want),
+        )? {
             Event::Send { result, .. } => Ok(result.to_api()),
             other => Err(self.mismatch(&other, actual)),
         }
@@ -549,7 +582,9 @@ impl Replayer {
 
     /// Serve a clock read.
     pub fn now(&mut self) -> Result<u64, Divergence> {
-        match self.take("clock.now()".to_string(), |ev| matches!(ev, Event::Now { .. }))? {
+        match self.take("clock.now()".to_string(), |ev| {
+            matches!(ev, Event::Now { .. })
+        })? {
             Event::Now { ms } => Ok(ms),
             other => Err(self.mismatch(&other, "clock.now()".to_string())),
         }
@@ -557,8 +592,11 @@ impl Replayer {
 
     /// Serve a sleep (returns at once).
     pub fn sleep(&mut self, ms: u64) -> Result<(), Divergence> {
-        self.take(format!("clock.sleep({ms})"), |ev| matches!(ev, Event::Sleep { ms: m } if *m == ms))
-            .map(|_| ())
+        self.take(
+            format!("clock.sleep({ms})"),
+            |ev| matches!(ev, Event::Sleep { ms: m } if *m == ms),
+        )
+        .map(|_| ())
     }
 
     // `take` only returns events its predicate accepted; this keeps the
@@ -642,7 +680,9 @@ mod tests {
             Event::Sleep { ms: 1000 },
             Event::Send {
                 request: Box::new(RecordedRequest::from_api(&req("x"))),
-                result: Box::new(RecordedResult::from_api(&Err(ApiError::Denied("no".into())))),
+                result: Box::new(RecordedResult::from_api(&Err(ApiError::Denied(
+                    "no".into(),
+                )))),
             },
         ];
         let mut comps = BTreeMap::new();
@@ -656,8 +696,16 @@ mod tests {
         r.sleep(1000).unwrap();
         let d = r.send(&req("y")).unwrap_err();
         assert_eq!(d.call, 4);
-        assert!(d.to_string().contains("the transcript has GET compute x?limit=5 (shared)"), "{d}");
-        assert!(d.to_string().contains("the check made GET compute y?limit=5 (shared)"), "{d}");
+        assert!(
+            d.to_string()
+                .contains("the transcript has GET compute x?limit=5 (shared)"),
+            "{d}"
+        );
+        assert!(
+            d.to_string()
+                .contains("the check made GET compute y?limit=5 (shared)"),
+            "{d}"
+        );
         assert_eq!(r.remaining(), 1);
     }
 
@@ -665,7 +713,10 @@ mod tests {
     fn tampering_and_versions_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let mut comps = BTreeMap::new();
-        comps.insert("c1".to_string(), ("abc".to_string(), vec![Event::Now { ms: 1 }]));
+        comps.insert(
+            "c1".to_string(),
+            ("abc".to_string(), vec![Event::Now { ms: 1 }]),
+        );
         write(dir.path(), None, Some("x".into()), &comps).unwrap();
         let f = dir.path().join("c1.jsonl.zst");
         let mut b = std::fs::read(&f).unwrap();
@@ -675,7 +726,9 @@ mod tests {
         let e = load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("the transcript was altered"), "{e}");
         let m = dir.path().join("manifest.json");
-        let text = std::fs::read_to_string(&m).unwrap().replace("\"version\": 1", "\"version\": 99");
+        let text = std::fs::read_to_string(&m)
+            .unwrap()
+            .replace("\"version\": 1", "\"version\": 99");
         std::fs::write(&m, text).unwrap();
         let e = load(dir.path()).unwrap_err().to_string();
         assert!(e.contains("format version 99 is not supported"), "{e}");

@@ -95,7 +95,11 @@ fn run_one(id: &str) -> TestcaseResult {
             }
             let waited = sdk::now_ms().saturating_sub(t0);
             sdk::info(&format!("polled for {waited} ms"));
-            let v = if waited >= 2000 { Verdict::Pass } else { Verdict::Fail };
+            let v = if waited >= 2000 {
+                Verdict::Pass
+            } else {
+                Verdict::Fail
+            };
             sdk::result(id, v, format!("waited {waited} ms"))
         }
         "test-log-flood" => {
