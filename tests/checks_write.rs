@@ -314,10 +314,11 @@ fn entropy_failed_scripts_user_aborts() {
     assert_nothing_left(&cloud, &o);
 }
 
-/// A run killed by the deadline cannot clean up: the host stops the
-/// component (an epoch trap or the timeout around a host call) and no code
-/// of the check runs after that, so whatever it had created stays. That is
-/// why everything is named `_scs-0101-*`: the next run removes it first.
+/// With the cleanup phase switched off (`--cleanup-secs 0`), a run killed
+/// by the deadline cannot clean up: the host stops the component (an epoch
+/// trap or the timeout around a host call) and no code of the check runs
+/// after that, so whatever it had created stays. That is why everything is
+/// named `_scs-0101-*`: the next run removes it first.
 #[test]
 fn entropy_deadline_kill_leaves_prefixed_leftovers_that_the_next_run_removes() {
     let mut f = quick_compliant();
@@ -325,7 +326,11 @@ fn entropy_deadline_kill_leaves_prefixed_leftovers_that_the_next_run_removes() {
     f.compute.server_build_ms = 1500; // BUILD outlives the 1 s deadline
     let cloud = start(f);
 
-    let killed = run(&cloud, ENTROPY_TESTS, &["--max-check-secs", "1"]);
+    let killed = run(
+        &cloud,
+        ENTROPY_TESTS,
+        &["--max-check-secs", "1", "--cleanup-secs", "0"],
+    );
     assert_eq!(
         killed.results,
         verdicts(&[(ENTROPY_AVAIL, 0), (FIPS_TEST, 0)])
@@ -468,14 +473,19 @@ fn backup_named_fixture_compliant() {
     named_fixture("compliant", BACKUP_TESTS, &[(TEST_BACKUP, 1)]);
 }
 
-/// As for scs-0101: the killed run leaves `scs-test-volume`; the next run's
-/// initial cleanup (d.9 step 1) removes it, then passes.
+/// As for scs-0101 (cleanup phase off): the killed run leaves
+/// `scs-test-volume`; the next run's initial cleanup (d.9 step 1) removes
+/// it, then passes.
 #[test]
 fn backup_deadline_kill_leaves_prefixed_leftovers_that_the_next_run_removes() {
     let mut f = quick_compliant();
     f.volume.create_polls = 2; // the wait sleeps 2 s: killed by the 1 s deadline
     let cloud = start(f);
-    let killed = run(&cloud, BACKUP_TESTS, &["--max-check-secs", "1"]);
+    let killed = run(
+        &cloud,
+        BACKUP_TESTS,
+        &["--max-check-secs", "1", "--cleanup-secs", "0"],
+    );
     assert_eq!(killed.results, verdicts(&[(TEST_BACKUP, 0)]));
     assert!(killed.has_log("deadline of 1 s exceeded"));
     let left = cloud.resources();
@@ -538,4 +548,51 @@ fn backup_named_fixture_no_backup_service() {
         .filter(|r| r.method == "POST" && r.path.ends_with("/volumes"))
         .count();
     assert_eq!(volume_creates, 1, "the second run creates nothing");
+}
+
+/// By default the host gives a write check that it had to stop a cleanup
+/// phase (`run` again with `scs-cert.phase=cleanup` and a fresh deadline):
+/// the killed run itself leaves nothing behind.
+#[test]
+fn entropy_deadline_kill_is_followed_by_the_cleanup_phase() {
+    let mut f = quick_compliant();
+    f.compute.server_build_polls = 0;
+    f.compute.server_build_ms = 1500; // BUILD outlives the 1 s deadline
+    let cloud = start(f);
+    let killed = run(&cloud, ENTROPY_TESTS, &["--max-check-secs", "1"]);
+    assert_eq!(
+        killed.results,
+        verdicts(&[(ENTROPY_AVAIL, 0), (FIPS_TEST, 0)])
+    );
+    assert!(
+        killed.has_log("deadline of 1 s exceeded"),
+        "{}",
+        killed.logs.join("\n")
+    );
+    assert!(
+        killed.has_log("cleanup phase after the abort: completed"),
+        "{}",
+        killed.logs.join("\n")
+    );
+    assert!(
+        killed.has_log("cleanup: removing leftover server '_scs-0101-server'"),
+        "{}",
+        killed.logs.join("\n")
+    );
+    assert_nothing_left(&cloud, &killed);
+}
+
+#[test]
+fn backup_deadline_kill_is_followed_by_the_cleanup_phase() {
+    let mut f = quick_compliant();
+    f.volume.create_polls = 2; // the wait sleeps 2 s: killed by the 1 s deadline
+    let cloud = start(f);
+    let killed = run(&cloud, BACKUP_TESTS, &["--max-check-secs", "1"]);
+    assert_eq!(killed.results, verdicts(&[(TEST_BACKUP, 0)]));
+    assert!(
+        killed.has_log("cleanup phase after the abort: completed"),
+        "{}",
+        killed.logs.join("\n")
+    );
+    assert_nothing_left(&cloud, &killed);
 }

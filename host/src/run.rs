@@ -230,6 +230,10 @@ pub fn preflight(roles: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The run parameter that asks a component for its cleanup phase only
+/// (see `wit/check.wit`, `run`).
+pub const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
+
 /// Where the checks' calls go.
 #[derive(Clone)]
 enum Target {
@@ -447,6 +451,12 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                                 check.meta.limits.timeout_secs,
                                 check.meta.limits.memory_mib,
                             );
+                            let live = match &session {
+                                Target::Live(s) => Some(s.clone()),
+                                Target::Replay(..) => None,
+                            };
+                            let writes = grants.has_write();
+                            let cleanup_grants = grants.clone();
                             let source = match session {
                                 Target::Live(session) => Source::Live {
                                     session,
@@ -466,9 +476,44 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                                 grants,
                                 Instant::now() + timeout,
                             );
-                            sandbox
+                            let mut outcome = sandbox
                                 .run(&loaded, mediator, &testcases, &params, timeout, memory)
-                                .await
+                                .await;
+                            // A component that may write and was stopped by the host
+                            // (deadline, trap, memory) ran no cleanup of its own: run it
+                            // once more in the cleanup phase, with a fresh deadline, so
+                            // it removes what it created (by its name prefix). Live runs
+                            // only; not recorded (a killed run is not reproducible anyway).
+                            let grace = sandbox.config().cleanup_grace;
+                            if let (Some(session), true, Some(_), false) =
+                                (live, writes, &outcome.abort, grace.is_zero())
+                            {
+                                let mediator = CheckMediator::new(
+                                    session,
+                                    &id,
+                                    cleanup_grants,
+                                    Instant::now() + grace,
+                                );
+                                let mut cparams: Vec<(String, String)> = params.to_vec();
+                                cparams.push((CLEANUP_PARAM.0.into(), CLEANUP_PARAM.1.into()));
+                                let c = sandbox
+                                    .run(&loaded, mediator, &[], &cparams, grace, memory)
+                                    .await;
+                                outcome.logs.push(crate::sandbox::LogLine {
+                                    level: "INFO",
+                                    message: format!(
+                                        "cleanup phase after the abort: {}",
+                                        c.abort.as_deref().unwrap_or("completed")
+                                    ),
+                                });
+                                outcome.logs.extend(c.logs.into_iter().map(|l| {
+                                    crate::sandbox::LogLine {
+                                        level: l.level,
+                                        message: format!("cleanup: {}", l.message),
+                                    }
+                                }));
+                            }
+                            outcome
                         }
                     };
                     let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();

@@ -100,6 +100,10 @@ pub struct SandboxConfig {
     pub max_log_line_bytes: usize,
     /// Log bytes kept per check (default 1 MiB).
     pub max_log_bytes: usize,
+    /// Deadline of the cleanup phase that a component with write
+    /// capabilities gets after the host stopped it (default 300 s; zero
+    /// disables the cleanup phase).
+    pub cleanup_grace: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -113,6 +117,7 @@ impl Default for SandboxConfig {
             max_log_lines: 5_000,
             max_log_line_bytes: 4_096,
             max_log_bytes: 1 << 20,
+            cleanup_grace: Duration::from_secs(300),
         }
     }
 }

@@ -62,9 +62,17 @@ fn judge_of(id: &str) -> Option<Judge> {
 struct Check;
 
 impl scs_check_sdk::bindings::Guest for Check {
-    fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
+    fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<TestcaseResult> {
         sdk::install_panic_hook();
         let mut clock = HostClock;
+        if sdk::cleanup_requested(&params) {
+            // The host stopped an earlier call of this component: remove
+            // what it left (everything named `_scs-0101-*`).
+            let mut lines = Lines::new();
+            vm::remove_leftovers(&mut clock, &mut lines);
+            lines.emit();
+            return Vec::new();
+        }
         // d.2: one VM for both testcases; an error is memoised too, so both
         // ABORT with the same reason (d.0).
         let mut memo: Option<VmOutput> = None;

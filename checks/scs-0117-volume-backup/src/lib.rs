@@ -78,8 +78,22 @@ impl flow::Log for HostLog {
 struct Check;
 
 impl scs_check_sdk::bindings::Guest for Check {
-    fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
+    fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<TestcaseResult> {
         sdk::install_panic_hook();
+        if sdk::cleanup_requested(&params) {
+            // The host stopped an earlier call: remove what it left (the
+            // `scs-test-` volumes and backups), as the initial cleanup does.
+            if let Err(e) = flow::cleanup(
+                &mut HostCinder,
+                &mut HostClock,
+                &mut HostLog,
+                flow::PREFIX,
+                flow::OnMissingService::RaiseAfterVolumes,
+            ) {
+                sdk::warning(&format!("cleanup after the abort failed: {e}"));
+            }
+            return Vec::new();
+        }
         sdk::run_testcases(&testcases, |id| {
             if id != TEST_BACKUP {
                 return None;

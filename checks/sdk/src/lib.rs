@@ -100,6 +100,15 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// Whether the host asks for the cleanup phase only (`scs-cert.phase` =
+/// `cleanup`, see `run` in wit/check.wit): remove what earlier runs of this
+/// check created, return no results.
+pub fn cleanup_requested(params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .any(|(k, v)| k == "scs-cert.phase" && v == "cleanup")
+}
+
 /// Build a result.
 pub fn result(id: &str, verdict: Verdict, message: impl Into<String>) -> TestcaseResult {
     TestcaseResult {

@@ -91,6 +91,10 @@ pub struct RunArgs {
     /// Upper bound on any check's deadline, in seconds.
     #[arg(long = "max-check-secs", value_name = "SECS", default_value_t = 3600)]
     pub max_check_secs: u64,
+    /// Deadline of the cleanup phase a write check gets after the host
+    /// stopped it (deadline, trap, memory), in seconds; 0 disables it.
+    #[arg(long = "cleanup-secs", value_name = "SECS", default_value_t = 300)]
+    pub cleanup_secs: u64,
     /// Upper bound on any check's memory, in MiB.
     #[arg(long = "max-memory-mib", value_name = "MIB", default_value_t = 1024)]
     pub max_memory_mib: u64,
@@ -211,6 +215,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     let mut sandbox = SandboxConfig {
         max_timeout: Duration::from_secs(args.max_check_secs.max(1)),
         max_memory_mib: args.max_memory_mib.max(1),
+        cleanup_grace: Duration::from_secs(args.cleanup_secs),
         ..SandboxConfig::default()
     };
     if args.no_cache {

@@ -201,6 +201,11 @@ impl Grants {
             .collect()
     }
 
+    /// Whether any service type is granted write access.
+    pub fn has_write(&self) -> bool {
+        self.by_service.values().any(|a| *a == Access::Write)
+    }
+
     /// Allowed?
     pub fn check(&self, service_type: &str, method: Method) -> Result<(), String> {
         match self.by_service.get(service_type) {
