@@ -181,25 +181,27 @@ fn tamper(dir: &Path, component: &str, edit: impl Fn(&str) -> String) {
     std::fs::write(&mpath, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
 }
 
+/// The recorded flavor list says SCS-2V-4 has 3 GiB instead of 4. In the
+/// JSON-lines file the response body is a JSON string, so its quotes appear
+/// escaped: `\"ram\":4096`.
+fn shrink_ram_of_2v_4(t: &str) -> String {
+    let anchor = "\\\"scs:name-v2\\\":\\\"SCS-2V-4\\\"}";
+    let Some(at) = t.find(anchor) else {
+        return t.to_string();
+    };
+    let (head, tail) = t.split_at(at);
+    format!(
+        "{head}{}",
+        tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1)
+    )
+}
+
 #[test]
 fn tampered_response_changes_the_verdict_and_the_digest() {
     let dir = tempdir();
     let (recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
     assert_eq!(results(&recorded)["scs-0103-flavor-2v-4"], 1);
-    // The recorded flavor list says SCS-2V-4 has 3 GiB instead of 4.
-    tamper(dir.path(), "scs-0103-standard-flavors", |t| {
-        // In the JSON-lines file the response body is a JSON string, so its
-        // quotes appear escaped: `\"ram\":4096`.
-        let anchor = "\\\"scs:name-v2\\\":\\\"SCS-2V-4\\\"}";
-        let Some(at) = t.find(anchor) else {
-            return t.to_string();
-        };
-        let (head, tail) = t.split_at(at);
-        format!(
-            "{head}{}",
-            tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1)
-        )
-    });
+    tamper(dir.path(), "scs-0103-standard-flavors", shrink_ram_of_2v_4);
     let replayed = replay(dir.path());
     assert!(
         replayed.divergences.is_empty(),
@@ -494,17 +496,7 @@ fn report_reproduce_reverifies_a_signed_run_offline() {
 
     // A transcript with one response changed (and its file digest fixed up):
     // the differing testcases are listed, and the digest no longer matches.
-    tamper(d, "scs-0103-standard-flavors", |t| {
-        let anchor = "\\\"scs:name-v2\\\":\\\"SCS-2V-4\\\"}";
-        let Some(at) = t.find(anchor) else {
-            return t.to_string();
-        };
-        let (head, tail) = t.split_at(at);
-        format!(
-            "{head}{}",
-            tail.replacen("\\\"ram\\\":4096", "\\\"ram\\\":3072", 1)
-        )
-    });
+    tamper(d, "scs-0103-standard-flavors", shrink_ram_of_2v_4);
     let r = reproduce(&["--allowed-signers", &s("allowed")]);
     assert_eq!(r.code, 41, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("NOT reproduced: 1 of "), "{}", r.stdout);

@@ -1096,27 +1096,30 @@ impl Spec {
                     continue;
                 }
                 for id in ids {
-                    let Some(tc) = self.testcases.get(id) else {
-                        continue;
-                    };
-                    if tc.manual {
-                        continue;
+                    if self.keep(id, sections, tests) {
+                        out.insert(id.clone());
                     }
-                    if let Some(sections) = sections
-                        && !tc.section.as_ref().is_some_and(|s| sections.contains(s))
-                    {
-                        continue;
-                    }
-                    if let Some(re) = tests
-                        && !matches_at_start(re, id)
-                    {
-                        continue;
-                    }
-                    out.insert(id.clone());
                 }
             }
         }
         out.into_iter().collect()
+    }
+
+    /// a.3 step 3: whether a declared testcase stays selected: not manual,
+    /// in one of `sections` (when given), matched by `tests` at its start.
+    fn keep(&self, id: &str, sections: Option<&[String]>, tests: Option<&Regex>) -> bool {
+        let Some(tc) = self.testcases.get(id) else {
+            return false;
+        };
+        if tc.manual {
+            return false;
+        }
+        if let Some(sections) = sections
+            && !tc.section.as_ref().is_some_and(|s| sections.contains(s))
+        {
+            return false;
+        }
+        tests.is_none_or(|re| matches_at_start(re, id))
     }
 
     /// The testcases an operator gets with `--recommended` (scs-cert's
@@ -1146,23 +1149,9 @@ impl Spec {
                             continue;
                         }
                         for id in ids {
-                            let Some(tc) = self.testcases.get(id) else {
-                                continue;
-                            };
-                            if tc.manual {
-                                continue;
+                            if self.keep(id, sections, tests) {
+                                out.insert(id.clone());
                             }
-                            if let Some(sections) = sections
-                                && !tc.section.as_ref().is_some_and(|s| sections.contains(s))
-                            {
-                                continue;
-                            }
-                            if let Some(re) = tests
-                                && !matches_at_start(re, id)
-                            {
-                                continue;
-                            }
-                            out.insert(id.clone());
                         }
                     }
                 }
