@@ -12,7 +12,8 @@
 //!   (`--bundle ... --root ...`), print the summary, write
 //!   `target/demo/report.yaml`, stop the cloud.
 //! - `test`: everything CI runs: the wasm target, formatting, clippy, and the
-//!   whole test suite, then `realcloud`.
+//!   whole test suite, then the `realcloud` tests (the real services install and
+//!   start in the background while the rest runs).
 //! - `realcloud`: the real-OpenStack tier alone: install (cached in
 //!   target/realcloud) and start real Keystone, Nova, Glance, Cinder and
 //!   Neutron API services on 127.0.0.1 (tests/realcloud/*.sh), run
@@ -309,6 +310,8 @@ fn demo() -> Result<()> {
 
 fn test() -> Result<()> {
     ensure_wasm_target()?;
+    // The real cloud installs (pip, mostly download) and starts in the background meanwhile.
+    let mut cloud = RealCloud::prepare(target_dir().join("realcloud"))?;
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
     run(c, "cargo fmt --check")?;
@@ -339,39 +342,105 @@ fn test() -> Result<()> {
     let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);
     run(c, "cargo test --workspace")?;
-    realcloud()
+    cloud.wait_ready()?;
+    cloud.test()
 }
 
-/// Stops the real cloud when dropped (also when the tests fail or xtask bails).
-struct RealCloud(PathBuf);
+/// The real cloud of the realcloud tier (tests/realcloud, state in target/realcloud):
+/// `install.sh && start.sh` run in the background (own process group, log in
+/// `prepare.log`); dropping it ends that if still running and stops the services by pid
+/// (`stop.sh`), also when a test fails or xtask bails.
+struct RealCloud {
+    dir: PathBuf,
+    prepare: Option<Child>,
+}
+
+impl RealCloud {
+    fn prepare(dir: PathBuf) -> Result<RealCloud> {
+        use std::os::unix::process::CommandExt;
+        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let log_path = dir.join("prepare.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("create {}", log_path.display()))?;
+        let scripts = root().join("tests/realcloud");
+        eprintln!(
+            "xtask: installing and starting the real OpenStack services in the background (log: {})",
+            log_path.display()
+        );
+        let child = Command::new("bash")
+            .arg("-c")
+            .arg(r#"bash "$1/install.sh" && bash "$1/start.sh""#)
+            .arg("bash")
+            .arg(&scripts)
+            .env("REALCLOUD_DIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().context("log file")?)
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .context("cannot start tests/realcloud/install.sh")?;
+        Ok(RealCloud {
+            dir,
+            prepare: Some(child),
+        })
+    }
+
+    /// Wait for install + start; their output goes to stderr.
+    fn wait_ready(&mut self) -> Result<()> {
+        let Some(mut child) = self.prepare.take() else {
+            return Ok(());
+        };
+        let status = child.wait().context("wait for tests/realcloud/start.sh")?;
+        let log = std::fs::read_to_string(self.dir.join("prepare.log")).unwrap_or_default();
+        eprint!("{log}");
+        if !status.success() {
+            bail!("tests/realcloud/install.sh or start.sh failed ({status}); its output is above");
+        }
+        Ok(())
+    }
+
+    /// `cargo test --test realcloud` against the running services. That target has
+    /// `test = false`, so `cargo test --workspace` leaves it out and it runs exactly here.
+    fn test(&self) -> Result<()> {
+        let mut c = cargo();
+        // --show-output: the fidelity summary and the skipped fixtures appear in the log
+        c.args([
+            "test",
+            "--locked",
+            "-p",
+            "scs-cert",
+            "--test",
+            "realcloud",
+            "--",
+            "--show-output",
+        ])
+        .env("SCS_REALCLOUD_DIR", &self.dir);
+        run(c, "cargo test --test realcloud (real OpenStack services)")
+    }
+}
 
 impl Drop for RealCloud {
     fn drop(&mut self) {
+        if let Some(mut child) = self.prepare.take() {
+            // bash, pip or a *-manage still running: end the whole group
+            let _ = Command::new("kill")
+                .args(["-TERM", &format!("-{}", child.id())])
+                .status();
+            let _ = child.wait();
+        }
         let mut c = Command::new("bash");
         c.arg(root().join("tests/realcloud/stop.sh"))
-            .env("REALCLOUD_DIR", &self.0);
+            .env("REALCLOUD_DIR", &self.dir);
         let _ = run(c, "tests/realcloud/stop.sh");
     }
 }
 
-/// The real-OpenStack tier: install the services (cached in target/realcloud), start them,
-/// run `cargo test --test realcloud` against them, stop them. That target has `test = false`,
-/// so `cargo test --workspace` leaves it out and it runs exactly here.
+/// The real-OpenStack tier alone: install (cached) and start the services, run the tests
+/// against them, stop them.
 fn realcloud() -> Result<()> {
-    let dir = target_dir().join("realcloud");
-    let script = |name: &str| {
-        let mut c = Command::new("bash");
-        c.arg(root().join("tests/realcloud").join(name))
-            .env("REALCLOUD_DIR", &dir);
-        c
-    };
-    run(script("install.sh"), "tests/realcloud/install.sh")?;
-    let _cloud = RealCloud(dir.clone());
-    run(script("start.sh"), "tests/realcloud/start.sh")?;
-    let mut c = cargo();
-    c.args(["test", "--locked", "-p", "scs-cert", "--test", "realcloud"])
-        .env("SCS_REALCLOUD_DIR", &dir);
-    run(c, "cargo test --test realcloud (real OpenStack services)")
+    let mut cloud = RealCloud::prepare(target_dir().join("realcloud"))?;
+    cloud.wait_ready()?;
+    cloud.test()
 }
 
 fn main() -> Result<()> {
