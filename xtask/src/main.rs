@@ -308,6 +308,33 @@ fn demo() -> Result<()> {
     Ok(())
 }
 
+/// Package names of the check components (checks/*/ with a check.json).
+fn check_packages() -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join("checks"))
+        .context("list checks/")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dirs.sort();
+    for d in dirs {
+        if !d.join("check.json").is_file() {
+            continue;
+        }
+        let manifest = std::fs::read_to_string(d.join("Cargo.toml"))
+            .with_context(|| format!("read {}", d.join("Cargo.toml").display()))?;
+        let name = manifest
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("name = \"")
+                    .and_then(|r| r.strip_suffix('"'))
+            })
+            .with_context(|| format!("{}: no package name", d.display()))?;
+        out.push(name.to_string());
+    }
+    Ok(out)
+}
+
 fn test() -> Result<()> {
     ensure_wasm_target()?;
     // The real cloud installs (pip, mostly download) and starts in the background meanwhile.
@@ -326,6 +353,17 @@ fn test() -> Result<()> {
         "warnings",
     ]);
     run(c, "cargo clippy -D warnings")?;
+    // The check components, linted for the target they ship on.
+    let mut c = cargo();
+    c.args(["clippy", "--locked", "--target", "wasm32-wasip2"]);
+    for p in check_packages()? {
+        c.args(["-p", &p]);
+    }
+    c.args(["--", "-D", "warnings"]);
+    run(
+        c,
+        "cargo clippy --target wasm32-wasip2 (check components) -D warnings",
+    )?;
     let mut c = cargo();
     c.args([
         "clippy",
