@@ -100,6 +100,18 @@ pub(crate) fn init_logging(verbose: bool) {
         .try_init();
 }
 
+/// The async runtime of a command; failing to start it is an environment
+/// failure (exit 5).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("scs-cert: error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_ENV)
+        })
+}
+
 pub(crate) fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("scs-cert: error: {msg}");
     ExitCode::from(EXIT_BAD_INPUT)

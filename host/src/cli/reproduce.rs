@@ -304,15 +304,9 @@ pub(crate) fn cmd_reproduce(a: ReproduceArgs) -> ExitCode {
         replay: Some(a.transcript.clone()),
         bundle,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("scs-cert: error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_ENV);
-        }
+        Err(code) => return code,
     };
     let r = match rt.block_on(run::run(&opts, Arc::new(|_| {}))) {
         Ok(r) => r,

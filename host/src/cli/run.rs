@@ -161,30 +161,7 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
             }
         })
     } else {
-        Arc::new(|p| match p {
-            Progress::Planned {
-                components,
-                testcases,
-            } => {
-                eprintln!(
-                    "scs-cert: {testcases} testcases selected, {components} components to run"
-                )
-            }
-            Progress::Connected { user, project } => {
-                eprintln!("scs-cert: authenticated as {user} in project {project}")
-            }
-            Progress::Started { check } => eprintln!("scs-cert: {check}: started"),
-            Progress::Finished {
-                check,
-                passed,
-                failed,
-                aborted,
-                elapsed,
-            } => eprintln!(
-                "scs-cert: {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
-                elapsed.as_secs_f64()
-            ),
-        })
+        plain_progress(String::new())
     }
 }
 
@@ -275,15 +252,9 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match super::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("scs-cert: error: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_ENV);
-        }
+        Err(code) => return code,
     };
     let single = planned.jobs.len() == 1;
     let progress = |i: usize| -> run::ProgressFn {
@@ -358,17 +329,23 @@ fn job_progress_fn(quiet: bool, prefix: String) -> run::ProgressFn {
     if quiet {
         return Arc::new(|_| {});
     }
+    plain_progress(format!("[{prefix}] "))
+}
+
+/// Progress as plain lines on stderr (when stderr is not a terminal, and
+/// for the jobs of a combined run); `prefix` goes before each line's text.
+fn plain_progress(prefix: String) -> run::ProgressFn {
     Arc::new(move |p| match p {
         Progress::Planned {
             components,
             testcases,
         } => eprintln!(
-            "scs-cert: [{prefix}] {testcases} testcases selected, {components} components to run"
+            "scs-cert: {prefix}{testcases} testcases selected, {components} components to run"
         ),
         Progress::Connected { user, project } => {
-            eprintln!("scs-cert: [{prefix}] authenticated as {user} in project {project}")
+            eprintln!("scs-cert: {prefix}authenticated as {user} in project {project}")
         }
-        Progress::Started { check } => eprintln!("scs-cert: [{prefix}] {check}: started"),
+        Progress::Started { check } => eprintln!("scs-cert: {prefix}{check}: started"),
         Progress::Finished {
             check,
             passed,
@@ -376,7 +353,7 @@ fn job_progress_fn(quiet: bool, prefix: String) -> run::ProgressFn {
             aborted,
             elapsed,
         } => eprintln!(
-            "scs-cert: [{prefix}] {check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
+            "scs-cert: {prefix}{check}: {passed} passed, {failed} failed, {aborted} aborted ({:.1} s)",
             elapsed.as_secs_f64()
         ),
     })
