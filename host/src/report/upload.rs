@@ -213,19 +213,7 @@ fn detail_of(body: &[u8]) -> String {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
+use crate::mediate::error_chain;
 
 impl Monitor {
     /// A monitor at `base` (the URL the official runner takes, e.g.
