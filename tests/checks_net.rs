@@ -6,6 +6,8 @@
 //! verdicts the official suite gives; the tests assert exactly those, and
 //! for the write paths that simcloud holds no security group or secret
 //! afterwards.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 #[path = "common/mod.rs"]
 mod common;

@@ -2,7 +2,7 @@
 //! metadata), scs-0104 (standard images) and scs-0114 (volume types): the
 //! real `scs-cert` binary and the real components against simcloud fixtures
 //! in `tests/fixtures/clouds/`, each of which lists the verdicts of the
-//! official suite in its header (behaviour notes d.3, d.5, d.6, h). Every
+//! official suite in its header (docs/official-behaviour.md d.3, d.5, d.6, h). Every
 //! testcase id of the three checks gets a PASS and a FAIL here, and an
 //! ABORT wherever a cloud can provoke one in the official code.
 

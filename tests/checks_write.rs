@@ -2,7 +2,7 @@
 //! a test VM with network, subnet, router and boot volume) and scs-0117
 //! (volume backup: volumes and a backup). Each test runs the real
 //! `scs-cert` binary with the real components against its own simcloud and
-//! asserts the verdicts of the official suite (behaviour notes d.0, d.2,
+//! asserts the verdicts of the official suite (docs/official-behaviour.md d.0, d.2,
 //! d.9) and that the cloud holds nothing the check created afterwards —
 //! after a PASS, a FAIL, an ABORT, and after a run killed by the deadline
 //! (for that one: the kill leaves resources behind, by design, and the next

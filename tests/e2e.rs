@@ -1,7 +1,7 @@
 //! End to end: the real `scs-cert` binary, the real check components, and
 //! the simulated cloud over real HTTP on 127.0.0.1. For the compliant
 //! fixture every implemented testcase passes; for each broken fixture the
-//! exact FAIL/ABORT of the official suite (behaviour notes d.0, d.1, d.4,
+//! exact FAIL/ABORT of the official suite (docs/official-behaviour.md d.0, d.1, d.4,
 //! d.10) comes out. Bad input gets exit code 4 and one clear line.
 
 #[path = "common/mod.rs"]
@@ -418,7 +418,7 @@ fn official_scope_file_and_spellings_work_unchanged() {
     let dir = tempdir();
     let clouds = write_clouds(dir.path(), &cloud, "mycloud", &Credential::FirstUser);
     let out = dir.path().join("r.yaml");
-    let official = root().join("../shared/scs/scs-compatible-iaas.yaml");
+    let official = root().join("tests/fixtures/official/scs-compatible-iaas.yaml");
     assert!(
         official.is_file(),
         "official scope missing at {}",

@@ -18,6 +18,8 @@
 //! `cargo test --workspace` does not build it; run explicitly without the variable, every test
 //! fails with instructions rather than passing vacuously. The tests share one cloud and take a
 //! lock: they run one after the other.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 #[path = "common/mod.rs"]
 mod common;

@@ -3,7 +3,7 @@
 //! Everything runs the real `scs-cert` binary. Signatures are checked in
 //! both directions against the real `ssh-keygen`. Uploads go over real HTTP
 //! on 127.0.0.1 to `tests/monitor`, which implements the monitor's
-//! `POST /reports` contract (behaviour notes c.1) and verifies with the real
+//! `POST /reports` contract (docs/official-behaviour.md c.1) and verifies with the real
 //! `ssh-keygen -Y verify`. End-to-end runs certify the simulated cloud.
 
 #[path = "common/mod.rs"]

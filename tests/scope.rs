@@ -1,8 +1,10 @@
 //! Tests of the scope model (`scs_cert::scope`): loading and validating scope YAMLs, version
 //! selection by date, testcase selection, variables and target verdicts.
 //!
-//! The official scope files are read from `shared/scs/` (reference data, not copied); a missing
-//! file fails the test with a message, nothing is skipped.
+//! The official scope files are unchanged copies in `tests/fixtures/official/` (provenance and
+//! licence in its README); a missing file fails the test with a message, nothing is skipped.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,14 +13,14 @@ use chrono::NaiveDate;
 use regex::Regex;
 use scs_cert::scope::*;
 
-const OFFICIAL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/scs");
+const OFFICIAL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/official");
 const OURS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes");
 
 fn file(dir: &str, name: &str) -> PathBuf {
     let path = Path::new(dir).join(name);
     assert!(
         path.is_file(),
-        "reference file {} is missing; these tests need shared/scs/ beside the repository and scopes/ in it",
+        "reference file {} is missing; these tests need tests/fixtures/official/ and scopes/ in the repository",
         path.display()
     );
     path
@@ -1169,4 +1171,30 @@ fn our_scopes_match_the_official_ones() {
             "{name}: every testcase is described"
         );
     }
+}
+
+/// The official files in tests/fixtures/official are unchanged copies: each one's sha256 starts
+/// with the prefix its README table records (the README is the provenance record).
+#[test]
+fn official_fixtures_are_unchanged_copies() {
+    use sha2::{Digest, Sha256};
+    let readme = std::fs::read_to_string(file(OFFICIAL_DIR, "README.md")).expect("README");
+    let mut seen = 0;
+    for line in readme.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // | `file` | `upstream` | `prefix…` | used by |
+        if cells.len() < 5 || !cells[1].starts_with('`') || cells[1] == "file" {
+            continue;
+        }
+        let name = cells[1].trim_matches('`');
+        let prefix = cells[3].trim_matches('`').trim_end_matches('…');
+        let bytes = std::fs::read(file(OFFICIAL_DIR, name)).expect("fixture");
+        let digest = hex::encode(Sha256::digest(&bytes));
+        assert!(
+            digest.starts_with(prefix) && prefix.len() >= 16,
+            "{name}: sha256 {digest} does not start with the recorded {prefix}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 10, "every official fixture is listed in the README table");
 }

@@ -10,6 +10,8 @@
 //! Must never: print or exit (that is the CLI's job), lose a result (every
 //! selected testcase that a component implements gets PASS, FAIL or ABORT),
 //! or let one misbehaving component affect another's verdicts.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};

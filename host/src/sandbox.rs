@@ -11,6 +11,8 @@
 //! Must never: give a component files, sockets, environment variables, real
 //! randomness or clocks; talk to the cloud itself (all `openstack` calls go
 //! to [`crate::mediate`]); compile bytes other than the ones that were hashed.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use crate::mediate::{self, ApiError, ApiRequest, CheckMediator};
 use sha2::{Digest, Sha256};

@@ -33,6 +33,8 @@
 //! `targets`, `env` and `parameters` are not keyword-checked; a version's own `targets` is
 //! ignored; modules without `targets` or `name`; a timeline code left empty (`v4:`) means "not
 //! listed"; `-a` keys the scope does not declare.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

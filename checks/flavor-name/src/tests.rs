@@ -1,5 +1,5 @@
 //! Table-driven tests. Sources: the scs-0100 v1/v2/v3 standards, the w1
-//! testing notes, and sections d.1, d.4, h.3 and h.7 of the behaviour notes.
+//! testing notes, and sections d.1, d.4, h.3 and h.7 of docs/official-behaviour.md.
 
 use crate::*;
 

@@ -1,7 +1,7 @@
 //! Check component for scs-0100 (flavor naming).
 //!
-//! Owns: `scs-0100-syntax-check` and `scs-0100-semantics-check` (behaviour
-//! notes d.1, h.3): every flavor whose name starts with `SCS-` must parse
+//! Owns: `scs-0100-syntax-check` and `scs-0100-semantics-check` (docs/official-behaviour.md
+//! d.1, h.3): every flavor whose name starts with `SCS-` must parse
 //! with the current grammar (the legacy v1 syntax is tolerated with a
 //! warning), and must not promise more vCPUs, RAM or disk than it has.
 //! The grammar itself lives in the `flavor-name` crate.

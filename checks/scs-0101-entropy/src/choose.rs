@@ -1,4 +1,4 @@
-//! Which image and which flavor the test VM uses (behaviour notes d.2,
+//! Which image and which flavor the test VM uses (docs/official-behaviour.md d.2,
 //! steps 1 and 2). Pure functions over the shared image and flavor lists.
 
 use scs_check_sdk::lines::Lines;

@@ -1,4 +1,4 @@
-//! Reading the test VM's serial console and judging it (behaviour notes
+//! Reading the test VM's serial console and judging it (docs/official-behaviour.md
 //! d.2 step 5 and the verdict table). Pure functions plus the polling loop,
 //! which takes the console fetch and the clock as arguments.
 

@@ -1,6 +1,6 @@
 //! Check component for scs-0101 (entropy).
 //!
-//! Owns: `scs-0101-entropy-avail` and `scs-0101-fips-test` (behaviour notes
+//! Owns: `scs-0101-entropy-avail` and `scs-0101-fips-test` (docs/official-behaviour.md
 //! d.0, d.2). Both share one test VM, booted once per run and memoised: the
 //! image and flavor choice ([`choose`]), the cloud-config that makes the VM
 //! print its findings to the serial console ([`userdata`]), the VM's life

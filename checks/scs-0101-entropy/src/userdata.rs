@@ -1,4 +1,4 @@
-//! The cloud-config user data of the test VM (behaviour notes d.2 step 4).
+//! The cloud-config user data of the test VM (docs/official-behaviour.md d.2 step 4).
 //!
 //! The VM installs `rng-tools5`, masks the serial getty (its login prompt
 //! would garble the console lines), and prints every line of each test's

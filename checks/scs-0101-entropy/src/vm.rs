@@ -1,4 +1,4 @@
-//! The test VM's life (behaviour notes d.2 steps 3–6): network, subnet,
+//! The test VM's life (docs/official-behaviour.md d.2 steps 3–6): network, subnet,
 //! router, server booted from volume, console, and the cleanup that runs
 //! whatever happened before it.
 //!

@@ -1,6 +1,6 @@
 //! Check component for scs-0102 (image metadata), v1 and v2 alike.
 //!
-//! Owns: the 20 `scs-0102-*` testcases of behaviour notes d.3 (with h.1 and
+//! Owns: the 20 `scs-0102-*` testcases of docs/official-behaviour.md d.3 (with h.1 and
 //! h.7): the property rules (`scs-0102-prop-*`), the build-date and
 //! `uuid_validity` date rules, `scs-0102-image-recency` (replace periods
 //! with the 1.1 factor, `provided_until`, marked and unmarked names, the

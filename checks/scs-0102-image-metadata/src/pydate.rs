@@ -22,6 +22,8 @@
 //! `2025-1- 5` all parse; seconds 60 and 61 are accepted and simply added.
 //!
 //! Must never: consult a clock, or accept anything CPython rejects.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use scs_check_sdk::pystr::{decimal_value, is_space};
 

@@ -1,5 +1,7 @@
 //! Table-driven tests of every d.3 rule and quirk (plus h.1, h.5, h.7):
 //! for each, a case that passes and one that fails or aborts.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use super::*;
 use std::collections::BTreeMap;

@@ -1,6 +1,6 @@
 //! Check component for scs-0103 (standard flavors).
 //!
-//! Owns: the 31 `scs-0103-flavor-*` testcases (behaviour notes d.4): find
+//! Owns: the 31 `scs-0103-flavor-*` testcases (docs/official-behaviour.md d.4): find
 //! the flavor for each standard name (by `scs:name-v2` extra_spec, last one
 //! listed wins; else by name) and compare vcpus, RAM, disk and every `scs:*`
 //! extra_spec derived from the name exactly.

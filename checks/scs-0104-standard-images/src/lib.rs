@@ -1,7 +1,7 @@
 //! Check component for scs-0104 (standard images).
 //!
 //! Owns: the `scs-0104-image-*` and `scs-0104-source-*` testcases of
-//! behaviour notes d.5 (with h.1 and h.5), over the hard-coded image specs
+//! docs/official-behaviour.md d.5 (with h.1 and h.5), over the hard-coded image specs
 //! of the official code (the scope's `image_spec` parameters are ignored, as
 //! by the official runner, finding 0.2). The image lookup maps each name to
 //! one image, the last one listed winning: Glance lists newest first, so of

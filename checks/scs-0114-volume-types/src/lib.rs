@@ -1,7 +1,7 @@
 //! Check component for scs-0114 (volume types).
 //!
 //! Owns: `scs-0114-syntax-check`, `scs-0114-encrypted-type` and
-//! `scs-0114-replicated-type` (behaviour notes d.6 with h.4). It reads the
+//! `scs-0114-replicated-type` (docs/official-behaviour.md d.6 with h.4). It reads the
 //! volume types visible to the caller through the mediated Cinder API
 //! (`block-storage` `GET types`), extracts the `[scs:...]` aspect list at the
 //! start of each description, and checks it is sorted, free of duplicates

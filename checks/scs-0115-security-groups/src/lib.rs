@@ -1,6 +1,6 @@
 //! Check component for scs-0115 (default rules of security groups).
 //!
-//! Owns: `scs-0115-default-rules` (behaviour notes d.7, h.7). The normal
+//! Owns: `scs-0115-default-rules` (docs/official-behaviour.md d.7, h.7). The normal
 //! path reads Neutron's `default-security-group-rules` and counts them: no
 //! ingress rule may apply (a `PARENT` ingress rule that is not used in
 //! non-default groups is allowed), and unrestricted IPv4 and IPv6 egress

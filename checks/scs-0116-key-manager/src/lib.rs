@@ -1,7 +1,7 @@
 //! Check component for scs-0116 (key manager).
 //!
 //! Owns: `scs-0116-presence` (recommended; PASS iff the catalog has a
-//! `key-manager` entry) and `scs-0116-permissions` (behaviour notes d.8,
+//! `key-manager` entry) and `scs-0116-permissions` (docs/official-behaviour.md d.8,
 //! h.6): with a plain member role, the user must be able to list, create,
 //! find and delete a Barbican secret named `scs-member-role-test-secret`
 //! (leftovers of that name are deleted first). No key manager at all is a

@@ -1,4 +1,4 @@
-//! The volume-backup procedure of behaviour notes d.9, over an abstract
+//! The volume-backup procedure of docs/official-behaviour.md d.9, over an abstract
 //! [`Cinder`], so that the exact retry, cleanup and FAIL logic runs natively
 //! in unit tests against a scripted fake.
 //!

@@ -1,6 +1,6 @@
 //! Check component for scs-0117 (volume backup).
 //!
-//! Owns: `scs-0117-test-backup` (behaviour notes d.0, d.9): remove
+//! Owns: `scs-0117-test-backup` (docs/official-behaviour.md d.0, d.9): remove
 //! `scs-test-*` backups and volumes left by earlier runs, create a 1 GiB
 //! volume `scs-test-volume`, back it up as `scs-test-volume-backup`, restore
 //! that into `scs-test-restored-backup`, and clean up again, waiting with the

@@ -1,7 +1,7 @@
 //! Check component for scs-0123 (mandatory and supported IaaS services).
 //!
-//! Owns: the service-presence testcases of scs-0123 v1 and v2 (behaviour
-//! notes d.10 and h.2): a testcase passes iff at least one entry of the
+//! Owns: the service-presence testcases of scs-0123 v1 and v2 (docs/official-behaviour.md
+//! d.10 and h.2): a testcase passes iff at least one entry of the
 //! token's catalog has one of its service types, with or without endpoints.
 //! `scs-0123-swift-s3` (d.10, h.7) is the S3 probe of module [`s3`]: no
 //! `object-store` in the catalog is a PASS; else an S3 ListBuckets with the

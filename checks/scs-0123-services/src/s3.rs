@@ -1,4 +1,4 @@
-//! The S3 probe of `scs-0123-swift-s3` (behaviour notes d.10, h.7).
+//! The S3 probe of `scs-0123-swift-s3` (docs/official-behaviour.md d.10, h.7).
 //!
 //! Owns: finding the object-store endpoint the way the official code sees
 //! it, cutting it to its host root with the official pattern

@@ -1,5 +1,5 @@
 //! Barbican secrets, read and written the way openstacksdk's `key_manager`
-//! proxy does it (for scs-0116, behaviour notes d.8 and h.6).
+//! proxy does it (for scs-0116, docs/official-behaviour.md d.8 and h.6).
 //!
 //! Owns: listing secrets (Barbican's top-level `next` href; an empty page
 //! ends the listing), creating a secret, deleting one by UUID (404 = already

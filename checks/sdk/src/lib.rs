@@ -5,7 +5,7 @@
 //! them: logging, time, JSON requests with errors that name the offending
 //! field, paginated listing that follows `next` links and markers, and the
 //! shared flavor and image lists that every check reads the same way the
-//! official suite does (section d.0 of the behaviour notes).
+//! official suite does (section d.0 of docs/official-behaviour.md).
 //!
 //! Must never: hold credentials, talk to the network or the file system
 //! other than through the host's `openstack` interface, read the clock other

@@ -1,5 +1,5 @@
 //! Neutron security groups and default security-group rules, read the way
-//! openstacksdk reads them (for scs-0115, behaviour notes d.7 and h.7).
+//! openstacksdk reads them (for scs-0115, docs/official-behaviour.md d.7 and h.7).
 //!
 //! Owns: listing `default-security-group-rules` (following
 //! `<key>_links` rel `next`), creating, finding (by id, then by name, as

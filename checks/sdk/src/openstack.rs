@@ -8,6 +8,8 @@
 //!
 //! Must never: retry writes, cache anything across calls itself (the host
 //! does the shared caching), or hide an API error behind a default value.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use crate::bindings::scs::check::openstack as host;
 use crate::json::{Field, JsonError};

@@ -1,5 +1,5 @@
 //! AWS Signature Version 4 (header-based), written from the public
-//! algorithm description, for the S3 probe of scs-0123 (behaviour notes
+//! algorithm description, for the S3 probe of scs-0123 (docs/official-behaviour.md
 //! d.10).
 //!
 //! Owns: the canonical request, the string to sign, the signing-key

@@ -55,7 +55,7 @@ impl Clock for FakeClock {
 }
 
 /// The sleeps (in seconds) between the attempts of the official volume-backup
-/// waits (behaviour notes d.9): at most 8 attempts, 110 s of sleeping.
+/// waits (docs/official-behaviour.md d.9): at most 8 attempts, 110 s of sleeping.
 pub const BACKUP_RETRY_SECS: [u64; 7] = [2, 3, 5, 10, 15, 25, 50];
 
 /// A retry gave up: every attempt failed and the schedule is used up.

@@ -627,7 +627,7 @@ fn cmd_list(a: ListArgs) -> ExitCode {
 // ---------------------------------------------------------------------------
 // `scs-cert run`: combined runs, report file, signing, spool, upload.
 
-/// `run` flags of the multi-subject runner (behaviour notes b.2).
+/// `run` flags of the multi-subject runner (docs/official-behaviour.md b.2).
 #[derive(Debug, Clone, clap::Args)]
 pub struct CombinedArgs {
     /// Runner configuration in the official Tests/config.toml format ([secrets] keyfile/tokenfile,

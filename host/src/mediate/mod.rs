@@ -12,6 +12,8 @@
 //! headers that could carry it are dropped); let a check reach a host that is
 //! not a catalog endpoint; cache an ordinary (non-shared) read; follow
 //! redirects.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 pub mod clouds;
 pub mod keystone;

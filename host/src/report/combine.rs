@@ -1,5 +1,5 @@
 //! Combined runs: several subjects and scopes in one report file, and the
-//! multi-subject runner's configuration (behaviour notes b.2).
+//! multi-subject runner's configuration (docs/official-behaviour.md b.2).
 //!
 //! Owns: concatenating per-job YAML documents into one multi-document file
 //! (byte-wise, each document starting with `---`, as `scs-test-runner.py`

@@ -11,6 +11,8 @@
 //!
 //! Must never: emit more than one document (the monitor's JSON path reads
 //! exactly one), or reorder keys (the order is the YAML's).
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use super::Report;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};

@@ -1,7 +1,7 @@
 //! The certification report and the console summary.
 //!
 //! Owns: the report model (the structure of the official
-//! `scs-compliance-check.py -o` report, behaviour notes b.1, plus our
+//! `scs-compliance-check.py -o` report, docs/official-behaviour.md b.1, plus our
 //! provenance block under `run.scs_cert`), its YAML serialisation (written
 //! here by hand so that `checked_at` is a YAML timestamp, `reference_date` a
 //! date and every string safely quoted; the monitor reads it with a YAML 1.1

@@ -12,6 +12,8 @@
 //! Must never: sign or send anything but the exact bytes that were written
 //! (no re-serialisation between signing and upload), or call a signature
 //! trusted without an allowed_signers entry for its key.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use super::Format;
 use super::combine::{self, DocError, DocSummary};

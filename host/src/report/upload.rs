@@ -1,4 +1,4 @@
-//! Upload to the SCS compliance monitor (behaviour notes c.1) and flushing
+//! Upload to the SCS compliance monitor (docs/official-behaviour.md c.1) and flushing
 //! the spool.
 //!
 //! Owns: the endpoint (`<monitor URL>/reports`, adding a missing trailing

@@ -1,6 +1,6 @@
 //! A stand-in for the SCS compliance monitor's `POST /reports`, for tests.
 //!
-//! It implements the contract of behaviour notes c.1 step by step, on real
+//! It implements the contract of docs/official-behaviour.md c.1 step by step, on real
 //! HTTP on 127.0.0.1:
 //! 1. HTTP Basic auth against the configured accounts, else
 //!    `401 Incorrect username or password` with `WWW-Authenticate: Basic`;

@@ -1,6 +1,8 @@
 //! Cinder v3 under the volume path (`/volume/v3/{project_id}`): version documents,
 //! microversions, volume types, volumes (create, list, show, update, delete), backups
 //! (create, list, show, delete, restore), with lazy status transitions (see `state`).
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

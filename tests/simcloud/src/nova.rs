@@ -1,5 +1,7 @@
 //! Nova 2.1 under the compute path: version documents, microversion negotiation, and the
 //! flavor API (list, detail, show, extra specs) with Nova's paging, sorting and visibility.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use std::cmp::Ordering;
 

@@ -4,6 +4,8 @@
 //! Status transitions are lazy (see `state`): a new server shows `BUILD` for
 //! `compute.server_build_polls` GETs, then `ACTIVE` (or `ERROR`); its console shows only the
 //! boot log until it has been polled `compute.console_delay_polls` times while `ACTIVE`.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,8 @@
 //! End-to-end HTTP tests of the services beyond Keystone/Nova flavors/Glance: Cinder types,
 //! volumes and backups; Neutron; Barbican; the S3 probe answer; Nova servers, console and
 //! keypairs; `resources()`.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 mod common;
 
