@@ -17,6 +17,8 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod errtext;
+pub mod fsutil;
 pub mod mediate;
 pub mod report;
 pub mod run;

@@ -134,7 +134,7 @@ fn main() {
     // directories. Workspace paths are already relative and std's are
     // /rustc/<hash>/; remap the cargo home (registry sources) and, to be
     // safe, the workspace root and the guest target dir. Stable `trim-paths`
-    // does not exist yet, so --remap-path-prefix it is (README, "Bundles and trust").
+    // does not exist yet, so --remap-path-prefix it is (docs/bundles-and-trust.md).
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));

@@ -4,8 +4,6 @@
 //! `ssh-keygen` in both directions, and runs from a bundle with provenance
 //! and overrides in the report.
 
-mod common;
-
 use scs_cert::bundle::archive;
 use scs_cert::bundle::manifest::{self, BuildInput};
 use scs_cert::bundle::verify::{self, Reason, Refusal, VerifyOptions};
@@ -71,7 +69,7 @@ impl<'a> Build<'a> {
     fn new(checks: &'a Path) -> Self {
         Build {
             checks,
-            scopes: vec![common::root().join("scopes/scs-compatible-iaas.yaml")],
+            scopes: vec![crate::common::root().join("scopes/scs-compatible-iaas.yaml")],
             trust: vec![],
             sequence: 1,
             expires: "2034-01-01",
@@ -176,7 +174,7 @@ fn raw_name_entry(
 fn cli_refuses(dir: &Path, name: &str, bytes: &[u8], root: &Path, state: &Path, reason: Reason) {
     let f = dir.join(format!("{name}.scsb"));
     std::fs::write(&f, bytes).expect("write");
-    let r = common::scs_cert(
+    let r = crate::common::scs_cert(
         &[
             "bundle",
             "verify",
@@ -206,7 +204,7 @@ fn cli_refuses(dir: &Path, name: &str, bytes: &[u8], root: &Path, state: &Path, 
 
 #[test]
 fn tamper_matrix() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let owner = keys::generate_ed25519("owner");
     let second = keys::generate_ed25519("second");
@@ -227,7 +225,7 @@ fn tamper_matrix() {
         vec![(read_only, vec![&contrib])],
     );
     let root_path = write_root(d, "root.json", &root);
-    let checks = common::real_checks();
+    let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.trust = vec![root_path.clone()];
     b.sequence = 5;
@@ -408,7 +406,7 @@ fn tamper_matrix() {
         Reason::KeyExpired,
     );
     // Delegations: outside the prefix, write capability, files outside checks/.
-    let flavor_only = common::checks_with(&d.join("deleg-ok"), &["scs-0100-flavor-naming"]);
+    let flavor_only = crate::common::checks_with(&d.join("deleg-ok"), &["scs-0100-flavor-naming"]);
     let mut bd = Build::new(&flavor_only);
     bd.scopes.clear();
     bd.trust = vec![root_path.clone()];
@@ -416,7 +414,7 @@ fn tamper_matrix() {
     let v = verify_with(&delegated_ok, &root, &opts(&d.join("state-deleg")))
         .expect("delegated bundle in scope passes");
     assert_eq!(v.authorized_by, "delegation:flavors");
-    let outside = common::checks_with(
+    let outside = crate::common::checks_with(
         &d.join("deleg-prefix"),
         &["scs-0100-flavor-naming", "scs-0103-standard-flavors"],
     );
@@ -429,7 +427,7 @@ fn tamper_matrix() {
         &root,
         Reason::DelegationPrefix,
     );
-    let writes = common::checks_with(&d.join("deleg-write"), &["scs-0101-entropy"]);
+    let writes = crate::common::checks_with(&d.join("deleg-write"), &["scs-0101-entropy"]);
     let mut bw = Build::new(&writes);
     bw.scopes.clear();
     bw.trust = vec![root_path.clone()];
@@ -559,7 +557,7 @@ fn tamper_matrix() {
     let cli_state = d.join("cli-state-rollback");
     let goodf = d.join("good.scsb");
     std::fs::write(&goodf, &good).expect("w");
-    let ok = common::scs_cert(
+    let ok = crate::common::scs_cert(
         &[
             "bundle",
             "verify",
@@ -578,11 +576,11 @@ fn tamper_matrix() {
 
 #[test]
 fn overrides_are_explicit_and_recorded() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let owner = keys::generate_ed25519("owner");
     let root = make_root(1, &[&owner], &[&owner], 1, vec![]);
-    let checks = common::real_checks();
+    let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.expires = "2030-01-01";
     let expired = b.signed(&[&owner]);
@@ -624,7 +622,7 @@ fn overrides_are_explicit_and_recorded() {
 
 #[test]
 fn trust_history_in_the_bundle_rotates_the_root() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let k1 = keys::generate_ed25519("k1");
     let k2 = keys::generate_ed25519("k2");
@@ -642,7 +640,7 @@ fn trust_history_in_the_bundle_rotates_the_root() {
     };
     v2.sign(&k1).expect("s");
     v2.sign(&k2).expect("s");
-    let checks = common::real_checks();
+    let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.trust = vec![write_root(d, "v1.json", &v1), write_root(d, "v2.json", &v2)];
     let bundle = b.signed(&[&k2]);
@@ -667,13 +665,13 @@ fn trust_history_in_the_bundle_rotates_the_root() {
 
 #[test]
 fn reproducible_builds() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     // The same sources in two different directories.
     let mut outs = Vec::new();
     for name in ["first-tree", "second/tree"] {
         let src = d.join(name).join("checks");
-        for e in std::fs::read_dir(common::real_checks()).expect("ls") {
+        for e in std::fs::read_dir(crate::common::real_checks()).expect("ls") {
             let p = e.expect("entry").path();
             let id = p.file_name().expect("name").to_owned();
             std::fs::create_dir_all(src.join(&id)).expect("mkdir");
@@ -683,7 +681,7 @@ fn reproducible_builds() {
         }
         let scope = d.join(name).join("scs-compatible-iaas.yaml");
         std::fs::copy(
-            common::root().join("scopes/scs-compatible-iaas.yaml"),
+            crate::common::root().join("scopes/scs-compatible-iaas.yaml"),
             &scope,
         )
         .expect("cp");
@@ -734,12 +732,12 @@ fn reproducible_builds() {
     assert_eq!(paths, sorted);
     // Without SOURCE_DATE_EPOCH the time is 0.
     let out = d.join("epoch0.scsb");
-    let r = common::scs_cert(
+    let r = crate::common::scs_cert(
         &[
             "bundle",
             "build",
             "--checks",
-            s(&common::real_checks()),
+            s(&crate::common::real_checks()),
             "--sequence",
             "1",
             "--expires",
@@ -773,10 +771,10 @@ fn ssh_keygen(args: &[&str], dir: &Path) -> (i32, String) {
 
 #[test]
 fn ssh_keygen_interop_for_bundles() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let cli = |args: &[&str]| {
-        let r = common::scs_cert(args, None);
+        let r = crate::common::scs_cert(args, None);
         assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
         r
     };
@@ -808,7 +806,7 @@ fn ssh_keygen_interop_for_bundles() {
         "bundle",
         "build",
         "--checks",
-        s(&common::real_checks()),
+        s(&crate::common::real_checks()),
         "--trust",
         s(&root_json),
         "--sequence",
@@ -864,7 +862,7 @@ fn ssh_keygen_interop_for_bundles() {
     );
     assert_eq!(code, 0, "{out}");
     let wrong = d.join("manifest-copy.json.sig");
-    let r = common::scs_cert(
+    let r = crate::common::scs_cert(
         &[
             "bundle",
             "sign",
@@ -941,14 +939,15 @@ fn ssh_keygen_interop_for_bundles() {
 
 #[test]
 fn run_from_a_signed_bundle_records_provenance() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
-    let cloud = common::start_cloud("compliant");
-    let clouds = common::write_clouds(d, &cloud, "simcloud", &common::Credential::FirstUser);
+    let cloud = crate::common::start_cloud("compliant");
+    let clouds =
+        crate::common::write_clouds(d, &cloud, "simcloud", &crate::common::Credential::FirstUser);
     let owner = keys::generate_ed25519("owner");
     let root = make_root(1, &[&owner], &[&owner], 1, vec![]);
     let root_path = write_root(d, "root.json", &root);
-    let checks = common::real_checks();
+    let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.expires = "2099-01-01";
     b.trust = vec![root_path.clone()];
@@ -972,7 +971,7 @@ fn run_from_a_signed_bundle_records_provenance() {
             "-q",
         ];
         args.extend_from_slice(extra);
-        common::scs_cert(&args, Some(&clouds))
+        crate::common::scs_cert(&args, Some(&clouds))
     };
     let out = d.join("r.yaml");
     let r = run(
@@ -987,7 +986,7 @@ fn run_from_a_signed_bundle_records_provenance() {
         &out,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let rep = common::read_report(&out);
+    let rep = crate::common::read_report(&out);
     let p = &rep["run"]["scs_cert"];
     assert_eq!(p["checks_trust"], "signed-bundle");
     assert_eq!(p["bundle"]["name"], "scs-checks");
@@ -1093,7 +1092,7 @@ fn run_from_a_signed_bundle_records_provenance() {
         "{}",
         r.stderr
     );
-    let rep = common::read_report(&out3);
+    let rep = crate::common::read_report(&out3);
     let ov = rep["run"]["scs_cert"]["overrides"][0]
         .as_str()
         .unwrap_or_default()
@@ -1108,7 +1107,7 @@ fn run_from_a_signed_bundle_records_provenance() {
     let r = run(&["--checks", s(&checks)], &out4);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("UNSIGNED"), "{}", r.stderr);
-    let rep = common::read_report(&out4);
+    let rep = crate::common::read_report(&out4);
     assert_eq!(rep["run"]["scs_cert"]["checks_trust"], "unsigned-dev");
     assert!(rep["run"]["scs_cert"]["bundle"].is_null());
     // Neither, or both: bad input.
@@ -1132,17 +1131,17 @@ fn run_from_a_signed_bundle_records_provenance() {
 
 #[test]
 fn inspect_shows_everything_before_running() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let owner = keys::generate_ed25519("owner");
     let root = make_root(1, &[&owner], &[&owner], 1, vec![]);
     let root_path = write_root(d, "root.json", &root);
-    let checks = common::real_checks();
+    let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.sequence = 42;
     let f = d.join("b.scsb");
     std::fs::write(&f, b.signed(&[&owner])).expect("w");
-    let r = common::scs_cert(&["bundle", "inspect", s(&f), "--root", s(&root_path)], None);
+    let r = crate::common::scs_cert(&["bundle", "inspect", s(&f), "--root", s(&root_path)], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for needle in [
         "name:             scs-checks",
@@ -1165,7 +1164,7 @@ fn inspect_shows_everything_before_running() {
     // inspect never records rollback state, and an unsigned bundle still shows.
     let u = d.join("u.scsb");
     std::fs::write(&u, b.unsigned()).expect("w");
-    let r = common::scs_cert(&["bundle", "inspect", s(&u)], None);
+    let r = crate::common::scs_cert(&["bundle", "inspect", s(&u)], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("none (unsigned)"), "{}", r.stdout);
 }

@@ -9,10 +9,7 @@
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 /// The testcases of the three checks (the presence test needs `--recommended`).

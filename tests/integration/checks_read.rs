@@ -6,10 +6,7 @@
 //! testcase id of the three checks gets a PASS and a FAIL here, and an
 //! ABORT wherever a cloud can provoke one in the official code.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 const PASS: i64 = 1;

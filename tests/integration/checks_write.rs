@@ -14,10 +14,7 @@
 //! run out (`backup_named_fixture_no_backup_service`) takes about two
 //! minutes; it runs in parallel with the others.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use simcloud::fixture::ErrorFault;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -4,10 +4,7 @@
 //! exact FAIL/ABORT of the official suite (docs/official-behaviour.md d.0, d.1, d.4,
 //! d.10) comes out. Bad input gets exit code 4 and one clear line.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 

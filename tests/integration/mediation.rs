@@ -2,10 +2,7 @@
 //! list used by several checks is fetched once per run; an ordinary read is
 //! never cached; application-credential auth works.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn token_stays_in_the_host_and_shared_reads_happen_once() {

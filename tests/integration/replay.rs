@@ -3,10 +3,7 @@
 //! are skipped; a divergent call is an error naming the component, the call
 //! number and both calls; transcripts hold no secrets and stay small.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use scs_cert::mediate::transcript;
 use std::collections::BTreeMap;
 use std::path::Path;

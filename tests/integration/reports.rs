@@ -6,10 +6,7 @@
 //! `POST /reports` contract (docs/official-behaviour.md c.1) and verifies with the real
 //! `ssh-keygen -Y verify`. End-to-end runs certify the simulated cloud.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use scs_test_monitor::{Account, Fault, TestMonitor};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,10 +4,7 @@
 //! log — all in one run next to well-behaved checks, whose verdicts must be
 //! unaffected. Plus load-time refusal and the compile cache.
 
-#[path = "common/mod.rs"]
-mod common;
-
-use common::*;
+use crate::common::*;
 use scs_cert::sandbox::{Sandbox, SandboxConfig, SandboxError};
 
 #[test]

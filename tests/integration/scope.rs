@@ -1196,5 +1196,8 @@ fn official_fixtures_are_unchanged_copies() {
         );
         seen += 1;
     }
-    assert_eq!(seen, 10, "every official fixture is listed in the README table");
+    assert_eq!(
+        seen, 10,
+        "every official fixture is listed in the README table"
+    );
 }

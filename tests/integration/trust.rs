@@ -2,8 +2,6 @@
 //! and allowed_signers files made by `ssh-keygen` are read by scs-cert and
 //! the other way round; plus the trust root (`root.json`) rules.
 
-mod common;
-
 use scs_cert::trust::{allowed_signers::AllowedSigners, keys, sshsig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -67,7 +65,7 @@ fn allowed_signers_file(dir: &Path, principal: &str, pubkey: &ssh_key::PublicKey
 
 #[test]
 fn ssh_keygen_key_scs_cert_signature_verified_by_ssh_keygen() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let kp = openssh_key(dir.path(), "alice", "");
     let key = keys::load_private_key(&kp, None).expect("load ssh-keygen key");
     let msg = b"{\"name\":\"scs-checks\"}\n";
@@ -123,7 +121,7 @@ fn ssh_keygen_key_scs_cert_signature_verified_by_ssh_keygen() {
 
 #[test]
 fn ssh_keygen_signature_verified_by_scs_cert() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let kp = openssh_key(dir.path(), "bob", "");
     let msg_path = dir.path().join("manifest.json");
     let msg = b"exact manifest bytes\n\x00\xff";
@@ -171,7 +169,7 @@ fn ssh_keygen_signature_verified_by_scs_cert() {
 
 #[test]
 fn scs_cert_keys_are_read_by_ssh_keygen() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let key = keys::generate_ed25519("ci@scs-cert");
     for (name, pass) in [("plain", None), ("protected", Some("correct horse"))] {
         let p = dir.path().join(name);
@@ -197,7 +195,7 @@ fn scs_cert_keys_are_read_by_ssh_keygen() {
 
 #[test]
 fn protected_ssh_keygen_key_loads_with_passphrase_only() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let kp = openssh_key(dir.path(), "carol", "s3cret pass");
     let e = keys::load_private_key(&kp, None).expect_err("no passphrase");
     assert!(e.to_string().contains("passphrase-protected"), "{e}");
@@ -224,7 +222,7 @@ fn protected_ssh_keygen_key_loads_with_passphrase_only() {
 }
 
 /// The real binary with extra environment.
-fn cli_env(args: &[&str], env: &[(&str, &str)]) -> common::CliRun {
+fn cli_env(args: &[&str], env: &[(&str, &str)]) -> crate::common::CliRun {
     let mut c = Command::new(env!("CARGO_BIN_EXE_scs-cert"));
     c.args(args)
         .env_remove("SCS_CERT_KEY_PASSPHRASE")
@@ -234,7 +232,7 @@ fn cli_env(args: &[&str], env: &[(&str, &str)]) -> common::CliRun {
         c.env(k, v);
     }
     let out = c.output().expect("run scs-cert");
-    common::CliRun {
+    crate::common::CliRun {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -243,7 +241,7 @@ fn cli_env(args: &[&str], env: &[(&str, &str)]) -> common::CliRun {
 
 #[test]
 fn cli_key_generate_is_read_by_ssh_keygen() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let k = dir.path().join("signing");
     let r = cli_env(
         &[
@@ -307,7 +305,7 @@ fn cli_key_generate_is_read_by_ssh_keygen() {
 
 #[test]
 fn cli_trust_init_rotate_sign_show() {
-    let dir = common::tempdir();
+    let dir = crate::common::tempdir();
     let d = dir.path();
     let mk = |name: &str| {
         let p = d.join(name);

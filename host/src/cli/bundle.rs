@@ -190,21 +190,6 @@ fn bundle_error(e: BundleError) -> ExitCode {
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "bundle".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 fn build(a: BuildArgs) -> ExitCode {
     let expires = match root::parse_time(&a.expires) {
         Ok(t) => t,
@@ -229,7 +214,7 @@ fn build(a: BuildArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return bundle_error(e),
     };
-    if let Err(e) = write_atomic(&a.out, &bytes) {
+    if let Err(e) = crate::fsutil::write_atomic(&a.out, &bytes) {
         return bad_input(format!("cannot write the bundle: {e}"));
     }
     let manifest_bytes = m.to_bytes().unwrap_or_default();
@@ -270,7 +255,7 @@ fn sign(a: SignArgs) -> ExitCode {
         Err(r) => return refused(&r),
     };
     let out = a.out.unwrap_or(a.file);
-    if let Err(e) = write_atomic(&out, &signed) {
+    if let Err(e) = crate::fsutil::write_atomic(&out, &signed) {
         return bad_input(format!("cannot write the bundle: {e}"));
     }
     println!(

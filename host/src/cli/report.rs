@@ -6,7 +6,7 @@ use crate::report::signed::{self, SignedError, SignedReport};
 use crate::report::spool::{self, Entry, Spool, SpoolError};
 use crate::report::token::MonitorToken;
 use crate::report::upload::{self, DeliverError, Delivered, Monitor, UploadError, UploadPolicy};
-use crate::report::{Format, write_atomic};
+use crate::report::{Format, write_file as write_atomic};
 use crate::trust::allowed_signers::AllowedSigners;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

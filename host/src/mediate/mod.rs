@@ -303,20 +303,7 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// The error text with its sources (reqwest's top-level text is terse).
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
+use crate::errtext::error_chain;
 
 /// Build the HTTP client for a cloud (TLS options honoured, no redirects).
 pub fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, MediateError> {

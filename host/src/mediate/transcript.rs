@@ -364,7 +364,7 @@ pub fn write(
         let compressed = zstd::bulk::compress(&raw, ZSTD_LEVEL).map_err(|e| io_err(dir, e))?;
         let file = component_file(id);
         let path = dir.join(&file);
-        crate::report::write_atomic(&path, &compressed).map_err(|e| io_err(&path, e))?;
+        crate::fsutil::write_atomic(&path, &compressed).map_err(|e| io_err(&path, e.source))?;
         total += compressed.len() as u64;
         entries.push(ComponentEntry {
             id: id.clone(),
@@ -385,7 +385,7 @@ pub fn write(
     let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| io_err(dir, e))?;
     bytes.push(b'\n');
     let mpath = dir.join("manifest.json");
-    crate::report::write_atomic(&mpath, &bytes).map_err(|e| io_err(&mpath, e))?;
+    crate::fsutil::write_atomic(&mpath, &bytes).map_err(|e| io_err(&mpath, e.source))?;
     total += bytes.len() as u64;
     Ok(Written {
         sha256: hex::encode(Sha256::digest(&bytes)),

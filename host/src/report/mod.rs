@@ -26,7 +26,6 @@ pub mod upload;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 /// Errors writing a report.
@@ -489,44 +488,17 @@ impl Report {
     /// Write the YAML atomically: temporary file in the same directory,
     /// fsync, rename, fsync of the directory.
     pub fn write(&self, path: &Path) -> Result<(), ReportError> {
-        write_atomic(path, self.to_yaml().as_bytes())
+        write_file(path, self.to_yaml().as_bytes())
     }
 }
 
-/// Write `bytes` to `path` atomically (tmp + fsync + rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let err = |e: std::io::Error| ReportError::Write {
+/// Write `bytes` to `path` atomically and durably (see [`crate::fsutil::write_atomic`]); the
+/// error names the report file.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    crate::fsutil::write_atomic(path, bytes).map_err(|e| ReportError::Write {
         path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".to_string());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // Make the rename itself durable (best effort: some file systems
-        // refuse fsync on a directory).
-        let _ = sync_dir(dir);
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
-}
-
-/// fsync a directory, so that a rename or unlink in it survives a crash.
-pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
+        message: e.source.to_string(),
+    })
 }
 
 /// A testcase id's description and URL, for the console summary.
@@ -734,10 +706,10 @@ mod tests {
 
     #[test]
     fn atomic_write_reports_errors() {
-        let e = write_atomic(Path::new("/nonexistent-dir/x/report.yaml"), b"x").unwrap_err();
+        let e = write_file(Path::new("/proc/nonexistent-dir/x/report.yaml"), b"x").unwrap_err();
         assert!(
             e.to_string()
-                .starts_with("/nonexistent-dir/x/report.yaml: cannot write the report"),
+                .starts_with("/proc/nonexistent-dir/x/report.yaml: cannot write the report"),
             "{e}"
         );
     }

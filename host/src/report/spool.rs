@@ -19,7 +19,6 @@
 use super::Format;
 use super::signed::{SignedError, SignedReport};
 use sha2::Digest as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -205,24 +204,9 @@ impl Spool {
     pub fn put(&self, signed: &SignedReport) -> Result<Entry, SpoolError> {
         let name = entry_name(signed);
         let path = self.dir.join(&name);
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let body = signed.body();
-        let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .open(&tmp)?;
-            f.write_all(&body)?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, &path)?;
-            super::sync_dir(&self.dir)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(&path, "cannot write the spool entry")(e));
-        }
+        crate::fsutil::write_atomic(&path, &body)
+            .map_err(|e| io(&path, "cannot write the spool entry")(e.source))?;
         self.entry(&path)
     }
 
@@ -282,7 +266,7 @@ impl Spool {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(io(&entry.path, "cannot remove the delivered entry")(e)),
         }
-        super::sync_dir(&self.dir).map_err(io(&self.dir, "cannot sync the spool directory"))
+        crate::fsutil::sync_dir(&self.dir).map_err(io(&self.dir, "cannot sync the spool directory"))
     }
 
     /// Move an exported entry to `exported/` (kept, no longer pending).
@@ -296,8 +280,8 @@ impl Spool {
             .map_err(io(&dir, "cannot create"))?;
         let to = dir.join(&entry.name);
         std::fs::rename(&entry.path, &to).map_err(io(&entry.path, "cannot move"))?;
-        super::sync_dir(&dir).map_err(io(&dir, "cannot sync"))?;
-        super::sync_dir(&self.dir).map_err(io(&self.dir, "cannot sync"))?;
+        crate::fsutil::sync_dir(&dir).map_err(io(&dir, "cannot sync"))?;
+        crate::fsutil::sync_dir(&self.dir).map_err(io(&self.dir, "cannot sync"))?;
         Ok(to)
     }
 
@@ -322,10 +306,10 @@ impl Spool {
         let bytes = builder
             .into_inner()
             .map_err(io(out, "cannot build the carry file"))?;
-        super::write_atomic(out, &bytes).map_err(|e| SpoolError::Io {
+        crate::fsutil::write_atomic(out, &bytes).map_err(|e| SpoolError::Io {
             path: out.display().to_string(),
             action: "cannot write the carry file",
-            message: e.to_string(),
+            message: e.source.to_string(),
         })
     }
 }

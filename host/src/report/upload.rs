@@ -213,7 +213,7 @@ fn detail_of(body: &[u8]) -> String {
     }
 }
 
-use crate::mediate::error_chain;
+use crate::errtext::error_chain;
 
 impl Monitor {
     /// A monitor at `base` (the URL the official runner takes, e.g.

@@ -197,14 +197,12 @@ impl State {
         };
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let path = dir.join(STATE_FILE);
-        let tmp = dir.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
         let mut text = serde_json::to_string_pretty(&state).map_err(|e| StateError::Io {
             path: path.clone(),
             message: e.to_string(),
         })?;
         text.push('\n');
-        std::fs::write(&tmp, text).map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))
+        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| io(&e.path, e.source))
     }
 }
 

@@ -1,0 +1,19 @@
+//! Errors as one line of text: the message of an error followed by each cause that adds
+//! something new (reqwest and hyper wrap the reason a connection failed several layers deep).
+//!
+//! Owns: [`error_chain`]. Must never: include a secret (callers pass errors, never requests).
+
+/// `e` and its sources, joined with ": ", skipping a source already contained in the text.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,89 @@
+//! Writing files so that a crash never leaves half of one: every module that replaces a file
+//! (reports, signatures, spool entries, transcripts, bundles, the rollback state, compile-cache
+//! entries) goes through [`write_atomic`], and a rename or unlink that must survive a crash is
+//! followed by [`sync_dir`].
+//!
+//! Owns: the temporary-file naming (`.NAME.PID.tmp` beside the target), fsync of the data and of
+//! the directory, removal of the temporary file on failure.
+//!
+//! Must never: follow a path outside the target's directory, or leave a temporary file behind on
+//! an error it saw.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A file could not be written; names the path and the operating system's reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct WriteError {
+    /// The file (or directory) the failing step touched.
+    pub path: PathBuf,
+    /// What the operating system said.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Write `bytes` to `path` atomically and durably: a temporary file in the same directory
+/// (created fresh), fsync, rename over `path`, fsync of the directory (best effort: some file
+/// systems refuse fsync on a directory). Missing parent directories are created.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| WriteError { path: p, source }
+    };
+    std::fs::create_dir_all(dir).map_err(fail(dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_string());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(fail(&tmp))?;
+        f.write_all(bytes).map_err(fail(&tmp))?;
+        f.sync_all().map_err(fail(&tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(fail(path))?;
+        let _ = sync_dir(dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// fsync a directory, so that a rename or unlink in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("scs-fsutil-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("sub/report.yaml");
+        write_atomic(&path, b"one").expect("first write");
+        write_atomic(&path, b"two").expect("second write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.join("sub"))
+            .expect("dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_failure_names_the_path() {
+        let e = write_atomic(Path::new("/proc/scs-cert-no/x.yaml"), b"x").expect_err("unwritable");
+        assert!(e.to_string().starts_with("/proc/scs-cert-no"), "{e}");
+    }
+}
