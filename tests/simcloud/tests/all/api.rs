@@ -1,9 +1,7 @@
 //! End-to-end HTTP tests against a running simcloud: Keystone token issue, the token check,
 //! Nova flavors (paging, microversions), Glance images (paging, visibility), recording.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simcloud::{Credential, image_id, project_id, role_id, user_id};

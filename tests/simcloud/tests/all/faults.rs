@@ -1,11 +1,9 @@
 //! Fault injection (`faults:`): error statuses, latency, malformed JSON, slow bodies, token
 //! expiry by time and by use count.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -1,11 +1,9 @@
 //! The shipped fixtures: they all load, and each differs from compliant.yaml exactly where its
 //! header comment says.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::load;
+use crate::common::load;
 use simcloud::Fixture;
 use simcloud::fixture::{DefaultRule, Flavor, S3Error, Visibility, neutron_default_rules};
 
@@ -131,7 +129,7 @@ fn all_fixtures_load_and_validate() {
         assert_eq!(fixture.application_credentials[0].id, "appcred-1", "{name}");
         assert_eq!(fixture.faults.is_empty(), name != "faulty.yaml", "{name}");
         assert!(
-            std::fs::read_to_string(common::fixture_path(name))
+            std::fs::read_to_string(crate::common::fixture_path(name))
                 .expect("read")
                 .starts_with(&format!("# {name}:")),
             "{name} needs its header comment"

@@ -4,9 +4,7 @@
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simcloud::project_id;
