@@ -1,7 +1,7 @@
 //! Errors as one line of text: the message of an error followed by each cause that adds
 //! something new (reqwest and hyper wrap the reason a connection failed several layers deep).
 //!
-//! Owns: [`error_chain`]. Must never: include a secret (callers pass errors, never requests).
+//! Owns: [`error_chain`], [`one_line`]. Must never: include a secret (callers pass errors, never requests).
 
 /// `e` and its sources, joined with ": ", skipping a source already contained in the text.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
@@ -16,4 +16,14 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// A multi-line message (a TOML or YAML parser's, with a caret diagram) as one line: the
+/// non-empty lines, trimmed, joined with spaces.
+pub fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

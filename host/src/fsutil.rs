@@ -25,7 +25,8 @@ pub struct WriteError {
 
 /// Write `bytes` to `path` atomically and durably: a temporary file in the same directory
 /// (created fresh), fsync, rename over `path`, fsync of the directory (best effort: some file
-/// systems refuse fsync on a directory). Missing parent directories are created.
+/// systems refuse fsync on a directory). The directory must exist: a report aimed at a
+/// mistyped directory is an error, not a new directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let dir = path
         .parent()
@@ -35,7 +36,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         let p = p.to_path_buf();
         move |source| WriteError { path: p, source }
     };
-    std::fs::create_dir_all(dir).map_err(fail(dir))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -69,6 +69,7 @@ mod tests {
     fn replaces_the_file_and_leaves_no_temporary() {
         let dir = std::env::temp_dir().join(format!("scs-fsutil-{}", uuid::Uuid::new_v4()));
         let path = dir.join("sub/report.yaml");
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
         write_atomic(&path, b"one").expect("first write");
         write_atomic(&path, b"two").expect("second write");
         assert_eq!(std::fs::read(&path).expect("read"), b"two");
@@ -79,6 +80,14 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error_not_created() {
+        let dir = std::env::temp_dir().join(format!("scs-fsutil-{}", uuid::Uuid::new_v4()));
+        let e = write_atomic(&dir.join("x/report.yaml"), b"x").expect_err("no such directory");
+        assert!(e.path.starts_with(&dir), "{e}");
+        assert!(!dir.exists());
     }
 
     #[test]

@@ -3,23 +3,28 @@
 //! The host loads check components (WebAssembly, `wit/check.wit`), runs a
 //! certification scope (scs-0003 YAML) against a cloud through mediated,
 //! recorded API access, and writes the report the SCS compliance monitor
-//! accepts. Module map (one concern each):
+//! accepts. This crate is the library; the `scs-cert` binary (`cli/`) only parses arguments,
+//! prints and exits. Module map (one concern each):
 //! - [`scope`]: scope YAML, version selection, targets, testcase filters.
-//! - [`bundle`]: check components and their `check.json` metadata.
+//! - [`plan`]: which jobs (scope x subject) a run performs; the runner configuration.
+//! - [`bundle`]: check components and their `check.json` metadata; signed bundles.
 //! - [`trust`]: keys, SSHSIG signatures, allowed_signers, the trust root,
 //!   rollback state.
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
-//! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads.
-//! - [`run`]: orchestration of one certification run.
+//! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads,
+//!   record and replay.
+//! - [`run`]: orchestration of one certification run; reproducing a report offline.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
-//!   the spool and the upload to the compliance monitor.
-//! - [`cli`]: the command line; the only place that prints or exits.
-
+//!   the spool and the delivery to the compliance monitor.
+//! - [`fsutil`], [`errtext`]: atomic file writes; errors as one line.
+//!
+//! Nothing in this crate prints to stdout or exits the process.
 pub mod bundle;
-pub mod cli;
+
 pub mod errtext;
 pub mod fsutil;
 pub mod mediate;
+pub mod plan;
 pub mod report;
 pub mod run;
 pub mod sandbox;

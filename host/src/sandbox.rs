@@ -196,15 +196,15 @@ pub struct CheckOutcome {
 
 /// A component that passed the load checks, ready to instantiate.
 #[derive(Clone)]
-pub struct Loaded {
+pub struct LoadedComponent {
     pre: bindings::CheckPre<HostState>,
     /// Whether it came from the compile cache.
     pub from_cache: bool,
 }
 
-impl std::fmt::Debug for Loaded {
+impl std::fmt::Debug for LoadedComponent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Loaded")
+        f.debug_struct("LoadedComponent")
             .field("from_cache", &self.from_cache)
             .finish()
     }
@@ -539,7 +539,12 @@ impl Sandbox {
     /// Compile (or load from cache) `wasm`, whose sha256 is `sha256`, and
     /// refuse it if it imports anything outside the world or its exports
     /// do not match.
-    pub fn load(&self, check_id: &str, wasm: &[u8], sha256: &str) -> Result<Loaded, SandboxError> {
+    pub fn load(
+        &self,
+        check_id: &str,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> Result<LoadedComponent, SandboxError> {
         let (component, from_cache) = match self.cached_component(sha256) {
             Some(c) => (c, true),
             None => {
@@ -576,7 +581,7 @@ impl Sandbox {
         if !from_cache {
             self.store_in_cache(sha256, &component);
         }
-        Ok(Loaded { pre, from_cache })
+        Ok(LoadedComponent { pre, from_cache })
     }
 
     /// Effective deadline and memory for a check's requested limits.
@@ -599,7 +604,7 @@ impl Sandbox {
     /// an ABORT reason in the outcome.
     pub async fn run(
         &self,
-        loaded: &Loaded,
+        loaded: &LoadedComponent,
         mediator: CheckMediator,
         testcases: &[String],
         params: &[(String, String)],

@@ -140,12 +140,12 @@ pub fn log_lines(report: &serde_json::Value) -> Vec<String> {
 }
 
 /// Run options for a library-level run against `clouds` (cloud `simcloud`).
-pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert::run::RunOptions {
-    let sandbox = scs_cert::sandbox::SandboxConfig {
+pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run::RunOptions {
+    let sandbox = scs_cert_host::sandbox::SandboxConfig {
         cache_dir: Some(cache_dir()),
         ..Default::default()
     };
-    scs_cert::run::RunOptions {
+    scs_cert_host::run::RunOptions {
         scope: scope.to_path_buf(),
         subject: "test-cloud".into(),
         output: None,
@@ -168,17 +168,17 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert::run::Run
 }
 
 /// Run on a fresh runtime.
-pub fn run_lib(opts: &scs_cert::run::RunOptions) -> scs_cert::run::RunResult {
+pub fn run_lib(opts: &scs_cert_host::run::RunOptions) -> scs_cert_host::run::RunResult {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(scs_cert::run::run(opts, std::sync::Arc::new(|_| {})))
+    rt.block_on(scs_cert_host::run::run(opts, std::sync::Arc::new(|_| {})))
         .unwrap_or_else(|e| panic!("run failed: {e}"))
 }
 
 /// The invocation of a report that ran `testcase`.
 pub fn invocation_of<'a>(
-    report: &'a scs_cert::report::Report,
+    report: &'a scs_cert_host::report::Report,
     testcase: &str,
-) -> &'a scs_cert::report::Invocation {
+) -> &'a scs_cert_host::report::Invocation {
     report
         .invocations
         .iter()
@@ -187,7 +187,7 @@ pub fn invocation_of<'a>(
 }
 
 /// Result value of one testcase.
-pub fn result_of(report: &scs_cert::report::Report, testcase: &str) -> i8 {
+pub fn result_of(report: &scs_cert_host::report::Report, testcase: &str) -> i8 {
     report
         .results()
         .get(testcase)

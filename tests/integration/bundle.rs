@@ -4,18 +4,18 @@
 //! `ssh-keygen` in both directions, and runs from a bundle with provenance
 //! and overrides in the report.
 
-use scs_cert::bundle::archive;
-use scs_cert::bundle::manifest::{self, BuildInput};
-use scs_cert::bundle::verify::{self, Reason, Refusal, VerifyOptions};
-use scs_cert::trust::keys;
-use scs_cert::trust::root::{self, Delegation, RootFile};
+use scs_cert_host::bundle::archive;
+use scs_cert_host::bundle::manifest::{self, BuildInput};
+use scs_cert_host::bundle::verify::{self, Reason, Refusal, VerifyOptions};
+use scs_cert_host::trust::keys;
+use scs_cert_host::trust::root::{self, Delegation, RootFile};
 use ssh_key::PrivateKey;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn t(s: &str) -> chrono::DateTime<chrono::Utc> {
-    root::parse_time(s).expect("time")
+    root::parse_rfc3339_utc(s).expect("time")
 }
 
 fn s(p: &Path) -> &str {
@@ -245,7 +245,7 @@ fn tamper_matrix() {
     assert_eq!(v.authorized_by, "bundle");
     assert_eq!(
         v.signers,
-        vec![scs_cert::trust::sshsig::key_id(owner.public_key())]
+        vec![scs_cert_host::trust::sshsig::key_id(owner.public_key())]
     );
     assert_eq!(v.root_version, 1);
     assert!(v.overrides.is_empty());
@@ -388,7 +388,7 @@ fn tamper_matrix() {
     // A key that expired.
     let mut expired_key_root = root2of2.clone();
     expired_key_root.signed.roles.bundle.threshold = 1;
-    let sid = scs_cert::trust::sshsig::key_id(second.public_key());
+    let sid = scs_cert_host::trust::sshsig::key_id(second.public_key());
     expired_key_root
         .signed
         .keys
@@ -468,7 +468,7 @@ fn tamper_matrix() {
             "checks/scs-0100-flavor-naming/notes.txt".into(),
             b"hi".to_vec(),
         );
-        let mut man: manifest::Manifest =
+        let mut man: manifest::BundleManifest =
             serde_json::from_slice(&m["manifest.json"]).expect("manifest");
         man.files.push(manifest::FileEntry {
             path: "checks/scs-0100-flavor-naming/notes.txt".into(),
@@ -615,7 +615,7 @@ fn overrides_are_explicit_and_recorded() {
         "{:?}",
         v.overrides
     );
-    let st = scs_cert::trust::state::State::load(&state).expect("state");
+    let st = scs_cert_host::trust::state::State::load(&state).expect("state");
     assert_eq!(st.bundles["scs-checks"].sequence, 9);
     assert!(verify_with(&old, &root, &opts(&state)).is_err());
 }
@@ -995,7 +995,7 @@ fn run_from_a_signed_bundle_records_provenance() {
     assert_eq!(p["bundle"]["authorized_by"], "bundle");
     assert_eq!(
         p["bundle"]["signers"][0],
-        scs_cert::trust::sshsig::key_id(owner.public_key()).as_str()
+        scs_cert_host::trust::sshsig::key_id(owner.public_key()).as_str()
     );
     let opened = verify::open(&std::fs::read(&bundle).expect("r")).expect("open");
     assert_eq!(
@@ -1152,7 +1152,7 @@ fn inspect_shows_everything_before_running() {
         "testcases:    scs-0100-syntax-check, scs-0100-semantics-check",
         "capabilities: openstack:compute:read",
         "scopes/scs-compatible-iaas.yaml",
-        &scs_cert::trust::sshsig::key_id(owner.public_key()),
+        &scs_cert_host::trust::sshsig::key_id(owner.public_key()),
         "verification:     passes",
     ] {
         assert!(

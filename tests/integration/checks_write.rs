@@ -8,11 +8,12 @@
 //! (for that one: the kill leaves resources behind, by design, and the next
 //! run removes them by their name prefix).
 //!
-//! Waits in the checks really sleep (through the host clock), so the
-//! fixtures keep the simulated status transitions short: every test takes
-//! seconds. The one test that needs the official 110 s retry schedule to
-//! run out (`backup_named_fixture_no_backup_service`) takes about two
-//! minutes; it runs in parallel with the others.
+//! Waits in the checks sleep through the host clock, so the fixtures keep the
+//! simulated status transitions short: every test takes seconds. The one test
+//! that needs the official 110 s retry schedule to run out
+//! (`backup_named_fixture_no_backup_service`) runs with the virtual clock
+//! (`--virtual-clock`): sleeps return at once, the simulated cloud changes
+//! state by polls, so the calls are the same and the wait costs nothing.
 
 use crate::common::*;
 use simcloud::fixture::ErrorFault;
@@ -513,10 +514,27 @@ fn backup_deadline_kill_leaves_prefixed_leftovers_that_the_next_run_removes() {
 /// stops; the verdict is the same); the backup in `error` cannot be removed
 /// by a member at all, so it stays, and the next run FAILs at once in its
 /// initial cleanup on the same re-raise, as the official suite does.
+///
+/// The check's clock is virtual (`--virtual-clock`): the schedule's eight tries and 110 s of
+/// sleeps take milliseconds; the log shows the whole schedule ran.
 #[test]
 fn backup_named_fixture_no_backup_service() {
     let cloud = start_cloud("no-backup-service");
-    let o = run(&cloud, BACKUP_TESTS, &[]);
+    let o = run(&cloud, BACKUP_TESTS, &["--virtual-clock"]);
+    assert!(
+        o.took < Duration::from_secs(30),
+        "the virtual clock skips the 110 s of waiting: {:?}",
+        o.took
+    );
+    let backup_polls = cloud
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/backups/"))
+        .count();
+    assert!(
+        backup_polls >= 8,
+        "the whole retry schedule ran (8 tries), saw {backup_polls} backup reads"
+    );
     assert_eq!(
         o.results,
         verdicts(&[(TEST_BACKUP, -1)]),
@@ -533,7 +551,7 @@ fn backup_named_fixture_no_backup_service() {
             .collect::<Vec<_>>(),
         vec!["scs-test-volume-backup"]
     );
-    let again = run(&cloud, BACKUP_TESTS, &[]);
+    let again = run(&cloud, BACKUP_TESTS, &["--virtual-clock"]);
     assert_eq!(again.results, verdicts(&[(TEST_BACKUP, -1)]));
     assert!(
         again.took < Duration::from_secs(10),

@@ -117,8 +117,8 @@ fn faulty(faults: &str) -> BlockingSimCloud {
 fn run_faulty(
     cloud: &BlockingSimCloud,
     tests: &str,
-    tweak: impl FnOnce(&mut scs_cert::run::RunOptions),
-) -> scs_cert::report::Report {
+    tweak: impl FnOnce(&mut scs_cert_host::run::RunOptions),
+) -> scs_cert_host::report::Report {
     let dir = tempdir();
     let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
     let checks = checks_with(dir.path(), &["scs-0100-flavor-naming", "scs-0123-services"]);

@@ -4,7 +4,7 @@
 //! number and both calls; transcripts hold no secrets and stay small.
 
 use crate::common::*;
-use scs_cert::mediate::transcript;
+use scs_cert_host::mediate::transcript;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ fn record(
     fixture: &str,
     dir: &Path,
     cred: Credential,
-) -> (scs_cert::run::RunResult, BlockingSimCloud) {
+) -> (scs_cert_host::run::RunResult, BlockingSimCloud) {
     let cloud = start_cloud(fixture);
     let clouds = write_clouds(dir, &cloud, "simcloud", &cred);
     let checks = checks_with(dir, CHECKS);
@@ -30,7 +30,7 @@ fn record(
     (run_lib(&opts), cloud)
 }
 
-fn replay(dir: &Path) -> scs_cert::run::RunResult {
+fn replay(dir: &Path) -> scs_cert_host::run::RunResult {
     let checks = dir.join("checks");
     // No cloud: the clouds.yaml points at a port nobody listens on.
     let clouds = dir.join("clouds.yaml");
@@ -40,11 +40,11 @@ fn replay(dir: &Path) -> scs_cert::run::RunResult {
     run_lib(&opts)
 }
 
-fn results(r: &scs_cert::run::RunResult) -> BTreeMap<String, i8> {
+fn results(r: &scs_cert_host::run::RunResult) -> BTreeMap<String, i8> {
     r.report.results()
 }
 
-fn logs(r: &scs_cert::run::RunResult) -> Vec<Vec<String>> {
+fn logs(r: &scs_cert_host::run::RunResult) -> Vec<Vec<String>> {
     r.report
         .invocations
         .iter()
@@ -144,7 +144,7 @@ fn replay_is_deterministic_and_skips_sleeps() {
         replayed_slow.elapsed_ms
     );
     // The replayed guest saw the recorded time: it reports the same wait.
-    let line = |r: &scs_cert::run::RunResult| {
+    let line = |r: &scs_cert_host::run::RunResult| {
         invocation_of(&r.report, "test-slow-poll")
             .stderr
             .iter()
@@ -212,7 +212,7 @@ fn tampered_response_changes_the_verdict_and_the_digest() {
         differing.iter().all(|k| k.starts_with("scs-0103-flavor-")),
         "{differing:?}"
     );
-    let digest = |r: &scs_cert::run::RunResult| {
+    let digest = |r: &scs_cert_host::run::RunResult| {
         r.report
             .provenance
             .transcript

@@ -129,8 +129,8 @@ fn s(p: &Path) -> &str {
 }
 
 /// A report document as `scs-cert run` writes it, without running a cloud.
-fn sample_report(subject: &str) -> scs_cert::report::Report {
-    use scs_cert::report::*;
+fn sample_report(subject: &str) -> scs_cert_host::report::Report {
+    use scs_cert_host::report::*;
     Report {
         spec: SpecRef {
             uuid: "50393e6f-2ae1-4c5c-a62c-3b75f2abef3f".into(),
@@ -170,7 +170,7 @@ fn sample_report(subject: &str) -> scs_cert::report::Report {
     }
 }
 
-fn write_sample(dir: &Path, name: &str, subject: &str) -> (PathBuf, scs_cert::report::Report) {
+fn write_sample(dir: &Path, name: &str, subject: &str) -> (PathBuf, scs_cert_host::report::Report) {
     let r = sample_report(subject);
     let p = dir.join(name);
     std::fs::write(&p, r.to_yaml()).expect("write report");
@@ -216,7 +216,7 @@ fn stored_results(m: &TestMonitor, run_uuid: &str) -> BTreeMap<String, i64> {
         .collect()
 }
 
-fn sample_results(r: &scs_cert::report::Report) -> BTreeMap<String, i64> {
+fn sample_results(r: &scs_cert_host::report::Report) -> BTreeMap<String, i64> {
     r.results()
         .into_iter()
         .map(|(k, v)| (k, i64::from(v)))
@@ -476,7 +476,7 @@ fn test_monitor_implements_the_post_reports_contract() {
     ])
     .expect("monitor");
     let rt = tokio::runtime::Runtime::new().expect("rt");
-    scs_cert::install_crypto_provider();
+    scs_cert_host::install_crypto_provider();
     let client = reqwest::Client::new();
     let post = |body: Vec<u8>, ct: &str, user: &str| {
         let req = client
@@ -911,7 +911,7 @@ struct Signed {
     _dir: tempfile::TempDir,
     dir: PathBuf,
     report: PathBuf,
-    sample: scs_cert::report::Report,
+    sample: scs_cert_host::report::Report,
     public: String,
     spool: PathBuf,
     token: String,

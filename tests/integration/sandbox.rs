@@ -5,7 +5,7 @@
 //! unaffected. Plus load-time refusal and the compile cache.
 
 use crate::common::*;
-use scs_cert::sandbox::{Sandbox, SandboxConfig, SandboxError};
+use scs_cert_host::sandbox::{Sandbox, SandboxConfig, SandboxError};
 
 #[test]
 fn misbehaving_components_are_contained_and_the_run_goes_on() {

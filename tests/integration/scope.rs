@@ -1,4 +1,4 @@
-//! Tests of the scope model (`scs_cert::scope`): loading and validating scope YAMLs, version
+//! Tests of the scope model (`scs_cert_host::scope`): loading and validating scope YAMLs, version
 //! selection by date, testcase selection, variables and target verdicts.
 //!
 //! The official scope files are unchanged copies in `tests/fixtures/official/` (provenance and
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use regex::Regex;
-use scs_cert::scope::*;
+use scs_cert_host::scope::*;
 
 const OFFICIAL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/official");
 const OURS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scopes");

@@ -2,7 +2,7 @@
 //! and allowed_signers files made by `ssh-keygen` are read by scs-cert and
 //! the other way round; plus the trust root (`root.json`) rules.
 
-use scs_cert::trust::{allowed_signers::AllowedSigners, keys, sshsig};
+use scs_cert_host::trust::{allowed_signers::AllowedSigners, keys, sshsig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -10,8 +10,9 @@ The cloud is described by $REALCLOUD_DIR/cloud.json (written by start.sh; for an
 disposable cloud write one by hand: auth_url, region, admin credentials, endpoints, and
 "sqlite": {} when its databases are out of reach).
 
-`seed` reads the same fixture file as simcloud (tests/simcloud/fixtures/*.yaml, or the JSON that
-tests/realcloud.rs writes from the parsed fixture) and *reconciles*: after it, the cloud holds
+`seed` reads the same fixture file as simcloud (tests/simcloud/fixtures/*.yaml, with their
+`extends` chain merged by simcloud's rules, or the JSON that tests/realcloud.rs writes from the
+parsed fixture) and *reconciles*: after it, the cloud holds
 exactly the fixture's users (with password and roles) and application credentials, projects,
 the catalog (services, endpoints, regions), flavors (id, sizes, extra_specs, access,
 description, disabled), images (id, visibility, owner, members, hidden, properties, tags,
@@ -239,17 +240,126 @@ def filler_image(i):
             "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"), "properties": props}
 
 
-def load_fixture(path):
-    """The fixture with simcloud's defaults applied (tests/simcloud/src/fixture.rs, options.rs).
+MAX_EXTENDS = 4  # as tests/simcloud/src/extends.rs
+ITEM_KEYS = ("id", "name")
 
-    JSON (what tests/realcloud.rs writes from the parsed fixture) is read typed; YAML is read
-    untyped, as simcloud does for the free-form maps (`os_version: 24.04` is "24.04")."""
+
+class FixtureError(Exception):
+    pass
+
+
+def read_raw(path):
+    """One fixture file as a tree. JSON (what tests/realcloud.rs writes from the parsed
+    fixture) is read typed; YAML is read untyped, as simcloud does for the free-form maps
+    (`os_version: 24.04` is "24.04")."""
     text = pathlib.Path(path).read_text()
     try:
-        raw = json.loads(text)
+        return json.loads(text)
     except ValueError:
         import yaml  # PyYAML from the venv
-        raw = yaml.load(text, Loader=yaml.BaseLoader) or {}
+        return yaml.load(text, Loader=yaml.BaseLoader) or {}
+
+
+def scalar_text(v):
+    """The text of a scalar (what keys and list-item identities compare), None otherwise."""
+    if isinstance(v, (dict, list)):
+        return None
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def resolve_extends(path, chain=()):
+    """The raw tree of a fixture file with its `extends` chain applied. The rules are those of
+    simcloud's loader (tests/simcloud/src/extends.rs, tests/simcloud/README.md); keep the two
+    in step."""
+    path = pathlib.Path(path)
+    me = path.resolve()
+    if me in chain:
+        raise FixtureError("extends cycle: " + " -> ".join(p.name for p in chain + (me,)))
+    if len(chain) > MAX_EXTENDS:
+        raise FixtureError("extends chain longer than %d (at %s)" % (MAX_EXTENDS, me.name))
+    raw = read_raw(path)
+    if not isinstance(raw, dict) or "extends" not in raw:
+        if chain and not isinstance(raw, dict):
+            raise FixtureError("%s: a fixture must be a mapping" % path.name)
+        return raw
+    raw = dict(raw)
+    target = raw.pop("extends")
+    if not isinstance(target, str):
+        raise FixtureError("%s: extends must be a file name (relative to the fixture)"
+                           % path.name)
+    base_path = path.parent / target
+    if not base_path.is_file():
+        raise FixtureError("%s: extends %s: cannot read %s" % (path.name, target, base_path))
+    base = resolve_extends(base_path, chain + (me,))
+    try:
+        return merge_tree(base, raw, "")
+    except FixtureError as e:
+        raise FixtureError("%s: %s" % (path.name, e)) from None
+
+
+def merge_tree(base, over, at):
+    """`over` applied to `base`: mappings merge key by key; lists of items that all have an
+    `id` (else a `name`) merge item by item; everything else replaces."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge_tree(out[k], v, "%s.%s" % (at, k) if at else str(k)) if k in out else v
+        return out
+    if isinstance(base, list) and isinstance(over, list):
+        key = item_key(base, over)
+        return over if key is None else merge_items(base, over, key, at)
+    return over
+
+
+def item_key(items, changes):
+    if not changes:
+        return None
+    for key in ITEM_KEYS:
+        if all(isinstance(i, dict) and key in i and scalar_text(i[key]) is not None
+               for i in list(items) + list(changes)):
+            return key
+    return None
+
+
+def merge_items(items, changes, key, at):
+    ident = lambda item: scalar_text(item[key])  # noqa: E731
+    for what, lst in (("the base has two items with", items), ("two changes of", changes)):
+        seen = set()
+        for item in lst:
+            if ident(item) in seen:
+                raise FixtureError("%s: %s %s %r" % (at, what, key, ident(item)))
+            seen.add(ident(item))
+    out = list(items)
+    for change in changes:
+        i = ident(change)
+        found = next((n for n, item in enumerate(out) if ident(item) == i), None)
+        if "remove" in change:
+            if len(change) != 2 or scalar_text(change["remove"]) != "true":
+                raise FixtureError("%s: %s %r: an item with remove must be exactly "
+                                   "{%s: ..., remove: true}" % (at, key, i, key))
+            if found is None:
+                raise FixtureError("%s: removes %s %r, which the base does not have"
+                                   % (at, key, i))
+            del out[found]
+        elif found is None:
+            out.append(change)
+        else:
+            out[found] = change
+    return out
+
+
+def load_fixture(path):
+    """The fixture with simcloud's defaults applied (tests/simcloud/src/fixture.rs, options.rs),
+    after its `extends` chain. `expect` (verdicts for the tests) is not the cloud's content
+    and is ignored, like every key this function does not read."""
+    try:
+        raw = resolve_extends(path)
+    except FixtureError as e:
+        raise SystemExit("realcloud: fixture %s: %s" % (path, e)) from None
     f = {"region": opt_str(raw.get("region")) or "RegionOne"}
     f["users"] = [{"name": str(u["name"]), "password": str(u["password"]),
                    "project": str(u["project"]), "roles": [str(r) for r in u.get("roles") or []]}

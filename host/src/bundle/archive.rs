@@ -11,7 +11,7 @@
 //! Must never: touch the file system (bytes in, bytes out), follow or create
 //! a link, or return an entry that broke a rule.
 
-use super::verify::{Reason, Refusal};
+use super::refusal::{Reason, Refusal};
 use std::collections::BTreeMap;
 use std::io::Read;
 

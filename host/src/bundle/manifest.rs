@@ -11,7 +11,7 @@
 //! after the manifest is fixed).
 
 use super::archive;
-use super::verify::{Reason, Refusal};
+use super::refusal::{Reason, Refusal};
 use super::{BundleError, LoadedCheck};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -46,7 +46,7 @@ pub struct FileEntry {
 /// The manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub struct BundleManifest {
     /// Always [`MANIFEST_TYPE`].
     #[serde(rename = "type")]
     pub kind: String,
@@ -70,7 +70,7 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
 }
 
-impl Manifest {
+impl BundleManifest {
     /// The exact bytes written (and signed).
     pub fn to_bytes(&self) -> Result<Vec<u8>, BundleError> {
         let mut v =
@@ -84,7 +84,7 @@ impl Manifest {
         if bytes.len() > MAX_MANIFEST_BYTES {
             return Err(Refusal::new(Reason::Oversize, "manifest.json is too large"));
         }
-        let m: Manifest = serde_json::from_slice(bytes)
+        let m: BundleManifest = serde_json::from_slice(bytes)
             .map_err(|e| Refusal::new(Reason::Malformed, format!("manifest.json: {e}")))?;
         if m.kind != MANIFEST_TYPE || m.spec_version != SPEC_VERSION {
             return Err(Refusal::new(
@@ -176,7 +176,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, BundleError> {
 }
 
 /// Build an unsigned bundle: returns the archive bytes and its manifest.
-pub fn build(input: &BuildInput) -> Result<(Vec<u8>, Manifest), BundleError> {
+pub fn build(input: &BuildInput) -> Result<(Vec<u8>, BundleManifest), BundleError> {
     let name_ok = !input.name.is_empty()
         && input
             .name
@@ -237,7 +237,7 @@ pub fn build(input: &BuildInput) -> Result<(Vec<u8>, Manifest), BundleError> {
     }
     let created = chrono::DateTime::from_timestamp(input.created_epoch as i64, 0)
         .ok_or_else(|| BundleError::Build("SOURCE_DATE_EPOCH is out of range".into()))?;
-    let manifest = Manifest {
+    let manifest = BundleManifest {
         kind: MANIFEST_TYPE.into(),
         spec_version: SPEC_VERSION,
         name: input.name.clone(),

@@ -15,9 +15,11 @@
 
 pub mod archive;
 pub mod manifest;
+pub mod refusal;
 pub mod verify;
 
-pub use verify::{Reason, Refusal, VerifiedBundle, VerifyOptions};
+pub use refusal::{Reason, Refusal};
+pub use verify::{VerifiedBundle, VerifyOptions};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

@@ -16,170 +16,17 @@
 
 use super::archive;
 use super::manifest::{
-    BUNDLE_NAMESPACE, MANIFEST_PATH, Manifest, SIGNATURES_DIR, sha256_hex, signature_path,
+    BUNDLE_NAMESPACE, BundleManifest, MANIFEST_PATH, SIGNATURES_DIR, sha256_hex, signature_path,
 };
+pub use super::refusal::{Reason, Refusal};
 use super::{CheckMeta, LoadedCheck, MAX_CHECK_JSON_BYTES};
-use crate::trust::root::{RootError, RootFile, TrustRoot, fmt_time, parse_time};
+use crate::trust::root::{RootError, RootFile, TrustRoot, fmt_time, parse_rfc3339_utc};
 use crate::trust::state::{State, StateError};
 use crate::trust::{TrustError, sshsig};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Why a bundle was refused. Each has its own exit code (20..=40).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Reason {
-    /// Not a readable bundle (zstd, tar, manifest syntax, wrong type).
-    Malformed,
-    /// `..`, absolute paths, links, non-regular entries, duplicates.
-    UnsafeEntry,
-    /// An entry, the total or the archive is over its cap.
-    Oversize,
-    /// A file the manifest does not list.
-    UnlistedFile,
-    /// A file the manifest lists is absent.
-    MissingFile,
-    /// A file's sha256 or size differs from the manifest.
-    DigestMismatch,
-    /// No signature.
-    Unsigned,
-    /// A signature does not verify over the manifest.
-    BadSignature,
-    /// Signed only by keys outside the trust root.
-    UnknownKey,
-    /// Signed by keys that expired.
-    KeyExpired,
-    /// Too few trusted signatures.
-    Threshold,
-    /// A delegated key signed a check outside its prefixes.
-    DelegationPrefix,
-    /// A delegated key signed a capability it may not grant.
-    DelegationCapability,
-    /// A delegated key signed files outside checks/.
-    DelegationScope,
-    /// The bundle has expired.
-    Expired,
-    /// Older than (or a fork of) an accepted sequence.
-    Rollback,
-    /// The trust root (or a rotation in the bundle's history) is invalid.
-    RootInvalid,
-    /// The trust root has expired.
-    RootExpired,
-    /// Needs a newer host or another WIT package.
-    Incompatible,
-    /// A check.json is invalid or the checks/ layout is wrong.
-    CheckMetadata,
-    /// The rollback state could not be read or written.
-    State,
-}
-
-impl Reason {
-    /// Short stable name, printed first in a refusal.
-    pub fn name(self) -> &'static str {
-        match self {
-            Reason::Malformed => "malformed",
-            Reason::UnsafeEntry => "unsafe-entry",
-            Reason::Oversize => "oversize",
-            Reason::UnlistedFile => "unlisted-file",
-            Reason::MissingFile => "missing-file",
-            Reason::DigestMismatch => "digest-mismatch",
-            Reason::Unsigned => "unsigned",
-            Reason::BadSignature => "bad-signature",
-            Reason::UnknownKey => "unknown-key",
-            Reason::KeyExpired => "key-expired",
-            Reason::Threshold => "threshold",
-            Reason::DelegationPrefix => "delegation-prefix",
-            Reason::DelegationCapability => "delegation-capability",
-            Reason::DelegationScope => "delegation-scope",
-            Reason::Expired => "expired",
-            Reason::Rollback => "rollback",
-            Reason::RootInvalid => "root-invalid",
-            Reason::RootExpired => "root-expired",
-            Reason::Incompatible => "incompatible",
-            Reason::CheckMetadata => "check-metadata",
-            Reason::State => "state",
-        }
-    }
-
-    /// Process exit code of `bundle verify` and `run` for this refusal.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Reason::Malformed => 20,
-            Reason::UnsafeEntry => 21,
-            Reason::Oversize => 22,
-            Reason::UnlistedFile => 23,
-            Reason::MissingFile => 24,
-            Reason::DigestMismatch => 25,
-            Reason::Unsigned => 26,
-            Reason::BadSignature => 27,
-            Reason::UnknownKey => 28,
-            Reason::KeyExpired => 29,
-            Reason::Threshold => 30,
-            Reason::DelegationPrefix => 31,
-            Reason::DelegationCapability => 32,
-            Reason::DelegationScope => 33,
-            Reason::Expired => 34,
-            Reason::Rollback => 35,
-            Reason::RootInvalid => 36,
-            Reason::RootExpired => 37,
-            Reason::Incompatible => 38,
-            Reason::CheckMetadata => 39,
-            Reason::State => 40,
-        }
-    }
-
-    /// Every reason, in exit-code order (for docs and tests).
-    pub const ALL: [Reason; 21] = [
-        Reason::Malformed,
-        Reason::UnsafeEntry,
-        Reason::Oversize,
-        Reason::UnlistedFile,
-        Reason::MissingFile,
-        Reason::DigestMismatch,
-        Reason::Unsigned,
-        Reason::BadSignature,
-        Reason::UnknownKey,
-        Reason::KeyExpired,
-        Reason::Threshold,
-        Reason::DelegationPrefix,
-        Reason::DelegationCapability,
-        Reason::DelegationScope,
-        Reason::Expired,
-        Reason::Rollback,
-        Reason::RootInvalid,
-        Reason::RootExpired,
-        Reason::Incompatible,
-        Reason::CheckMetadata,
-        Reason::State,
-    ];
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A refused bundle: the reason and one line saying what exactly.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}: {message}")]
-pub struct Refusal {
-    /// The rule broken.
-    pub reason: Reason,
-    /// What exactly.
-    pub message: String,
-}
-
-impl Refusal {
-    /// A refusal.
-    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-        }
-    }
-}
 
 impl From<TrustError> for Refusal {
     fn from(e: TrustError) -> Self {
@@ -241,7 +88,7 @@ pub struct VerifiedBundle {
     /// Where it was read from.
     pub source: String,
     /// The manifest.
-    pub manifest: Manifest,
+    pub manifest: BundleManifest,
     /// sha256 of the exact manifest bytes (the signed object).
     pub manifest_sha256: String,
     /// sha256 of the whole archive file.
@@ -270,7 +117,7 @@ pub struct Opened {
     /// Exact manifest bytes.
     pub manifest_bytes: Vec<u8>,
     /// Parsed manifest.
-    pub manifest: Manifest,
+    pub manifest: BundleManifest,
     /// Signature entries: path → armored text.
     pub signatures: BTreeMap<String, String>,
     /// sha256 of the archive.
@@ -280,7 +127,7 @@ pub struct Opened {
 /// Take an archive apart (archive safety rules and manifest syntax only).
 pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
     let parts = split(bytes)?;
-    let manifest = Manifest::parse(&parts.manifest_bytes)?;
+    let manifest = BundleManifest::parse(&parts.manifest_bytes)?;
     Ok(parts.with_manifest(manifest))
 }
 
@@ -295,7 +142,7 @@ pub struct Parts {
 }
 
 impl Parts {
-    fn with_manifest(self, manifest: Manifest) -> Opened {
+    fn with_manifest(self, manifest: BundleManifest) -> Opened {
         Opened {
             files: self.files,
             manifest_bytes: self.manifest_bytes,
@@ -525,7 +372,7 @@ pub fn verify_bytes(
     let parts = split(bytes)?;
     // 2. signatures over the exact manifest bytes, before anything parses them.
     let signer_keys = verify_signatures(&parts.manifest_bytes, &parts.signatures)?;
-    let manifest = Manifest::parse(&parts.manifest_bytes)?;
+    let manifest = BundleManifest::parse(&parts.manifest_bytes)?;
     let opened = parts.with_manifest(manifest);
     // 3. every file listed and matching; nothing else.
     let digests = opened.check_files()?;
@@ -582,7 +429,7 @@ pub fn verify_bytes(
         ));
     }
     // 8. expiry.
-    let expires = parse_time(&m.expires)
+    let expires = parse_rfc3339_utc(&m.expires)
         .map_err(|e| Refusal::new(Reason::Malformed, format!("manifest.json expires: {e}")))?;
     if opts.now > expires {
         if !opts.allow_expired {
@@ -686,7 +533,7 @@ pub fn add_signature(
         entries.insert(p.clone(), s.clone().into_bytes());
     }
     entries.insert(signature_path(&signer), sig.into_bytes());
-    let mtime = parse_time(&opened.manifest.created)
+    let mtime = parse_rfc3339_utc(&opened.manifest.created)
         .map(|t| t.timestamp().max(0) as u64)
         .unwrap_or(0);
     Ok((archive::pack(&entries, mtime)?, sshsig::key_id(&signer)))

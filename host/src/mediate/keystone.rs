@@ -215,7 +215,7 @@ pub async fn authenticate(
         .await
         .map_err(|e| KeystoneError::Transport {
             url: url.clone(),
-            message: super::error_chain(&e),
+            message: crate::errtext::error_chain(&e),
         })?;
     let status = resp.status().as_u16();
     let token = resp
@@ -225,7 +225,7 @@ pub async fn authenticate(
         .map(Secret::new);
     let bytes = resp.bytes().await.map_err(|e| KeystoneError::Transport {
         url: url.clone(),
-        message: super::error_chain(&e),
+        message: crate::errtext::error_chain(&e),
     })?;
     if !(200..300).contains(&status) {
         let body: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();

@@ -317,7 +317,7 @@ pub struct ComponentEntry {
 
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
+pub struct TranscriptManifest {
     /// Always `scs-cert-transcript`.
     pub format: String,
     /// Format version.
@@ -374,7 +374,7 @@ pub fn write(
             events: events.len(),
         });
     }
-    let manifest = Manifest {
+    let manifest = TranscriptManifest {
         format: FORMAT_NAME.to_string(),
         version: FORMAT_VERSION,
         host_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -395,9 +395,9 @@ pub fn write(
 
 /// A transcript loaded for replay.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct LoadedTranscript {
     /// The manifest.
-    pub manifest: Manifest,
+    pub manifest: TranscriptManifest,
     /// sha256 of manifest.json.
     pub sha256: String,
     /// Events per component id.
@@ -406,7 +406,7 @@ pub struct Loaded {
 
 /// Read and check a transcript directory: known format version, every
 /// component file present and matching its sha256 in the manifest.
-pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
+pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
     let mpath = dir.join("manifest.json");
     let bytes = std::fs::read(&mpath)
         .map_err(|e| io_err(&mpath, format!("cannot read the transcript manifest: {e}")))?;
@@ -430,10 +430,11 @@ pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
             ),
         });
     }
-    let manifest: Manifest = serde_json::from_value(head).map_err(|e| TranscriptError::Format {
-        path: mpath.clone(),
-        message: format!("malformed manifest: {e}"),
-    })?;
+    let manifest: TranscriptManifest =
+        serde_json::from_value(head).map_err(|e| TranscriptError::Format {
+            path: mpath.clone(),
+            message: format!("malformed manifest: {e}"),
+        })?;
     let mut events = BTreeMap::new();
     for c in &manifest.components {
         if c.file.contains('/') || c.file.contains("..") {
@@ -479,7 +480,7 @@ pub fn load(dir: &Path) -> Result<Loaded, TranscriptError> {
         }
         events.insert(c.id.clone(), evs);
     }
-    Ok(Loaded {
+    Ok(LoadedTranscript {
         manifest,
         sha256: hex::encode(Sha256::digest(&bytes)),
         events,

@@ -18,6 +18,7 @@
 //! signed report before the monitor confirmed it.
 
 pub mod combine;
+pub mod deliver;
 pub mod json;
 pub mod signed;
 pub mod spool;

@@ -20,6 +20,7 @@ use super::combine::{self, DocError, DocSummary};
 use crate::trust::allowed_signers::{AllowedSigners, Entry};
 use crate::trust::{TrustError, sshsig};
 use ssh_key::{PrivateKey, PublicKey};
+use std::path::Path;
 
 /// The SSHSIG namespace of reports (the monitor verifies with `-n report`).
 pub const NAMESPACE: &str = "report";
@@ -30,9 +31,31 @@ pub const SEPARATOR: &str = "-----END SSH SIGNATURE-----\n&";
 /// The first line of an armored signature.
 pub const SIG_BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 
+/// Largest report file read.
+pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+
 /// Errors of signed reports.
 #[derive(Debug, thiserror::Error)]
 pub enum SignedError {
+    /// A report or signature file could not be read, or is too large.
+    #[error("{path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// No signature file beside the report.
+    #[error(
+        "{sig}: no signature file; sign with `scs-cert report sign {name} --key KEY` \
+         (or ssh-keygen -Y sign -f KEY -n report {name}), or pass --signature SIG"
+    )]
+    MissingSignature {
+        /// The signature file looked for.
+        sig: String,
+        /// The report.
+        name: String,
+    },
     /// Not UTF-8 (the monitor decodes the body as UTF-8).
     #[error("{source_name}: the report is not UTF-8 text; the monitor cannot read it")]
     NotUtf8 {
@@ -235,6 +258,65 @@ impl SignedReport {
             entry,
         })
     }
+}
+
+/// Read a report file, refusing one larger than [`MAX_REPORT_BYTES`].
+pub fn read_report_file(path: &Path) -> Result<Vec<u8>, SignedError> {
+    let read = |message: String| SignedError::Read {
+        path: path.display().to_string(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| read(e.to_string()))?;
+    if meta.len() > MAX_REPORT_BYTES {
+        return Err(read(format!(
+            "larger than {MAX_REPORT_BYTES} bytes; not a report"
+        )));
+    }
+    std::fs::read(path).map_err(|e| read(e.to_string()))
+}
+
+/// The format of a report file: by its extension, else by its content.
+pub fn format_of(path: &Path, bytes: &[u8]) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        Some("yaml" | "yml") => Format::Yaml,
+        _ => Format::detect(bytes),
+    }
+}
+
+/// Load a signed report: a spool entry or carry body (`*.signed-yaml`, `*.signed-json`), or a
+/// report file with its signature (`sig`, default `FILE.sig`).
+pub fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, SignedError> {
+    let bytes = read_report_file(file)?;
+    let name = file.display().to_string();
+    if is_body(&bytes) {
+        let format = match file.extension().and_then(|e| e.to_str()) {
+            Some("signed-json") => Some(Format::Json),
+            Some("signed-yaml") => Some(Format::Yaml),
+            _ => None,
+        };
+        return SignedReport::from_body(&bytes, format, &name);
+    }
+    let sig_file = sig
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| super::deliver::signature_path(file));
+    let sig_text = match std::fs::read_to_string(&sig_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SignedError::MissingSignature {
+                sig: sig_file.display().to_string(),
+                name,
+            });
+        }
+        Err(e) => {
+            return Err(SignedError::Read {
+                path: sig_file.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let format = format_of(file, &bytes);
+    SignedReport::from_parts(bytes, sig_text, format, &sig_file.display().to_string())
 }
 
 #[cfg(test)]

@@ -81,6 +81,58 @@ pub enum SignersError {
     },
 }
 
+/// An OpenSSH `valid-after`/`valid-before` timestamp that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimestampError {
+    /// Not `YYYYMMDD`, `YYYYMMDDHHMM` or `YYYYMMDDHHMMSS` (optionally with `Z`), or not a real
+    /// calendar time.
+    #[error("{text:?} is not YYYYMMDD[HHMM[SS]][Z]")]
+    Format {
+        /// The timestamp as written.
+        text: String,
+    },
+    /// A local time (no `Z`) that the local time zone skips.
+    #[error("{text:?} does not exist in the local time zone")]
+    NotLocalTime {
+        /// The timestamp as written.
+        text: String,
+    },
+}
+
+/// What is wrong with one line; it becomes the message of [`SignersError::Syntax`], which adds
+/// the file and the line number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum LineError {
+    #[error("unterminated quote")]
+    UnterminatedQuote,
+    #[error("text directly after a closing quote")]
+    TextAfterQuote,
+    #[error("empty principals")]
+    EmptyPrincipals,
+    #[error("missing key")]
+    MissingKey,
+    #[error("missing key after the options")]
+    MissingKeyAfterOptions,
+    #[error("empty option")]
+    EmptyOption,
+    #[error("unsupported option {name:?}")]
+    UnsupportedOption { name: String },
+    #[error("option {name} needs a value")]
+    OptionWithoutValue { name: String },
+    #[error("option {name}: value must be in double quotes")]
+    OptionNotQuoted { name: String },
+    #[error(
+        "cert-authority entries are not supported: scs-cert verifies plain ed25519 keys, not certificates; list the signer's key instead"
+    )]
+    CertAuthority,
+    #[error(transparent)]
+    Timestamp(#[from] TimestampError),
+    #[error("invalid key: {message}")]
+    InvalidKey { message: String },
+    #[error("{algorithm} keys are not supported; scs-cert uses ed25519 keys only")]
+    NotEd25519 { algorithm: String },
+}
+
 /// One allowed_signers line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -151,15 +203,13 @@ pub fn match_pattern_list(s: &str, list: &str) -> bool {
 
 /// Split off one whitespace-delimited token; `"..."` quotes group (and are
 /// kept for options, removed for a token that is entirely quoted).
-fn next_token(s: &str) -> Result<(String, &str), String> {
+fn next_token(s: &str) -> Result<(String, &str), LineError> {
     let s = s.trim_start_matches([' ', '\t']);
     if let Some(rest) = s.strip_prefix('"') {
-        let end = rest
-            .find('"')
-            .ok_or_else(|| "unterminated quote".to_string())?;
+        let end = rest.find('"').ok_or(LineError::UnterminatedQuote)?;
         let after = &rest[end + 1..];
         if !(after.is_empty() || after.starts_with([' ', '\t'])) {
-            return Err("text directly after a closing quote".into());
+            return Err(LineError::TextAfterQuote);
         }
         return Ok((rest[..end].to_string(), after));
     }
@@ -172,7 +222,7 @@ fn next_token(s: &str) -> Result<(String, &str), String> {
         }
     }
     if in_quote {
-        return Err("unterminated quote".into());
+        return Err(LineError::UnterminatedQuote);
     }
     Ok((s.to_string(), ""))
 }
@@ -185,14 +235,18 @@ fn looks_like_key_type(tok: &str) -> bool {
 }
 
 /// Parse `YYYYMMDD`, `YYYYMMDDHHMM` or `YYYYMMDDHHMMSS`, with a trailing `Z`
-/// for UTC (otherwise local time, as ssh-keygen does).
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+/// for UTC (otherwise local time, as ssh-keygen does): the `valid-after` and
+/// `valid-before` format.
+pub fn parse_openssh_timestamp(s: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let format_error = || TimestampError::Format {
+        text: s.to_string(),
+    };
     let (digits, utc) = match s.strip_suffix(['Z', 'z']) {
         Some(d) => (d, true),
         None => (s, false),
     };
     if !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("{s:?} is not YYYYMMDD[HHMM[SS]][Z]"));
+        return Err(format_error());
     }
     let naive = match digits.len() {
         8 => NaiveDate::parse_from_str(digits, "%Y%m%d")
@@ -202,7 +256,7 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         14 => NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").ok(),
         _ => None,
     }
-    .ok_or_else(|| format!("{s:?} is not YYYYMMDD[HHMM[SS]][Z]"))?;
+    .ok_or_else(format_error)?;
     if utc {
         Ok(Utc.from_utc_datetime(&naive))
     } else {
@@ -210,7 +264,9 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
             .from_local_datetime(&naive)
             .earliest()
             .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(|| format!("{s:?} does not exist in the local time zone"))
+            .ok_or_else(|| TimestampError::NotLocalTime {
+                text: s.to_string(),
+            })
     }
 }
 
@@ -221,7 +277,7 @@ struct Opts {
     valid_before: Option<DateTime<Utc>>,
 }
 
-fn parse_options(tok: &str) -> Result<Opts, String> {
+fn parse_options(tok: &str) -> Result<Opts, LineError> {
     let mut opts = Opts::default();
     // Split on commas outside quotes.
     let mut parts = Vec::new();
@@ -242,41 +298,41 @@ fn parse_options(tok: &str) -> Result<Opts, String> {
             Some((n, v)) => (n.to_ascii_lowercase(), Some(v)),
             None => (part.to_ascii_lowercase(), None),
         };
-        let quoted = |v: Option<&str>| -> Result<String, String> {
-            let v = v.ok_or_else(|| format!("option {name} needs a value"))?;
+        let quoted = |v: Option<&str>| -> Result<String, LineError> {
+            let v = v.ok_or_else(|| LineError::OptionWithoutValue { name: name.clone() })?;
             v.strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
                 .map(str::to_string)
-                .ok_or_else(|| format!("option {name}: value must be in double quotes"))
+                .ok_or_else(|| LineError::OptionNotQuoted { name: name.clone() })
         };
         match name.as_str() {
-            "cert-authority" => {
-                return Err(
-                    "cert-authority entries are not supported: scs-cert verifies plain ed25519 keys, not certificates; list the signer's key instead".into(),
-                );
-            }
+            "cert-authority" => return Err(LineError::CertAuthority),
             "namespaces" => opts.namespaces = Some(quoted(value)?),
-            "valid-after" => opts.valid_after = Some(parse_time(&quoted(value)?)?),
-            "valid-before" => opts.valid_before = Some(parse_time(&quoted(value)?)?),
-            "" => return Err("empty option".into()),
-            other => return Err(format!("unsupported option {other:?}")),
+            "valid-after" => opts.valid_after = Some(parse_openssh_timestamp(&quoted(value)?)?),
+            "valid-before" => opts.valid_before = Some(parse_openssh_timestamp(&quoted(value)?)?),
+            "" => return Err(LineError::EmptyOption),
+            other => {
+                return Err(LineError::UnsupportedOption {
+                    name: other.to_string(),
+                });
+            }
         }
     }
     Ok(opts)
 }
 
-fn parse_line(line: &str) -> Result<Option<(String, Opts, PublicKey)>, String> {
+fn parse_line(line: &str) -> Result<Option<(String, Opts, PublicKey)>, LineError> {
     let t = line.trim();
     if t.is_empty() || t.starts_with('#') {
         return Ok(None);
     }
     let (principals, rest) = next_token(t)?;
     if principals.is_empty() {
-        return Err("empty principals".into());
+        return Err(LineError::EmptyPrincipals);
     }
     let (tok, after) = next_token(rest)?;
     if tok.is_empty() {
-        return Err("missing key".into());
+        return Err(LineError::MissingKey);
     }
     let (opts, key_text) = if looks_like_key_type(&tok) {
         (Opts::default(), rest.trim())
@@ -284,13 +340,11 @@ fn parse_line(line: &str) -> Result<Option<(String, Opts, PublicKey)>, String> {
         (parse_options(&tok)?, after.trim())
     };
     if key_text.is_empty() {
-        return Err("missing key after the options".into());
+        return Err(LineError::MissingKeyAfterOptions);
     }
     let key = super::keys::parse_public_key(key_text).map_err(|e| match e {
-        super::keys::ParsePublicError::Parse(m) => format!("invalid key: {m}"),
-        super::keys::ParsePublicError::Algorithm(a) => {
-            format!("{a} keys are not supported; scs-cert uses ed25519 keys only")
-        }
+        super::keys::ParsePublicError::Parse(message) => LineError::InvalidKey { message },
+        super::keys::ParsePublicError::Algorithm(algorithm) => LineError::NotEd25519 { algorithm },
     })?;
     Ok(Some((principals, opts, key)))
 }
@@ -300,10 +354,10 @@ impl AllowedSigners {
     pub fn parse(text: &str, source_name: &str) -> Result<Self, TrustError> {
         let mut entries = Vec::new();
         for (i, line) in text.lines().enumerate() {
-            let parsed = parse_line(line).map_err(|message| SignersError::Syntax {
+            let parsed = parse_line(line).map_err(|e| SignersError::Syntax {
                 source_name: source_name.to_string(),
                 line: i + 1,
-                message,
+                message: e.to_string(),
             })?;
             if let Some((principals, opts, key)) = parsed {
                 entries.push(Entry {
@@ -415,15 +469,15 @@ mod tests {
 
     #[test]
     fn times() {
-        let t = parse_time("20240102Z").expect("date");
+        let t = parse_openssh_timestamp("20240102Z").expect("date");
         assert_eq!(t.to_rfc3339(), "2024-01-02T00:00:00+00:00");
-        let t = parse_time("202401021314Z").expect("hm");
+        let t = parse_openssh_timestamp("202401021314Z").expect("hm");
         assert_eq!(t.to_rfc3339(), "2024-01-02T13:14:00+00:00");
-        let t = parse_time("20240102131415Z").expect("hms");
+        let t = parse_openssh_timestamp("20240102131415Z").expect("hms");
         assert_eq!(t.to_rfc3339(), "2024-01-02T13:14:15+00:00");
-        assert!(parse_time("2024010").is_err());
-        assert!(parse_time("20241399Z").is_err());
-        assert!(parse_time("20240102").is_ok());
+        assert!(parse_openssh_timestamp("2024010").is_err());
+        assert!(parse_openssh_timestamp("20241399Z").is_err());
+        assert!(parse_openssh_timestamp("20240102").is_ok());
     }
 
     #[test]
@@ -443,7 +497,7 @@ mod tests {
         let s = AllowedSigners::parse(&text, "as").expect("parse");
         assert_eq!(s.entries.len(), 3);
         assert_eq!(s.entries[1].principals, "bob@example.com");
-        let now = parse_time("20250601Z").expect("t");
+        let now = parse_openssh_timestamp("20250601Z").expect("t");
         let ka = a.public_key();
         assert_eq!(
             s.find(Some("alice@example.com"), ka, "x", now)
@@ -466,7 +520,7 @@ mod tests {
                 Some("bob@example.com"),
                 kb,
                 "report",
-                parse_time("20190101Z").expect("t"),
+                parse_openssh_timestamp("20190101Z").expect("t"),
             )
             .expect_err("early");
         assert!(e.to_string().contains("not valid before"), "{e}");

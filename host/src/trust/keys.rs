@@ -247,13 +247,15 @@ pub fn load_public_key(path: &Path) -> Result<PublicKey, TrustError> {
 
 /// Why a public key line was refused.
 #[derive(Debug)]
-pub(crate) enum ParsePublicError {
+pub enum ParsePublicError {
+    /// Not an OpenSSH public key line.
     Parse(String),
+    /// A key of another algorithm than ed25519.
     Algorithm(String),
 }
 
 /// Parse one `ssh-ed25519 AAAA... [comment]` line.
-pub(crate) fn parse_public_key(line: &str) -> Result<PublicKey, ParsePublicError> {
+pub fn parse_public_key(line: &str) -> Result<PublicKey, ParsePublicError> {
     if line.is_empty() {
         return Err(ParsePublicError::Parse("empty".into()));
     }

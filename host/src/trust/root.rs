@@ -155,6 +155,17 @@ pub enum RootError {
     },
 }
 
+/// A root.json or bundle manifest time that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rfc3339Error {
+    /// Neither RFC 3339 nor `YYYY-MM-DD`.
+    #[error("{text:?} is not an RFC 3339 time or YYYY-MM-DD")]
+    Format {
+        /// The time as written.
+        text: String,
+    },
+}
+
 /// A key of the root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -242,8 +253,9 @@ pub fn fmt_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Parse RFC 3339, or a plain `YYYY-MM-DD` (midnight UTC).
-pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+/// Parse RFC 3339, or a plain `YYYY-MM-DD` (midnight UTC): the format of
+/// the expiry and creation times in root.json and bundle manifests.
+pub fn parse_rfc3339_utc(s: &str) -> Result<DateTime<Utc>, Rfc3339Error> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -251,7 +263,9 @@ pub fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|n| n.and_utc())
-        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time or YYYY-MM-DD"))
+        .ok_or_else(|| Rfc3339Error::Format {
+            text: s.to_string(),
+        })
 }
 
 /// Whether `cap` is allowed by one of the `patterns`.
@@ -280,7 +294,23 @@ impl RootBody {
     }
 
     /// Check the structure; returns the parsed keys and the expiry.
+    ///
+    /// Checked in this order (the first problem is the one reported): the
+    /// format fields, the expiry, the keys, the two roles, the delegations.
     pub fn validate(&self) -> Result<ValidatedBody, TrustError> {
+        self.check_format()?;
+        let expires =
+            parse_rfc3339_utc(&self.expires).map_err(|e| self.invalid(format!("expires: {e}")))?;
+        let keys = self.parse_keys()?;
+        let (root, bundle) = (&self.roles.root, &self.roles.bundle);
+        self.check_role("roles.root", &root.keys, root.threshold, &keys)?;
+        self.check_role("roles.bundle", &bundle.keys, bundle.threshold, &keys)?;
+        self.check_delegations(&keys)?;
+        Ok(ValidatedBody { keys, expires })
+    }
+
+    /// `type`, `spec_version` and `version` are ones this code reads.
+    fn check_format(&self) -> Result<(), TrustError> {
         if self.kind != ROOT_TYPE {
             return Err(self.invalid(format!("type is {:?}, expected {ROOT_TYPE:?}", self.kind)));
         }
@@ -293,8 +323,12 @@ impl RootBody {
         if self.version == 0 {
             return Err(self.invalid("version must start at 1"));
         }
-        let expires =
-            parse_time(&self.expires).map_err(|e| self.invalid(format!("expires: {e}")))?;
+        Ok(())
+    }
+
+    /// `keys`: each an ed25519 public key whose id is its fingerprint, with
+    /// an optional RFC 3339 expiry.
+    fn parse_keys(&self) -> Result<RootKeys, TrustError> {
         let mut keys = BTreeMap::new();
         for (id, entry) in &self.keys {
             let key = super::keys::parse_public_key(entry.public.trim()).map_err(|e| {
@@ -309,49 +343,55 @@ impl RootBody {
             let key_expires = match &entry.expires {
                 None => None,
                 Some(s) => Some(
-                    parse_time(s).map_err(|e| self.invalid(format!("keys[{id}].expires: {e}")))?,
+                    parse_rfc3339_utc(s)
+                        .map_err(|e| self.invalid(format!("keys[{id}].expires: {e}")))?,
                 ),
             };
             keys.insert(id.clone(), (key, key_expires));
         }
-        let check_role = |name: &str, keys_: &[String], threshold: u32| -> Result<(), TrustError> {
-            if threshold == 0 {
-                return Err(self.invalid(format!("{name}: threshold must be at least 1")));
+        Ok(keys)
+    }
+
+    /// A role or delegation `name`: threshold at least 1 and at most its
+    /// number of keys, no key listed twice, every key in `keys`.
+    fn check_role(
+        &self,
+        name: &str,
+        role_keys: &[String],
+        threshold: u32,
+        keys: &RootKeys,
+    ) -> Result<(), TrustError> {
+        if threshold == 0 {
+            return Err(self.invalid(format!("{name}: threshold must be at least 1")));
+        }
+        let distinct: BTreeSet<&String> = role_keys.iter().collect();
+        if distinct.len() != role_keys.len() {
+            return Err(self.invalid(format!("{name}: a key is listed twice")));
+        }
+        if (threshold as usize) > role_keys.len() {
+            return Err(self.invalid(format!(
+                "{name}: threshold {threshold} exceeds its {} key(s)",
+                role_keys.len()
+            )));
+        }
+        for k in role_keys {
+            if !keys.contains_key(k) {
+                return Err(self.invalid(format!("{name}: key {k} is not in keys")));
             }
-            let distinct: BTreeSet<&String> = keys_.iter().collect();
-            if distinct.len() != keys_.len() {
-                return Err(self.invalid(format!("{name}: a key is listed twice")));
-            }
-            if (threshold as usize) > keys_.len() {
-                return Err(self.invalid(format!(
-                    "{name}: threshold {threshold} exceeds its {} key(s)",
-                    keys_.len()
-                )));
-            }
-            for k in keys_ {
-                if !keys.contains_key(k) {
-                    return Err(self.invalid(format!("{name}: key {k} is not in keys")));
-                }
-            }
-            Ok(())
-        };
-        check_role(
-            "roles.root",
-            &self.roles.root.keys,
-            self.roles.root.threshold,
-        )?;
-        check_role(
-            "roles.bundle",
-            &self.roles.bundle.keys,
-            self.roles.bundle.threshold,
-        )?;
+        }
+        Ok(())
+    }
+
+    /// `delegations`: unique non-empty names, a valid role each, non-empty
+    /// prefixes, capability patterns of the form `openstack:<service>:<access>`.
+    fn check_delegations(&self, keys: &RootKeys) -> Result<(), TrustError> {
         let mut names = BTreeSet::new();
         for d in &self.delegations {
             let label = format!("delegations[{}]", d.name);
             if d.name.is_empty() || !names.insert(d.name.as_str()) {
                 return Err(self.invalid(format!("{label}: names must be non-empty and unique")));
             }
-            check_role(&label, &d.keys, d.threshold)?;
+            self.check_role(&label, &d.keys, d.threshold, keys)?;
             if d.prefixes.is_empty() || d.prefixes.iter().any(String::is_empty) {
                 return Err(self.invalid(format!(
                     "{label}: prefixes must be non-empty check id prefixes"
@@ -367,9 +407,12 @@ impl RootBody {
                 }
             }
         }
-        Ok(ValidatedBody { keys, expires })
+        Ok(())
     }
 }
+
+/// Key id → (key, expiry), as in [`ValidatedBody::keys`].
+type RootKeys = BTreeMap<String, (PublicKey, Option<DateTime<Utc>>)>;
 
 /// Parsed keys (id → key, expiry) and the expiry of a valid body.
 #[derive(Debug, Clone)]
@@ -590,6 +633,11 @@ impl TrustRoot {
     /// Decide whether `signers` (keys whose signatures over the manifest
     /// verified) authorize a bundle holding `checks` (id, declared
     /// capabilities) and the non-check files `other_files`.
+    ///
+    /// The bundle role authorizes everything once its threshold of trusted
+    /// signers is met; otherwise the delegations whose thresholds are met
+    /// must cover every check (by prefix and capabilities) and the bundle may
+    /// hold nothing outside checks/.
     pub fn authorize(
         &self,
         signers: &[PublicKey],
@@ -597,137 +645,180 @@ impl TrustRoot {
         other_files: &[String],
         now: DateTime<Utc>,
     ) -> Result<Authorization, TrustError> {
-        let body = &self.file.signed;
-        let mut trusted = BTreeSet::new();
-        let mut unknown = BTreeSet::new();
-        let mut expired = BTreeSet::new();
-        for k in signers {
-            let id = sshsig::key_id(k);
-            match self.parsed.keys.get(&id) {
-                None => {
-                    unknown.insert(id);
-                }
-                Some((_, Some(exp))) if now > *exp => {
-                    expired.insert(format!("{id} (expired {})", fmt_time(*exp)));
-                }
-                Some(_) => {
-                    trusted.insert(id);
-                }
-            }
-        }
+        let keys = self.classify_signers(signers, now);
         if signers.is_empty() {
             return Err(RootError::Unsigned.into());
         }
-        let bundle_have = count(&body.roles.bundle, &trusted);
-        if bundle_have >= body.roles.bundle.threshold as usize {
+        let bundle = &self.file.signed.roles.bundle;
+        let bundle_have = count(bundle, &keys.trusted);
+        if bundle_have >= bundle.threshold as usize {
             return Ok(Authorization {
                 authorized_by: "bundle".into(),
-                signers: body
-                    .roles
-                    .bundle
+                signers: bundle
                     .keys
                     .iter()
-                    .filter(|k| trusted.contains(*k))
+                    .filter(|k| keys.trusted.contains(*k))
                     .cloned()
                     .collect(),
             });
         }
-        let active: Vec<&Delegation> = body
+        let active = self.active_delegations(&keys.trusted);
+        if active.is_empty() {
+            return Err(self.refusal_without_delegation(keys, bundle_have));
+        }
+        authorize_delegated(&active, &keys.trusted, checks, other_files)
+    }
+
+    /// Sort the signers' key ids by what this root says about them at `now`.
+    fn classify_signers(&self, signers: &[PublicKey], now: DateTime<Utc>) -> SignerKeys {
+        let mut keys = SignerKeys::default();
+        for k in signers {
+            let id = sshsig::key_id(k);
+            match self.parsed.keys.get(&id) {
+                None => {
+                    keys.unknown.insert(id);
+                }
+                Some((_, Some(exp))) if now > *exp => {
+                    keys.expired
+                        .insert(format!("{id} (expired {})", fmt_time(*exp)));
+                }
+                Some(_) => {
+                    keys.trusted.insert(id);
+                }
+            }
+        }
+        keys
+    }
+
+    /// The delegations whose threshold the trusted signers meet, in root order.
+    fn active_delegations(&self, trusted: &BTreeSet<String>) -> Vec<&Delegation> {
+        self.file
+            .signed
             .delegations
             .iter()
             .filter(|d| {
-                count(
-                    &Role {
-                        keys: d.keys.clone(),
-                        threshold: d.threshold,
-                    },
-                    &trusted,
-                ) >= d.threshold as usize
+                d.keys.iter().filter(|k| trusted.contains(*k)).count() >= d.threshold as usize
             })
-            .collect();
-        if active.is_empty() {
-            if trusted.is_empty() && !expired.is_empty() {
-                return Err(RootError::KeyExpired {
-                    key_ids: expired.into_iter().collect::<Vec<_>>().join(", "),
-                }
-                .into());
-            }
-            if trusted.is_empty() && !unknown.is_empty() {
-                return Err(RootError::UnknownKey {
-                    key_ids: unknown.into_iter().collect::<Vec<_>>().join(", "),
-                }
-                .into());
-            }
-            return Err(RootError::BundleThreshold {
-                have: bundle_have,
-                need: body.roles.bundle.threshold,
-                version: body.version,
-            }
-            .into());
-        }
-        let names = active
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        if let Some(path) = other_files.first() {
-            return Err(RootError::DelegationScope {
-                path: path.clone(),
-                delegations: names,
-            }
-            .into());
-        }
-        let mut used = BTreeSet::new();
-        for (id, caps) in checks {
-            let covering: Vec<&&Delegation> = active
-                .iter()
-                .filter(|d| d.prefixes.iter().any(|p| id.starts_with(p.as_str())))
-                .collect();
-            if covering.is_empty() {
-                return Err(RootError::DelegationPrefix {
-                    check: id.clone(),
-                    delegations: names,
-                }
-                .into());
-            }
-            let ok = covering
-                .iter()
-                .find(|d| caps.iter().all(|c| capability_allowed(c, &d.capabilities)));
-            match ok {
-                Some(d) => {
-                    used.insert(d.name.clone());
-                }
-                None => {
-                    let d = covering[0];
-                    let capability = caps
-                        .iter()
-                        .find(|c| !capability_allowed(c, &d.capabilities))
-                        .cloned()
-                        .unwrap_or_default();
-                    return Err(RootError::DelegationCapability {
-                        check: id.clone(),
-                        capability,
-                        delegation: d.name.clone(),
-                    }
-                    .into());
-                }
-            }
-        }
-        let signers = active
-            .iter()
-            .filter(|d| used.contains(&d.name))
-            .flat_map(|d| d.keys.iter().filter(|k| trusted.contains(*k)).cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        Ok(Authorization {
-            authorized_by: format!(
-                "delegation:{}",
-                used.into_iter().collect::<Vec<_>>().join(",")
-            ),
-            signers,
-        })
+            .collect()
     }
+
+    /// Why neither the bundle role nor a delegation authorizes: only expired
+    /// keys, only unknown keys, or too few bundle keys (in that order).
+    fn refusal_without_delegation(&self, keys: SignerKeys, bundle_have: usize) -> TrustError {
+        if keys.trusted.is_empty() && !keys.expired.is_empty() {
+            return RootError::KeyExpired {
+                key_ids: keys.expired.into_iter().collect::<Vec<_>>().join(", "),
+            }
+            .into();
+        }
+        if keys.trusted.is_empty() && !keys.unknown.is_empty() {
+            return RootError::UnknownKey {
+                key_ids: keys.unknown.into_iter().collect::<Vec<_>>().join(", "),
+            }
+            .into();
+        }
+        let body = &self.file.signed;
+        RootError::BundleThreshold {
+            have: bundle_have,
+            need: body.roles.bundle.threshold,
+            version: body.version,
+        }
+        .into()
+    }
+}
+
+/// The key ids of a bundle's signers, by what the root says about them.
+#[derive(Debug, Default)]
+struct SignerKeys {
+    /// In the root and not expired.
+    trusted: BTreeSet<String>,
+    /// Not in the root.
+    unknown: BTreeSet<String>,
+    /// In the root but expired, as `id (expired <time>)`.
+    expired: BTreeSet<String>,
+}
+
+/// Authorization by the `active` delegations alone: nothing outside
+/// checks/, every check covered by a delegation that allows all its
+/// capabilities. The signers are the trusted keys of the delegations used.
+fn authorize_delegated(
+    active: &[&Delegation],
+    trusted: &BTreeSet<String>,
+    checks: &[(String, Vec<String>)],
+    other_files: &[String],
+) -> Result<Authorization, TrustError> {
+    let names = active
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(path) = other_files.first() {
+        return Err(RootError::DelegationScope {
+            path: path.clone(),
+            delegations: names,
+        }
+        .into());
+    }
+    let mut used = BTreeSet::new();
+    for (id, caps) in checks {
+        let d = delegation_for_check(active, id, caps, &names)?;
+        used.insert(d.name.clone());
+    }
+    let signers = active
+        .iter()
+        .filter(|d| used.contains(&d.name))
+        .flat_map(|d| d.keys.iter().filter(|k| trusted.contains(*k)).cloned())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Ok(Authorization {
+        authorized_by: format!(
+            "delegation:{}",
+            used.into_iter().collect::<Vec<_>>().join(",")
+        ),
+        signers,
+    })
+}
+
+/// The first of the `active` delegations (named `names` in errors) whose
+/// prefixes cover check `id` and whose capabilities allow all of `caps`.
+/// Refused when no prefix covers the check, or when the first covering
+/// delegation does not allow a capability and no other covering one does.
+fn delegation_for_check<'d>(
+    active: &[&'d Delegation],
+    id: &str,
+    caps: &[String],
+    names: &str,
+) -> Result<&'d Delegation, TrustError> {
+    let covering: Vec<&'d Delegation> = active
+        .iter()
+        .copied()
+        .filter(|d| d.prefixes.iter().any(|p| id.starts_with(p.as_str())))
+        .collect();
+    let Some(first) = covering.first() else {
+        return Err(RootError::DelegationPrefix {
+            check: id.to_string(),
+            delegations: names.to_string(),
+        }
+        .into());
+    };
+    if let Some(d) = covering
+        .iter()
+        .find(|d| caps.iter().all(|c| capability_allowed(c, &d.capabilities)))
+    {
+        return Ok(d);
+    }
+    let capability = caps
+        .iter()
+        .find(|c| !capability_allowed(c, &first.capabilities))
+        .cloned()
+        .unwrap_or_default();
+    Err(RootError::DelegationCapability {
+        check: id.to_string(),
+        capability,
+        delegation: first.name.clone(),
+    }
+    .into())
 }
 
 /// A new, unsigned root body.
@@ -809,7 +900,7 @@ mod tests {
     use crate::trust::keys::generate_ed25519;
 
     fn t(s: &str) -> DateTime<Utc> {
-        parse_time(s).expect("time")
+        parse_rfc3339_utc(s).expect("time")
     }
 
     fn root_v1(rk: &PrivateKey, bk: &PrivateKey) -> RootFile {

@@ -3,6 +3,33 @@
 //! The format is documented at the crate root. [`Fixture`] is plain data with public fields, so
 //! tests may load a fixture and change it before starting a server; [`crate::SimCloud::start`]
 //! validates again.
+//!
+//! # `extends`: a fixture as another fixture plus changes
+//!
+//! A fixture file may start with `extends: FILE` (a path relative to the fixture file) and
+//! then give only what differs from that base. [`Fixture::load`] merges the two YAML trees
+//! before reading the result like any other fixture, so unknown keys and inconsistencies are
+//! still rejected. The rules (the real-tier seeder, `tests/realcloud/realcloud.py`, applies
+//! the same ones):
+//!
+//! * Mappings merge key by key, recursively; a key the base lacks is added at the end.
+//! * A list whose items all (in the base and in the change) are mappings with an `id` merges
+//!   item by item by `id`; failing that, by `name`. A changed item replaces the base item of
+//!   the same id/name whole, in its place; new items are appended in order; an item that is
+//!   exactly `{id: X, remove: true}` (or `{name: X, remove: true}`) deletes X. Removing an
+//!   item the base lacks, or naming an item twice, is an error.
+//! * Every other value replaces the base value: scalars, `null` (which keeps its meaning, e.g.
+//!   `compute.fips_failures: null`), lists without ids/names, and empty lists (`[]` empties).
+//! * The base may itself extend another file, at most [`MAX_EXTENDS`] in a row; a cycle is an
+//!   error naming the file. Scalars keep their written form (`22.10` stays `"22.10"` in a
+//!   free-form map). [`Fixture::from_yaml`] has no file to be relative to and rejects
+//!   `extends`.
+//!
+//! # `expect`: the verdicts the fixture promises
+//!
+//! `expect` ([`Expect`]) is data for the tests, not for serving: the exit code and the verdicts
+//! of `scs-cert run` over the whole SCS-compatible IaaS scope (its main testcases).
+//! `tests/integration/e2e.rs` runs every fixture in `tests/simcloud/fixtures/` and compares.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -10,6 +37,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+pub use crate::extends::MAX_EXTENDS;
 pub use crate::options::{
     ComputeOptions, DefaultRule, ErrorFault, Faults, KeyManagerOptions, NetworkOptions,
     ObjectStoreOptions, S3Error, SlowBody, VolumeOptions, VolumeType, default_volume_types,
@@ -59,6 +87,59 @@ pub struct Fixture {
     /// Fault injection; `{}` (the default) injects nothing.
     #[serde(default)]
     pub faults: Faults,
+    /// What `scs-cert` reports for this cloud (read by the tests; simcloud ignores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+/// The outcome of `scs-cert run` over the whole SCS-compatible IaaS scope (main testcases of
+/// the versions in force) against a fixture.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Exit code.
+    pub exit: i32,
+    /// Verdict of every main testcase not in `verdicts` (default PASS).
+    #[serde(default)]
+    pub others: Verdict,
+    /// Testcase id -> verdict, for the testcases whose verdict is not `others`.
+    #[serde(default)]
+    pub verdicts: BTreeMap<String, Verdict>,
+}
+
+/// A testcase verdict as the reports spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub enum Verdict {
+    /// Result 1.
+    #[default]
+    #[serde(rename = "PASS")]
+    Pass,
+    /// Result -1.
+    #[serde(rename = "FAIL")]
+    Fail,
+    /// Result 0.
+    #[serde(rename = "ABORT")]
+    Abort,
+}
+
+impl Verdict {
+    /// The value in a report's `results` (1, -1, 0).
+    pub fn result(self) -> i64 {
+        match self {
+            Verdict::Pass => 1,
+            Verdict::Fail => -1,
+            Verdict::Abort => 0,
+        }
+    }
+
+    /// The report spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Abort => "ABORT",
+        }
+    }
 }
 
 /// A password user with roles on exactly one project.
@@ -364,17 +445,39 @@ const IMAGE_STATUSES: &[&str] = &[
 const MAX_GENERATED: usize = 100_000;
 
 impl Fixture {
-    /// Read and validate a fixture file.
+    /// Read and validate a fixture file, following its `extends` chain (see the module
+    /// documentation).
     pub fn load(path: &Path) -> Result<Fixture, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_owned(),
             source,
         })?;
-        Fixture::from_yaml(&text)
+        match crate::extends::resolve(path, &text)? {
+            None => Fixture::parse(&text),
+            Some(merged) => Fixture::parse(&merged).map_err(|e| match e {
+                Error::Yaml(msg) => {
+                    Error::Yaml(format!("{} (merged with its base): {msg}", path.display()))
+                }
+                Error::Invalid(msg) => {
+                    Error::Invalid(format!("{} (merged with its base): {msg}", path.display()))
+                }
+                other => other,
+            }),
+        }
     }
 
-    /// Parse and validate fixture YAML.
+    /// Parse and validate fixture YAML. `extends` needs a file to be relative to: use
+    /// [`Fixture::load`].
     pub fn from_yaml(text: &str) -> Result<Fixture, Error> {
+        if crate::extends::has_extends(text) {
+            return Err(Error::Invalid(
+                "extends is relative to the fixture file: load it with Fixture::load".into(),
+            ));
+        }
+        Fixture::parse(text)
+    }
+
+    fn parse(text: &str) -> Result<Fixture, Error> {
         let fixture: Fixture =
             yaml_serde::from_str(text).map_err(|e| Error::Yaml(e.to_string()))?;
         fixture.validate()?;
@@ -704,6 +807,75 @@ mod tests {
                 "{yaml}: {err} should mention {needle}"
             );
         }
+    }
+
+    #[test]
+    fn expect_is_typed_data() {
+        let f = Fixture::from_yaml(
+            "expect: {exit: 1, verdicts: {scs-0115-default-rules: FAIL, scs-0101-fips-test: ABORT}}",
+        )
+        .expect("valid");
+        let e = f.expect.expect("expect");
+        assert_eq!((e.exit, e.others), (1, Verdict::Pass));
+        assert_eq!(e.verdicts["scs-0115-default-rules"], Verdict::Fail);
+        assert_eq!(e.verdicts["scs-0101-fips-test"].result(), 0);
+        for (yaml, needle) in [
+            ("expect: {exit: 0, verdict: {}}", "unknown field `verdict`"),
+            (
+                "expect: {exit: 0, others: MAYBE}",
+                "unknown variant `MAYBE`",
+            ),
+            ("expect: {verdicts: {}}", "missing field `exit`"),
+        ] {
+            let err = Fixture::from_yaml(yaml).expect_err(yaml).to_string();
+            assert!(err.contains(needle), "{yaml}: {err}");
+        }
+    }
+
+    #[test]
+    fn extends_needs_a_file_and_unknown_keys_stay_errors_after_merging() {
+        let err = Fixture::from_yaml("extends: compliant.yaml\n").expect_err("no file");
+        assert!(err.to_string().contains("Fixture::load"), "{err}");
+        struct Gone(std::path::PathBuf);
+        impl Drop for Gone {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("simcloud-fixture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let _gone = Gone(dir.clone());
+        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write");
+        write(
+            "base.yaml",
+            "users: [{name: u, password: p, project: x}]\n\
+             flavors: [{id: '1', name: a, vcpus: 1, ram: 1, extra_specs: {v: 22.10}}]\n",
+        );
+        let child = dir.join("child.yaml");
+        write(
+            "child.yaml",
+            "extends: base.yaml\nflavors: [{id: 1, name: a, vcpus: 2, ram: 1, extra_specs: {v: 22.10}}]\n",
+        );
+        let f = Fixture::load(&child).expect("valid");
+        assert_eq!(
+            (f.flavors.len(), f.flavors[0].vcpus, f.users.len()),
+            (1, 2, 1)
+        );
+        assert_eq!(f.flavors[0].extra_specs["v"], "22.10");
+        write("child.yaml", "extends: base.yaml\ncompute: {entropy: 1}\n");
+        let err = Fixture::load(&child).expect_err("unknown key").to_string();
+        assert!(
+            err.contains("child.yaml (merged with its base)")
+                && err.contains("unknown field `entropy`"),
+            "{err}"
+        );
+        write(
+            "child.yaml",
+            "extends: base.yaml\nusers: [{name: u, remove: true}]\n\
+             application_credentials: [{id: c, secret: s, user: u}]\n",
+        );
+        let err = Fixture::load(&child).expect_err("inconsistent").to_string();
+        assert!(err.contains("unknown user"), "{err}");
     }
 
     #[test]

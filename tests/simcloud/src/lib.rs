@@ -31,6 +31,12 @@
 //! verbatim as strings (`os_version: 24.04` is the string `"24.04"`, `hotfix_hours: 0` is `"0"`).
 //!
 //! ```yaml
+//! extends: compliant.yaml            # optional: that file (relative to this one) plus what
+//!                                    # follows; merge rules in the `fixture` module
+//! expect:                            # optional, for the tests (simcloud ignores it): what
+//!   exit: 1                          # `scs-cert run` over the IaaS scope reports (exit code,
+//!   others: PASS                     # verdict of unlisted main testcases, the listed ones)
+//!   verdicts: {scs-0115-default-rules: FAIL}
 //! region: RegionOne                  # default RegionOne
 //! users:                             # password users, all in domain Default (id "default")
 //!   - name: member
@@ -179,18 +185,19 @@
 //! * `GET /_sim/health` answers `200 ok`.
 //!
 //! Modules: [`fixture`] (the serde model and its validation; the service sections live in
-//! `options`), [`ids`] (deterministic ids), `world` (the resolved, validated cloud content),
-//! `state` (the mutable resources and their lazy status transitions), `server` (HTTP plumbing,
-//! recording, tokens, routing), `faults` (fault injection), `keystone`, `nova`,
-//! `nova_servers`, `glance`, `neutron`, `cinder`, `barbican`, `s3` (the APIs), `clouds`
-//! (clouds.yaml writer), `http` (query and response helpers), `net` (CIDR arithmetic),
-//! `base64`, `resources` ([`Resources`]).
+//! `options`; `extends` merges a fixture file with its base), [`ids`] (deterministic ids),
+//! `world` (the resolved, validated cloud content), `state` (the mutable resources and their
+//! lazy status transitions), `server` (HTTP plumbing, recording, tokens, routing), `faults`
+//! (fault injection), `keystone`, `nova`, `nova_servers`, `glance`, `neutron`, `cinder`,
+//! `barbican`, `s3` (the APIs), `clouds` (clouds.yaml writer), `http` (query and response
+//! helpers), `net` (CIDR arithmetic), `base64`, `resources` ([`Resources`]).
 
 mod barbican;
 mod base64;
 mod cinder;
 mod clouds;
 mod error;
+mod extends;
 mod faults;
 pub mod fixture;
 mod glance;

@@ -4,9 +4,9 @@ use super::{
     EXIT_ABORT, EXIT_BAD_INPUT, EXIT_ENV, EXIT_FAIL, EXIT_PASS, EXIT_TENTATIVE, bad_input,
     init_logging,
 };
-use crate::mediate::MediationLimits;
-use crate::run::{self, Overall, Progress, RunOptions};
-use crate::sandbox::SandboxConfig;
+use scs_cert_host::mediate::{ClockMode, MediationLimits};
+use scs_cert_host::run::{self, Overall, Progress, RunOptions};
+use scs_cert_host::sandbox::SandboxConfig;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ use std::time::Duration;
 #[command(
     after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
                   6 replay diverged; 20-40 the --bundle was refused (see `scs-cert bundle verify --help`); with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
-                  Several subjects or scopes: the worst verdict."
+                  Several subjects or scopes: the worst verdict. All codes: docs/cli.md#exit-codes."
 )]
 pub struct RunArgs {
     /// Scope file (SCS scope YAML, scs-0003), e.g. scopes/scs-compatible-iaas.yaml
@@ -120,6 +120,11 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+    /// For tests of the waits only: a check's sleeps return at once and move its clock forward
+    /// (the simulated cloud changes state by polls). Never for certification: the report's
+    /// command line shows it.
+    #[arg(long = "virtual-clock", hide = true)]
+    pub virtual_clock: bool,
     /// Accepted for compatibility with the official tool (it changes only
     /// its exit-code arithmetic, which scs-cert does not use).
     #[arg(short = 'C', hide = true)]
@@ -203,6 +208,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     let mediation = MediationLimits {
         max_response_bytes: args.max_response_mib.max(1) << 20,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        clock: if args.virtual_clock {
+            ClockMode::Virtual
+        } else {
+            ClockMode::Real
+        },
         ..MediationLimits::default()
     };
     let mut targets = vec!["main".to_string()];
@@ -295,7 +305,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 worst = worse_overall(worst, r.overall);
             }
             let reports: Vec<_> = results.into_iter().map(|r| r.report).collect();
-            let code = super::report::deliver_run(&reports, args.output.as_deref(), &prepared);
+            let code = super::report::deliver_run(&rt, &reports, args.output.as_deref(), &prepared);
             if code != 0 {
                 return ExitCode::from(code);
             }

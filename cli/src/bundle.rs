@@ -6,10 +6,10 @@
 //! one line: `scs-cert: refused: <reason>: <what exactly>`.
 
 use super::bad_input;
-use crate::bundle::manifest::{self, BuildInput};
-use crate::bundle::verify;
-use crate::bundle::{BundleError, Refusal, VerifiedBundle, VerifyOptions};
-use crate::trust::{keys, root, state};
+use scs_cert_host::bundle::manifest::{self, BuildInput};
+use scs_cert_host::bundle::verify;
+use scs_cert_host::bundle::{BundleError, Refusal, VerifiedBundle, VerifyOptions};
+use scs_cert_host::trust::{keys, root, state};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ const REFUSAL_HELP: &str = "Exit codes: 0 verified; 4 bad input; a refusal exits
 20 malformed, 21 unsafe-entry, 22 oversize, 23 unlisted-file, 24 missing-file, 25 digest-mismatch, \
 26 unsigned, 27 bad-signature, 28 unknown-key, 29 key-expired, 30 threshold, 31 delegation-prefix, \
 32 delegation-capability, 33 delegation-scope, 34 expired, 35 rollback, 36 root-invalid, 37 root-expired, \
-38 incompatible, 39 check-metadata, 40 state.";
+38 incompatible, 39 check-metadata, 40 state. All codes: docs/cli.md#exit-codes.";
 
 /// `scs-cert bundle`.
 #[derive(Debug, clap::Args)]
@@ -190,8 +190,19 @@ fn bundle_error(e: BundleError) -> ExitCode {
     }
 }
 
+/// Write a bundle file atomically, creating its directory.
+fn write_bundle(path: &Path, bytes: &[u8]) -> Result<(), scs_cert_host::fsutil::WriteError> {
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| scs_cert_host::fsutil::WriteError {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    scs_cert_host::fsutil::write_atomic(path, bytes)
+}
+
 fn build(a: BuildArgs) -> ExitCode {
-    let expires = match root::parse_time(&a.expires) {
+    let expires = match root::parse_rfc3339_utc(&a.expires) {
         Ok(t) => t,
         Err(e) => return bad_input(format!("--expires: {e}")),
     };
@@ -214,7 +225,7 @@ fn build(a: BuildArgs) -> ExitCode {
         Ok(x) => x,
         Err(e) => return bundle_error(e),
     };
-    if let Err(e) = crate::fsutil::write_atomic(&a.out, &bytes) {
+    if let Err(e) = write_bundle(&a.out, &bytes) {
         return bad_input(format!("cannot write the bundle: {e}"));
     }
     let manifest_bytes = m.to_bytes().unwrap_or_default();
@@ -255,7 +266,7 @@ fn sign(a: SignArgs) -> ExitCode {
         Err(r) => return refused(&r),
     };
     let out = a.out.unwrap_or(a.file);
-    if let Err(e) = crate::fsutil::write_atomic(&out, &signed) {
+    if let Err(e) = write_bundle(&out, &signed) {
         return bad_input(format!("cannot write the bundle: {e}"));
     }
     println!(
@@ -387,14 +398,14 @@ fn inspect(a: InspectArgs) -> ExitCode {
     } else {
         o.push_str("signers:\n");
         for (path, text) in &opened.signatures {
-            let line = match crate::trust::sshsig::verify(
+            let line = match scs_cert_host::trust::sshsig::verify(
                 text,
                 &opened.manifest_bytes,
                 manifest::BUNDLE_NAMESPACE,
             ) {
                 Ok(k) => format!(
                     "{} (signature valid; trust not yet checked)",
-                    crate::trust::sshsig::key_id(&k)
+                    scs_cert_host::trust::sshsig::key_id(&k)
                 ),
                 Err(e) => format!("INVALID: {e}"),
             };
@@ -498,7 +509,7 @@ fn extract(a: ExtractArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return bundle_error(e),
     };
-    let entries = match crate::bundle::archive::unpack(&bytes) {
+    let entries = match scs_cert_host::bundle::archive::unpack(&bytes) {
         Ok(e) => e,
         Err(r) => return refused(&r),
     };

@@ -3,24 +3,12 @@
 //! Owns: argument parsing (clap), the official tool's spellings (`-s`, `-o`,
 //! `-a os_cloud=NAME`, `-V`, `-S`, `-t`, `-d`), the progress display
 //! (a live bar on a terminal, plain lines when piped), the console summary,
-//! and the exit codes:
+//! and the exit codes (the one table of them, with every code's meaning, is
+//! docs/cli.md#exit-codes; the constants below and in `reproduce.rs` are the codes).
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | every selected testcase passed |
-//! | 1 | at least one testcase FAILed |
-//! | 2 | no FAIL, but at least one ABORT (incl. preflight and auth failures) |
-//! | 3 | no FAIL or ABORT, but some selected testcase has no result (no component implements it) |
-//! | 4 | bad input: arguments, scope file, checks directory, clouds.yaml |
-//! | 5 | environment failure: the report could not be written, the engine could not start |
-//! | 6 | `run --replay`: a component's calls diverged from the transcript |
-//! | 7 | `report verify`: the signature is invalid, or its key is not allowed (allowed_signers) |
-//! | 8 | report not delivered: the monitor was unreachable, answered 5xx/408/429 or timed out on every try; the signed report stays in the spool (`report flush` later) |
-//! | 9 | the monitor refused the report (401 credentials/signature/subject, 415, other 4xx); it stays in the spool until fixed |
-//! | 20-40 | `bundle verify`, `run --bundle`: the bundle was refused, one code per reason (see [`crate::bundle::Reason`]: 20 malformed, 21 unsafe-entry, 22 oversize, 23 unlisted-file, 24 missing-file, 25 digest-mismatch, 26 unsigned, 27 bad-signature, 28 unknown-key, 29 key-expired, 30 threshold, 31 delegation-prefix, 32 delegation-capability, 33 delegation-scope, 34 expired, 35 rollback, 36 root-invalid, 37 root-expired, 38 incompatible, 39 check-metadata, 40 state) |
-//!
-//! With `run --upload`, 8 and 9 (and 4/5 of the signing step) replace the
-//! verdict code: the console summary still shows the verdict.
+//! Everything else (planning, running, reproducing, delivering) is the
+//! library's (`scs_cert_host`); this crate maps its typed errors to exit codes
+//! and its progress to lines on the terminal.
 //!
 //! Must never: decide a verdict (that is `run` and the checks), or print a secret.
 
@@ -61,7 +49,13 @@ pub const EXIT_REFUSED: u8 = 9;
 /// scs-cert: certify a cloud against Sovereign Cloud Stack standards with
 /// sandboxed WebAssembly checks.
 #[derive(Debug, Parser)]
-#[command(name = "scs-cert", version, about, long_about = None)]
+#[command(
+    name = "scs-cert",
+    version,
+    about,
+    long_about = None,
+    after_help = "Documentation: docs/cli.md (commands, exit codes), docs/bundles-and-trust.md, docs/reports.md, docs/replay.md."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

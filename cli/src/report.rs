@@ -2,18 +2,20 @@
 //! spooling and upload step of `scs-cert run --sign-key/--upload`.
 
 use super::{EXIT_BAD_INPUT, EXIT_ENV, EXIT_REFUSED, EXIT_SIGNATURE, EXIT_UNDELIVERED, bad_input};
-use crate::report::signed::{self, SignedError, SignedReport};
-use crate::report::spool::{self, Entry, Spool, SpoolError};
-use crate::report::token::MonitorToken;
-use crate::report::upload::{self, DeliverError, Delivered, Monitor, UploadError, UploadPolicy};
-use crate::report::{Format, write_file as write_atomic};
-use crate::trust::allowed_signers::AllowedSigners;
+use scs_cert_host::plan::{self, JobRequest, Jobs};
+use scs_cert_host::report::deliver::{
+    self, Delivery, DeliveryError, DeliveryRequest, MonitorSettings, Notice,
+};
+use scs_cert_host::report::signed::{self, SignedError, SignedReport};
+use scs_cert_host::report::spool::{self, Entry, Spool, SpoolError};
+use scs_cert_host::report::upload::{
+    self, DeliverError, Delivered, Monitor, UploadError, UploadPolicy,
+};
+use scs_cert_host::report::{Format, write_file as write_atomic};
+use scs_cert_host::trust::allowed_signers::AllowedSigners;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Largest report file read.
-const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 /// `scs-cert report`.
 #[derive(Debug, clap::Args)]
@@ -28,7 +30,7 @@ pub struct ReportArgs {
 #[command(
     after_help = "Exit codes: 0 done, 4 bad input, 5 environment failure, 7 signature refused, \
                   8 not delivered (monitor unreachable, 5xx, timeouts; kept in the spool), \
-                  9 refused by the monitor (401, 415, other 4xx; kept in the spool)."
+                  9 refused by the monitor (401, 415, other 4xx; kept in the spool). All codes: docs/cli.md#exit-codes."
 )]
 pub enum ReportCommand {
     /// Sign a report: writes FILE.sig (what `ssh-keygen -Y sign -n report` writes) and
@@ -88,26 +90,23 @@ pub struct UploadKnobs {
 }
 
 impl UploadKnobs {
-    fn policy(&self) -> UploadPolicy {
-        UploadPolicy {
-            attempts: self.upload_attempts.max(1),
-            timeout: Duration::from_secs(self.upload_timeout.max(1)),
-            backoff: Duration::from_millis(self.upload_backoff_ms),
-            max_backoff: Duration::from_secs(self.upload_max_backoff),
+    /// The library's monitor settings.
+    pub(crate) fn settings(&self) -> MonitorSettings {
+        MonitorSettings {
+            token_file: self.token_file.clone(),
+            cacert: self.monitor_cacert.clone(),
+            policy: UploadPolicy {
+                attempts: self.upload_attempts.max(1),
+                timeout: Duration::from_secs(self.upload_timeout.max(1)),
+                backoff: Duration::from_millis(self.upload_backoff_ms),
+                max_backoff: Duration::from_secs(self.upload_max_backoff),
+            },
         }
     }
 
-    /// The monitor client, with the token from `--token-file`, else
-    /// `fallback_token_file` (a runner configuration's), else the variable.
-    pub(crate) fn monitor(
-        &self,
-        url: &str,
-        fallback_token_file: Option<&Path>,
-    ) -> Result<Monitor, String> {
-        let file = self.token_file.as_deref().or(fallback_token_file);
-        let token = MonitorToken::load(file).map_err(|e| e.to_string())?;
-        Monitor::new(url, token, self.policy(), self.monitor_cacert.as_deref())
-            .map_err(|e| e.to_string())
+    /// The monitor client for `url` (bad input on a bad URL, CA file or token).
+    fn monitor(&self, url: &str) -> Result<Monitor, ExitCode> {
+        self.settings().monitor(url, None).map_err(bad_input)
     }
 }
 
@@ -210,11 +209,7 @@ fn spool_error(e: SpoolError) -> ExitCode {
 
 /// Open the spool named by `--spool-dir` or the default.
 pub(crate) fn open_spool(arg: &SpoolDirArg) -> Result<Spool, ExitCode> {
-    let dir = match &arg.spool_dir {
-        Some(d) => d.clone(),
-        None => spool::default_dir().map_err(spool_error)?,
-    };
-    Spool::open(&dir).map_err(spool_error)
+    deliver::open_spool(arg.spool_dir.as_deref()).map_err(spool_error)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -224,50 +219,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .map_err(|e| env_failure(format!("cannot start the async runtime: {e}")))
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.len() > MAX_REPORT_BYTES {
-        return Err(format!(
-            "{}: larger than {MAX_REPORT_BYTES} bytes; not a report",
-            path.display()
-        ));
-    }
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn sig_path(file: &Path) -> PathBuf {
-    let mut s = file.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
-}
-
-fn format_for(path: &Path, bytes: &[u8]) -> Format {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => Format::Json,
-        Some("yaml" | "yml") => Format::Yaml,
-        _ => Format::detect(bytes),
-    }
+fn read_file(path: &Path) -> Result<Vec<u8>, SignedError> {
+    signed::read_report_file(path)
 }
 
 /// Load a signing key (asking for a passphrase only when it is protected).
 pub(crate) fn load_key(path: &Path) -> Result<ssh_key::PrivateKey, ExitCode> {
-    crate::trust::keys::load_private_key_interactive(path).map_err(|e| {
-        bad_input(format!(
-            "--sign-key: {e}{}",
-            if path.exists() {
-                ""
-            } else {
-                " (make one with ssh-keygen -t ed25519 -f KEY)"
-            }
-        ))
-    })
-}
-
-fn describe(d: Delivered) -> &'static str {
-    match d {
-        Delivered::Accepted => "accepted by the monitor",
-        Delivered::AlreadyPresent => "already stored at the monitor (409), nothing to do",
-    }
+    deliver::load_key(path).map_err(bad_input)
 }
 
 pub(crate) fn signed_error(e: SignedError) -> ExitCode {
@@ -278,6 +236,11 @@ pub(crate) fn signed_error(e: SignedError) -> ExitCode {
         }
         _ => bad_input(e),
     }
+}
+
+/// Load a report and its signature (bad input when either is missing or unreadable).
+pub(crate) fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, ExitCode> {
+    signed::load_pair(file, sig).map_err(bad_input)
 }
 
 /// The exit code for a failed delivery: 8 (temporary: spool kept, flush
@@ -293,6 +256,30 @@ fn delivery_code(e: &DeliverError) -> u8 {
     }
 }
 
+/// Print a delivery notice.
+fn notice(n: Notice) {
+    eprintln!("scs-cert: {n}");
+}
+
+/// The exit code of a delivery after the run (0 when everything asked for was done): 4 for a
+/// report that cannot be rendered, 5 for files, signing and the spool, else the worst of the
+/// failed uploads.
+fn delivered_code(r: Result<(), DeliveryError>) -> u8 {
+    match r {
+        Ok(()) => 0,
+        Err(DeliveryError::NotDelivered(failed)) => failed
+            .iter()
+            .fold(0u8, |c, (_, e)| worse(c, delivery_code(e))),
+        Err(e) => {
+            eprintln!("scs-cert: error: {e}");
+            match e {
+                DeliveryError::Render(_) => EXIT_BAD_INPUT,
+                _ => EXIT_ENV,
+            }
+        }
+    }
+}
+
 /// Spool, then deliver, each signed report; returns the exit code (0 when
 /// the monitor confirmed all).
 pub(crate) fn spool_and_deliver(
@@ -300,57 +287,11 @@ pub(crate) fn spool_and_deliver(
     items: &[(String, SignedReport)],
     monitor: Option<&Monitor>,
 ) -> u8 {
-    let mut entries: Vec<(String, Entry)> = Vec::with_capacity(items.len());
-    for (label, s) in items {
-        match spool.put(s) {
-            Ok(e) => {
-                eprintln!(
-                    "scs-cert: {label}: signed report spooled as {}",
-                    e.path.display()
-                );
-                entries.push((label.clone(), e));
-            }
-            Err(e) => {
-                eprintln!("scs-cert: error: {e}");
-                return EXIT_ENV;
-            }
-        }
-    }
-    let Some(monitor) = monitor else {
-        return 0;
-    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(_) => return EXIT_ENV,
     };
-    let _lock = match spool.lock() {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("scs-cert: error: {e}");
-            return EXIT_ENV;
-        }
-    };
-    let mut code = 0u8;
-    for (label, entry) in &entries {
-        if !entry.path.exists() {
-            // A concurrent flush delivered it while we waited for the lock.
-            eprintln!("scs-cert: {label}: delivered by a concurrent flush");
-            continue;
-        }
-        match rt.block_on(upload::deliver(spool, entry, monitor)) {
-            Ok(d) => eprintln!("scs-cert: {label}: {} ({})", describe(d), monitor.url()),
-            Err(e) => {
-                eprintln!("scs-cert: error: {label}: {e}");
-                let c = delivery_code(&e);
-                code = worse(code, c);
-                if c == EXIT_UNDELIVERED {
-                    // The monitor is out; the rest stays in the spool too.
-                    break;
-                }
-            }
-        }
-    }
-    code
+    delivered_code(rt.block_on(deliver::spool_and_deliver(spool, items, monitor, &notice)))
 }
 
 /// Combine two exit codes of deliveries: refusals and input/environment
@@ -384,7 +325,9 @@ fn cmd_sign(a: SignArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return bad_input(e),
     };
-    let format = a.format.unwrap_or_else(|| format_for(&a.file, &bytes));
+    let format = a
+        .format
+        .unwrap_or_else(|| signed::format_of(&a.file, &bytes));
     let name = a.file.display().to_string();
     if let Err(e) = signed::check_report(&bytes, format, &name) {
         return bad_input(e);
@@ -405,48 +348,20 @@ fn cmd_sign(a: SignArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return signed_error(e),
     };
-    let sig = sig_path(&a.file);
+    let sig = deliver::signature_path(&a.file);
     if let Err(e) = write_atomic(&sig, s.signature.as_bytes()) {
         return env_failure(e);
     }
     eprintln!(
         "scs-cert: {} signed with key {}: {}",
         name,
-        crate::trust::sshsig::key_id(key.public_key()),
+        scs_cert_host::trust::sshsig::key_id(key.public_key()),
         sig.display()
     );
     match spool {
         None => ExitCode::SUCCESS,
         Some(spool) => ExitCode::from(spool_and_deliver(&spool, &[(name, s)], None)),
     }
-}
-
-pub(crate) fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, ExitCode> {
-    let bytes = read_file(file).map_err(bad_input)?;
-    let name = file.display().to_string();
-    if signed::is_body(&bytes) {
-        let format = match file.extension().and_then(|e| e.to_str()) {
-            Some("signed-json") => Some(Format::Json),
-            Some("signed-yaml") => Some(Format::Yaml),
-            _ => None,
-        };
-        return SignedReport::from_body(&bytes, format, &name).map_err(bad_input);
-    }
-    let sig_file = sig.map(Path::to_path_buf).unwrap_or_else(|| sig_path(file));
-    let sig_text = match std::fs::read_to_string(&sig_file) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(bad_input(format!(
-                "{}: no signature file; sign with `scs-cert report sign {name} --key KEY` \
-                 (or ssh-keygen -Y sign -f KEY -n report {name}), or pass --signature SIG",
-                sig_file.display()
-            )));
-        }
-        Err(e) => return Err(bad_input(format!("{}: {e}", sig_file.display()))),
-    };
-    let format = format_for(file, &bytes);
-    SignedReport::from_parts(bytes, sig_text, format, &sig_file.display().to_string())
-        .map_err(bad_input)
 }
 
 fn cmd_verify(a: VerifyArgs) -> ExitCode {
@@ -503,9 +418,9 @@ fn cmd_upload(a: UploadArgs) -> ExitCode {
             return bad_input(e);
         }
     }
-    let monitor = match a.knobs.monitor(&a.monitor, None) {
+    let monitor = match a.knobs.monitor(&a.monitor) {
         Ok(m) => m,
-        Err(e) => return bad_input(e),
+        Err(c) => return c,
     };
     let spool = match open_spool(&a.spool) {
         Ok(s) => s,
@@ -515,9 +430,9 @@ fn cmd_upload(a: UploadArgs) -> ExitCode {
 }
 
 fn cmd_flush(a: FlushArgs) -> ExitCode {
-    let monitor = match a.knobs.monitor(&a.monitor, None) {
+    let monitor = match a.knobs.monitor(&a.monitor) {
         Ok(m) => m,
-        Err(e) => return bad_input(e),
+        Err(c) => return c,
     };
     let spool = match open_spool(&a.spool) {
         Ok(s) => s,
@@ -528,7 +443,11 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
         Err(c) => return c,
     };
     let report = |e: &Entry, r: &Result<Delivered, DeliverError>| match r {
-        Ok(d) => eprintln!("scs-cert: {}: {}", e.name, describe(*d)),
+        Ok(d) => notice(Notice::Delivered {
+            label: e.name.clone(),
+            how: *d,
+            url: monitor.url().to_string(),
+        }),
         Err(err) => eprintln!("scs-cert: error: {}: {err}", e.name),
     };
     let out = match rt.block_on(upload::flush(&spool, &monitor, &report)) {
@@ -674,107 +593,25 @@ pub struct DeliveryArgs {
     pub spool: SpoolDirArg,
 }
 
-/// Default `workers` of the official runner.
-pub const DEFAULT_WORKERS: usize = 5;
-
-/// The jobs of a `run`, from the scope file and subjects on the command
-/// line, or from `--config`.
-pub(crate) struct Jobs {
-    pub jobs: Vec<crate::run::RunOptions>,
-    pub workers: usize,
-    pub config: Option<crate::report::combine::RunnerConfig>,
-}
-
-/// Plan the jobs: `template` carries everything but scope, subject and
-/// assignments; `assignments` are the command line's (`-a`, `--os-cloud`).
+/// Plan the jobs of a run from the command line (bad input when they cannot run).
 pub(crate) fn plan_jobs(
-    template: &crate::run::RunOptions,
+    template: &scs_cert_host::run::RunOptions,
     scope: Option<&Path>,
     subjects: &[String],
     assignments: &[(String, String)],
     c: &CombinedArgs,
 ) -> Result<Jobs, ExitCode> {
-    use crate::report::combine::RunnerConfig;
-    let has_cloud = assignments.iter().any(|(k, _)| k == "os_cloud");
-    let job = |scope: &Path, subject: &str, mut assign: Vec<(String, String)>| {
-        for (k, v) in assignments {
-            assign.retain(|(k2, _)| k2 != k);
-            assign.push((k.clone(), v.clone()));
-        }
-        let mut o = template.clone();
-        o.scope = scope.to_path_buf();
-        o.subject = subject.to_string();
-        o.assignments = assign;
-        o
-    };
-    let (jobs, preset_workers, config) = match &c.config {
-        Some(path) => {
-            let cfg = RunnerConfig::load(path).map_err(bad_input)?;
-            let plan = cfg
-                .plan(c.preset.as_deref(), &c.scopes, subjects, scope)
-                .map_err(bad_input)?;
-            let jobs: Vec<_> = plan
-                .jobs
-                .iter()
-                .map(|j| job(&j.scope, &j.subject, j.assignments.clone()))
-                .collect();
-            (jobs, plan.workers, Some(cfg))
-        }
-        None => {
-            let Some(scope) = scope else {
-                return Err(bad_input(
-                    "no scope: pass the scope file (e.g. scopes/scs-compatible-iaas.yaml) or --config FILE",
-                ));
-            };
-            match subjects {
-                [] => {
-                    return Err(bad_input(
-                        "no subject: pass --subject NAME (-s), several as --subject a,b",
-                    ));
-                }
-                [one] => (vec![job(scope, one, Vec::new())], None, None),
-                many => {
-                    // The official default mapping: os_cloud = the subject.
-                    let jobs = many
-                        .iter()
-                        .map(|s| job(scope, s, vec![("os_cloud".to_string(), s.clone())]))
-                        .collect();
-                    (jobs, None, None)
-                }
-            }
-        }
-    };
-    let subjects_run: std::collections::BTreeSet<&str> =
-        jobs.iter().map(|j| j.subject.as_str()).collect();
-    if has_cloud && subjects_run.len() > 1 {
-        return Err(bad_input(
-            "--os-cloud / -a os_cloud names one cloud, but several subjects run; drop it (each \
-             subject's cloud is os_cloud=SUBJECT, or [subjects.NAME.mapping] in --config)",
-        ));
-    }
-    if jobs.len() > 1 && (template.record.is_some() || template.replay.is_some()) {
-        return Err(bad_input(
-            "--record / --replay take one subject and one scope; run the subjects one at a time",
-        ));
-    }
-    let workers = c
-        .workers
-        .or(preset_workers)
-        .unwrap_or(DEFAULT_WORKERS)
-        .max(1);
-    Ok(Jobs {
-        jobs,
-        workers,
-        config,
+    plan::plan_jobs(&JobRequest {
+        template,
+        scope,
+        subjects,
+        assignments,
+        config: c.config.as_deref(),
+        preset: c.preset.as_deref(),
+        scopes: &c.scopes,
+        workers: c.workers,
     })
-}
-
-/// What a run needs for signing and upload, checked before the run starts.
-pub(crate) struct Prepared {
-    format: Format,
-    key: Option<ssh_key::PrivateKey>,
-    monitor: Option<Monitor>,
-    spool: Option<Spool>,
+    .map_err(bad_input)
 }
 
 /// Check the report, signing and upload settings up front (a bad key or
@@ -783,102 +620,28 @@ pub(crate) fn prepare(
     d: &DeliveryArgs,
     jobs: &Jobs,
     output: Option<&Path>,
-) -> Result<Prepared, ExitCode> {
-    if d.format == Format::Json && jobs.jobs.len() > 1 {
-        return Err(bad_input(crate::report::ReportError::JsonNeedsOne {
-            count: jobs.jobs.len(),
-        }));
-    }
-    let secrets = jobs.config.as_ref().map(|c| &c.secrets);
-    let key_path = d.sign_key.clone().or_else(|| {
-        d.upload
-            .as_ref()
-            .and(secrets.and_then(|s| s.keyfile.clone()))
-    });
-    if d.upload.is_some() && key_path.is_none() {
-        return Err(bad_input(
-            "--upload needs --sign-key KEY: the monitor accepts signed reports only",
-        ));
-    }
-    if let Some(o) = output
-        && o.extension().and_then(|e| e.to_str()) == Some("sig")
-    {
-        return Err(bad_input(format!(
-            "-o {}: the signature goes to OUTPUT.sig; name the report itself",
-            o.display()
-        )));
-    }
-    let monitor = match &d.upload {
-        Some(url) => Some(
-            d.knobs
-                .monitor(url, secrets.and_then(|s| s.tokenfile.as_deref()))
-                .map_err(bad_input)?,
-        ),
-        None => None,
-    };
-    let (key, spool) = match &key_path {
-        Some(p) => (Some(load_key(p)?), Some(open_spool(&d.spool)?)),
-        None => (None, None),
-    };
-    Ok(Prepared {
+) -> Result<Delivery, ExitCode> {
+    let req = DeliveryRequest {
         format: d.format,
-        key,
-        monitor,
-        spool,
+        sign_key: d.sign_key.clone(),
+        upload: d.upload.clone(),
+        monitor: d.knobs.settings(),
+        spool_dir: d.spool.spool_dir.clone(),
+    };
+    let secrets = jobs.config.as_ref().map(|c| &c.secrets);
+    deliver::prepare(&req, jobs.jobs.len(), secrets, output).map_err(|e| match e {
+        DeliveryError::Spool(e) => spool_error(e),
+        e => bad_input(e),
     })
 }
 
-/// After the run: write the report file (one multi-document YAML for
-/// several jobs), sign it, write OUTPUT.sig, spool, upload. Returns 0 or an
-/// exit code that overrides the verdict (4, 5, 8, 9).
+/// After the run: write the report file, sign it, write OUTPUT.sig, spool,
+/// upload. Returns 0 or an exit code that overrides the verdict (4, 5, 8, 9).
 pub(crate) fn deliver_run(
-    reports: &[crate::report::Report],
+    rt: &tokio::runtime::Runtime,
+    reports: &[scs_cert_host::report::Report],
     output: Option<&Path>,
-    p: &Prepared,
+    d: &Delivery,
 ) -> u8 {
-    let bytes = match crate::report::render(reports, p.format) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("scs-cert: error: {e}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let Some(o) = output {
-        if let Err(e) = write_atomic(o, &bytes) {
-            eprintln!("scs-cert: error: {e}");
-            return EXIT_ENV;
-        }
-        eprintln!(
-            "scs-cert: report written to {} ({} document{})",
-            o.display(),
-            reports.len(),
-            if reports.len() == 1 { "" } else { "s" }
-        );
-    }
-    let (Some(key), Some(spool)) = (&p.key, &p.spool) else {
-        return 0;
-    };
-    let label = output
-        .map(|o| o.display().to_string())
-        .unwrap_or_else(|| "report".to_string());
-    let s = match SignedReport::sign(bytes, p.format, key, &label) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("scs-cert: error: {e}");
-            return EXIT_ENV;
-        }
-    };
-    if let Some(o) = output {
-        let sig = sig_path(o);
-        if let Err(e) = write_atomic(&sig, s.signature.as_bytes()) {
-            eprintln!("scs-cert: error: {e}");
-            return EXIT_ENV;
-        }
-        eprintln!(
-            "scs-cert: signed with key {}: {}",
-            crate::trust::sshsig::key_id(key.public_key()),
-            sig.display()
-        );
-    }
-    spool_and_deliver(spool, &[(label, s)], p.monitor.as_ref())
+    delivered_code(rt.block_on(deliver::deliver_run(reports, output, d, &notice)))
 }

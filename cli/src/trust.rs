@@ -5,9 +5,9 @@
 
 use super::bad_input;
 use super::bundle::refused;
-use crate::bundle::Refusal;
-use crate::trust::root::{self, Delegation, RootFile, TrustRoot};
-use crate::trust::{keys, sshsig};
+use scs_cert_host::bundle::Refusal;
+use scs_cert_host::trust::root::{self, Delegation, RootFile, TrustRoot};
+use scs_cert_host::trust::{keys, sshsig};
 use ssh_key::PublicKey;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -154,7 +154,9 @@ fn load_pub(spec: &str) -> Result<PublicKey, ExitCode> {
 
 fn expiry(e: &Expiry) -> Result<chrono::DateTime<chrono::Utc>, ExitCode> {
     match (&e.expires, e.expires_days) {
-        (Some(s), _) => root::parse_time(s).map_err(|m| bad_input(format!("--expires: {m}"))),
+        (Some(s), _) => {
+            root::parse_rfc3339_utc(s).map_err(|m| bad_input(format!("--expires: {m}")))
+        }
         (None, d) => Ok(chrono::Utc::now() + chrono::Duration::days(i64::from(d.unwrap_or(365)))),
     }
 }
@@ -242,12 +244,12 @@ fn init(a: InitArgs) -> Result<ExitCode, ExitCode> {
     if let Err(e) = &check
         && !a.draft
     {
-        return Err(refused(&Refusal::from(crate::trust::TrustError::from(
-            root::RootError::Invalid {
+        return Err(refused(&Refusal::from(
+            scs_cert_host::trust::TrustError::from(root::RootError::Invalid {
                 version: 1,
                 message: format!("{e}; not written (use --draft to write it anyway)"),
-            },
-        ))));
+            }),
+        )));
     }
     write_root(&a.out, &file)?;
     println!(
@@ -329,12 +331,12 @@ fn rotate(a: RotateArgs) -> Result<ExitCode, ExitCode> {
     if let Err(e) = &check
         && !a.draft
     {
-        return Err(refused(&Refusal::from(crate::trust::TrustError::from(
-            root::RootError::Invalid {
+        return Err(refused(&Refusal::from(
+            scs_cert_host::trust::TrustError::from(root::RootError::Invalid {
                 version,
                 message: format!("{e}; not written (use --draft, then `scs-cert trust sign`)"),
-            },
-        ))));
+            }),
+        )));
     }
     write_root(&a.out, &file)?;
     println!(
@@ -451,12 +453,12 @@ fn show(a: ShowArgs) -> Result<ExitCode, ExitCode> {
         Ok(s) => {
             println!("status:      ok: {s}");
             if now > validated.expires {
-                return Err(refused(&Refusal::from(crate::trust::TrustError::from(
-                    root::RootError::Expired {
+                return Err(refused(&Refusal::from(
+                    scs_cert_host::trust::TrustError::from(root::RootError::Expired {
                         version: b.version,
                         expires: b.expires.clone(),
-                    },
-                ))));
+                    }),
+                )));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -5,7 +5,7 @@
 //! cannot write).
 
 use super::bad_input;
-use crate::trust::{keys, sshsig};
+use scs_cert_host::trust::{keys, sshsig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -1,0 +1,130 @@
+//! What one check may do: its declared capabilities (`openstack:<service-type>:read|write`)
+//! as grants per service type, and the decision for each request.
+//!
+//! Must never: grant more than declared (write implies read, nothing else is implied).
+
+use super::request::Method;
+use std::collections::BTreeMap;
+
+/// A capability that cannot be parsed, or a request outside the grants.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantError {
+    /// Not `openstack:<service-type>:read|write`.
+    #[error("capability {0:?} is not of the form openstack:<service-type>:read|write")]
+    Malformed(String),
+    /// No capability for this service type.
+    #[error(
+        "the check did not declare capability openstack:{service_type}:read (needed for {method} {service_type})"
+    )]
+    Undeclared {
+        /// The service type asked for.
+        service_type: String,
+        /// The request's method.
+        method: &'static str,
+    },
+    /// A write with read access only.
+    #[error(
+        "{method} on {service_type} needs capability openstack:{service_type}:write; the check declared only read"
+    )]
+    ReadOnly {
+        /// The service type asked for.
+        service_type: String,
+        /// The request's method.
+        method: &'static str,
+    },
+}
+
+/// Access level granted for one service type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// GET and HEAD.
+    Read,
+    /// Every method.
+    Write,
+}
+
+/// What one check may do: service type → access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    by_service: BTreeMap<String, Access>,
+}
+
+impl Grants {
+    /// Parse capabilities like `openstack:compute:read`, `openstack:volume:write`.
+    pub fn from_capabilities(caps: &[String]) -> Result<Grants, GrantError> {
+        let mut by_service = BTreeMap::new();
+        for cap in caps {
+            let parts: Vec<&str> = cap.split(':').collect();
+            let (svc, access) = match parts.as_slice() {
+                ["openstack", svc, "read"] if !svc.is_empty() => (*svc, Access::Read),
+                ["openstack", svc, "write"] if !svc.is_empty() => (*svc, Access::Write),
+                _ => {
+                    return Err(GrantError::Malformed(cap.clone()));
+                }
+            };
+            let e = by_service.entry(svc.to_string()).or_insert(access);
+            *e = (*e).max(access);
+        }
+        Ok(Grants { by_service })
+    }
+
+    /// The capabilities as strings (for the report).
+    pub fn to_capabilities(&self) -> Vec<String> {
+        self.by_service
+            .iter()
+            .map(|(s, a)| {
+                format!(
+                    "openstack:{s}:{}",
+                    if *a == Access::Write { "write" } else { "read" }
+                )
+            })
+            .collect()
+    }
+
+    /// Whether any service type is granted write access.
+    pub fn has_write(&self) -> bool {
+        self.by_service.values().any(|a| *a == Access::Write)
+    }
+
+    /// Allowed?
+    pub fn check(&self, service_type: &str, method: Method) -> Result<(), GrantError> {
+        match self.by_service.get(service_type) {
+            None => Err(GrantError::Undeclared {
+                service_type: service_type.to_string(),
+                method: method.as_str(),
+            }),
+            Some(Access::Read) if !method.is_read() => Err(GrantError::ReadOnly {
+                service_type: service_type.to_string(),
+                method: method.as_str(),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants() {
+        let g = Grants::from_capabilities(&[
+            "openstack:compute:read".to_string(),
+            "openstack:volumev3:write".to_string(),
+        ])
+        .unwrap();
+        assert!(g.check("compute", Method::Get).is_ok());
+        assert!(g.check("compute", Method::Head).is_ok());
+        let e = g.check("compute", Method::Post).unwrap_err().to_string();
+        assert!(e.contains("openstack:compute:write"), "{e}");
+        assert!(g.check("volumev3", Method::Delete).is_ok());
+        assert!(g.check("image", Method::Get).is_err());
+        assert_eq!(
+            g.to_capabilities(),
+            vec!["openstack:compute:read", "openstack:volumev3:write"]
+        );
+        assert!(Grants::from_capabilities(&["compute:read".to_string()]).is_err());
+        assert!(Grants::from_capabilities(&["openstack::read".to_string()]).is_err());
+        assert!(Grants::from_capabilities(&["openstack:compute:admin".to_string()]).is_err());
+    }
+}

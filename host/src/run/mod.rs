@@ -1,0 +1,992 @@
+//! One certification run, end to end.
+//!
+//! Owns: the order of things: load the scope and select versions and
+//! testcases; load the checks and map testcases to components; connect to
+//! the cloud and run the preflight of the official harness (d.0: admin or
+//! manager roles, or a missing member role, abort everything); run the
+//! components concurrently (bounded by `jobs`); assemble invocations, the
+//! report, the console summary and the overall outcome.
+//!
+//! Must never: print or exit (that is the CLI's job), lose a result (every
+//! selected testcase that a component implements gets PASS, FAIL or ABORT),
+//! or let one misbehaving component affect another's verdicts.
+//!
+//! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
+
+pub mod reproduce;
+
+use crate::bundle::{self, BundleError, LoadedCheck};
+use crate::mediate::clouds::{self, CloudsError};
+use crate::mediate::transcript::{self, Recorder, Replayer};
+use crate::mediate::{
+    CheckMediator, ClockMode, Grants, MediateError, MediationLimits, ReplayCloud, Session, Source,
+};
+use crate::report::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
+use crate::sandbox::{
+    CheckOutcome, LoadedComponent, Sandbox, SandboxConfig, SandboxError, Verdict,
+};
+use crate::scope::{self, ScopeError, Spec, TargetSummary};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Errors that stop a run before any verdict exists. Each is bad input or
+/// a broken environment; cloud and check failures are verdicts instead.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Scope file problems.
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    /// Checks directory problems.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// clouds.yaml problems.
+    #[error(transparent)]
+    Clouds(#[from] CloudsError),
+    /// The engine could not start.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// `--tests` is not a regex.
+    #[error("--tests {pattern:?}: not a valid regular expression: {message}")]
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        message: String,
+    },
+    /// No cloud name.
+    #[error("no cloud given: pass --os-cloud NAME (or -a os_cloud=NAME, or set OS_CLOUD)")]
+    NoCloud,
+    /// The transcript could not be read or written.
+    #[error(transparent)]
+    Transcript(#[from] transcript::TranscriptError),
+    /// The report could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    /// One job of a combined run (several subjects or scopes) failed.
+    #[error("subject {subject}, scope {scope}: {source}")]
+    Job {
+        /// The job's subject.
+        subject: String,
+        /// The job's scope file.
+        scope: String,
+        /// What went wrong.
+        source: Box<RunError>,
+    },
+}
+
+impl RunError {
+    /// Whether the error is bad input (scope, checks, arguments, config) as
+    /// opposed to an environment failure (disk, engine).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            RunError::Job { source, .. } => source.is_bad_input(),
+            _ => !matches!(
+                self,
+                RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_))
+            ),
+        }
+    }
+}
+
+/// Everything a run needs. Defaults are documented per field.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Scope YAML.
+    pub scope: PathBuf,
+    /// Subject name (`-s`).
+    pub subject: String,
+    /// Report file (`-o`); None: no file.
+    pub output: Option<PathBuf>,
+    /// Checks directory (unsigned, development only; ignored when `bundle` is set).
+    pub checks: PathBuf,
+    /// The verified signed bundle to run (see [`bundle::verify`]); `None`
+    /// runs the unsigned `checks` directory, marked `unsigned-dev` in the report.
+    pub bundle: Option<Arc<bundle::VerifiedBundle>>,
+    /// clouds.yaml to use (default: the openstacksdk search order).
+    pub clouds_file: Option<PathBuf>,
+    /// Reference date (default today, local time).
+    pub date: NaiveDate,
+    /// `-V`.
+    pub forced_version: Option<String>,
+    /// `-S`.
+    pub sections: Option<Vec<String>>,
+    /// `-t`.
+    pub tests: Option<String>,
+    /// Components run at once (default 4).
+    pub jobs: usize,
+    /// `-a k=v` assignments, as given.
+    pub assignments: Vec<(String, String)>,
+    /// Targets to run (default `["main"]`, as the official suite; add
+    /// `recommended` for the recommended testcases, see
+    /// [`Spec::select_recommended`]).
+    pub targets: Vec<String>,
+    /// argv for the report.
+    pub argv: Vec<String>,
+    /// Sandbox settings.
+    pub sandbox: SandboxConfig,
+    /// Mediation limits.
+    pub mediation: MediationLimits,
+    /// Record every mediated call into this transcript directory.
+    pub record: Option<PathBuf>,
+    /// Serve the calls from this transcript directory instead of a cloud.
+    pub replay: Option<PathBuf>,
+}
+
+/// Progress events for the CLI's display.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The run knows how many components it will run.
+    Planned {
+        /// Components to run.
+        components: usize,
+        /// Testcases selected.
+        testcases: usize,
+    },
+    /// Authenticated.
+    Connected {
+        /// User.
+        user: String,
+        /// Project.
+        project: String,
+    },
+    /// A component started.
+    Started {
+        /// Check id.
+        check: String,
+    },
+    /// A component finished.
+    Finished {
+        /// Check id.
+        check: String,
+        /// Counts.
+        passed: usize,
+        /// Counts.
+        failed: usize,
+        /// Counts.
+        aborted: usize,
+        /// Wall time.
+        elapsed: Duration,
+    },
+}
+
+/// Progress callback.
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The overall outcome over the selected testcases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    /// Every selected testcase passed.
+    Pass,
+    /// At least one FAIL.
+    Fail,
+    /// No FAIL, at least one ABORT.
+    Abort,
+    /// No FAIL or ABORT, but some selected testcase has no result
+    /// (no component implements it).
+    Tentative,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// The report (already written if an output was given).
+    pub report: Report,
+    /// Console summary text.
+    pub console: String,
+    /// Per version: (version, summaries of the requested targets).
+    pub summaries: Vec<(String, Vec<TargetSummary>)>,
+    /// Overall outcome.
+    pub overall: Overall,
+    /// Selected testcase ids.
+    pub selected: Vec<String>,
+    /// The transcript written (with `record`).
+    pub transcript: Option<transcript::Written>,
+    /// Replay divergences (with `replay`); non-empty means the replay did
+    /// not reproduce the recorded run.
+    pub divergences: Vec<String>,
+}
+
+/// Why the preflight of the official harness refuses a token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PreflightError {
+    /// `admin` or `manager` roles.
+    #[error(
+        "user privileges too high: the token has role(s) {}; certify with a plain member user",
+        .0.join(", ")
+    )]
+    TooHigh(Vec<String>),
+    /// No `member` role.
+    #[error(
+        "the token lacks the member role (roles: {}); certify with a member user",
+        if .0.is_empty() { "none".to_string() } else { .0.join(", ") }
+    )]
+    NoMember(Vec<String>),
+}
+
+/// The preflight of the official harness (d.0): refused when the roles are too high or
+/// `member` is missing.
+pub fn preflight(roles: &[String]) -> Result<(), PreflightError> {
+    let high: Vec<String> = roles
+        .iter()
+        .filter(|r| *r == "admin" || *r == "manager")
+        .cloned()
+        .collect();
+    if !high.is_empty() {
+        return Err(PreflightError::TooHigh(high));
+    }
+    if !roles.iter().any(|r| r == "member") {
+        return Err(PreflightError::NoMember(roles.to_vec()));
+    }
+    Ok(())
+}
+
+/// The run parameter that asks a component for its cleanup phase only
+/// (see `wit/check.wit`, `run`).
+pub const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
+
+/// Where the checks' calls go.
+#[derive(Clone)]
+enum Target {
+    /// The live cloud.
+    Live(Arc<Session>),
+    /// A transcript.
+    Replay(Arc<ReplayCloud>, Arc<transcript::LoadedTranscript>),
+}
+
+struct Planned {
+    check: LoadedCheck,
+    testcases: Vec<String>,
+    invocation: String,
+}
+
+fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome {
+    CheckOutcome {
+        results: testcases
+            .iter()
+            .map(|t| (t.clone(), Verdict::Abort, reason.to_string()))
+            .collect(),
+        logs: vec![crate::sandbox::LogLine {
+            level: "CRITICAL",
+            message: reason.to_string(),
+        }],
+        abort: Some(reason.to_string()),
+        stats: Default::default(),
+        elapsed: Duration::ZERO,
+        events: None,
+        divergence: None,
+    }
+}
+
+/// Run a certification: select, plan, connect, run the components, then write the
+/// transcript, the report and the console summary.
+pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, RunError> {
+    let spec = Spec::load(&opts.scope)?;
+    let variables = spec.resolve_variables(&opts.assignments)?;
+    let sel = select(&spec, opts)?;
+    let plan = plan_components(opts, &sel.selected)?;
+    progress(Progress::Planned {
+        components: plan.planned.len(),
+        testcases: sel.selected.len(),
+    });
+    let replay = match &opts.replay {
+        Some(dir) => Some(Arc::new(transcript::load(dir)?)),
+        None => None,
+    };
+    let cloud = load_cloud(
+        opts,
+        &variables,
+        !plan.planned.is_empty() && replay.is_none(),
+    )?;
+    let checked_at = chrono::Local::now().naive_local();
+    let connected = connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?;
+    let mut outcomes = match &connected.target {
+        Err(reason) => plan
+            .planned
+            .iter()
+            .map(|p| abort_outcome(&p.testcases, reason))
+            .collect(),
+        Ok(target) => {
+            let params = check_params(opts, &variables);
+            run_components(opts, &plan.planned, target, params, &progress).await?
+        }
+    };
+    let transcript_info = match &opts.record {
+        Some(dir) => Some(write_transcript(
+            dir,
+            &plan.planned,
+            &mut outcomes,
+            &connected,
+        )?),
+        None => None,
+    };
+    let divergences: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| o.divergence.as_ref().map(|d| d.to_string()))
+        .collect();
+    let report = assemble_report(
+        opts,
+        &spec,
+        checked_at,
+        plan,
+        &outcomes,
+        transcript_info.as_ref(),
+        replay.as_deref(),
+    );
+    if let Some(out) = &opts.output {
+        report.write(out)?;
+    }
+    let results = report.results();
+    let (console, summaries) = console_summary(opts, &spec, &sel, &results);
+    let overall = overall(&sel.selected, &results);
+    Ok(RunResult {
+        report,
+        console,
+        summaries,
+        overall,
+        selected: sel.selected,
+        transcript: transcript_info,
+        divergences,
+    })
+}
+
+/// What the scope, the date and the filters select.
+struct Selection {
+    versions: Vec<scope::SelectedVersion>,
+    /// The requested targets except `recommended`.
+    targets: Vec<String>,
+    with_recommended: bool,
+    regex: Option<regex::Regex>,
+    /// Every selected testcase id, sorted.
+    selected: Vec<String>,
+}
+
+/// Versions by date (a.2), then testcases by target, section and `-t` (a.3).
+fn select(spec: &Spec, opts: &RunOptions) -> Result<Selection, RunError> {
+    let versions = spec.select_versions(opts.date, opts.forced_version.as_deref())?;
+    let regex = match &opts.tests {
+        Some(p) => Some(regex::Regex::new(p).map_err(|e| RunError::Regex {
+            pattern: p.clone(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    let with_recommended = opts.targets.iter().any(|t| t == "recommended");
+    let targets: Vec<String> = opts
+        .targets
+        .iter()
+        .filter(|t| *t != "recommended")
+        .cloned()
+        .collect();
+    let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let mut selected = spec.select_testcases(
+        &versions,
+        &target_refs,
+        opts.sections.as_deref(),
+        regex.as_ref(),
+    );
+    if with_recommended {
+        selected.extend(spec.select_recommended(
+            &versions,
+            opts.sections.as_deref(),
+            regex.as_ref(),
+        ));
+    }
+    selected.sort();
+    selected.dedup();
+    Ok(Selection {
+        versions,
+        targets,
+        with_recommended,
+        regex,
+        selected,
+    })
+}
+
+/// The components to run and their testcases; what no component implements.
+struct ComponentPlan {
+    planned: Vec<Planned>,
+    unimplemented: Vec<String>,
+    /// Where the checks came from (`bundle:FILE` or the directory), for the report.
+    checks_source: String,
+}
+
+/// Map the selected testcases to components (verify-then-use: a bundle's checks hold the
+/// bytes that were verified).
+fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPlan, RunError> {
+    let (checks, checks_source) = match &opts.bundle {
+        Some(b) => (b.checks.clone(), format!("bundle:{}", b.source)),
+        None => (
+            bundle::load_dir(&opts.checks)?,
+            opts.checks.display().to_string(),
+        ),
+    };
+    let index = bundle::testcase_index(&checks)?;
+    let mut per_check: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    let mut unimplemented = Vec::new();
+    for id in selected {
+        match index.get(id) {
+            Some(&i) => per_check.entry(i).or_default().push(id.clone()),
+            None => unimplemented.push(id.clone()),
+        }
+    }
+    if !unimplemented.is_empty() {
+        tracing::warn!(
+            "{} selected testcase(s) have no component in {} and stay missing: {}",
+            unimplemented.len(),
+            checks_source,
+            unimplemented.join(", ")
+        );
+    }
+    let planned = per_check
+        .into_iter()
+        .map(|(i, testcases)| Planned {
+            check: checks[i].clone(),
+            testcases,
+            invocation: uuid::Uuid::new_v4().to_string(),
+        })
+        .collect();
+    Ok(ComponentPlan {
+        planned,
+        unimplemented,
+        checks_source,
+    })
+}
+
+/// The cloud's clouds.yaml entry (`os_cloud`, else `$OS_CLOUD`), when a live cloud is needed.
+fn load_cloud(
+    opts: &RunOptions,
+    variables: &BTreeMap<String, String>,
+    needs_cloud: bool,
+) -> Result<Option<clouds::CloudConfig>, RunError> {
+    if !needs_cloud {
+        return Ok(None);
+    }
+    let name = variables
+        .get("os_cloud")
+        .cloned()
+        .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()));
+    match name {
+        Some(n) => Ok(Some(clouds::load(&n, opts.clouds_file.as_deref())?)),
+        None => Err(RunError::NoCloud),
+    }
+}
+
+/// The outcome of connecting: where the checks' calls go, or why every testcase aborts.
+struct Connected {
+    target: Result<Target, String>,
+    /// What the transcript records about the cloud (no secrets).
+    recorded_cloud: Option<transcript::RecordedCloud>,
+}
+
+/// Connect and run the preflight (or take both from the transcript). A failure here aborts
+/// every testcase, like the official harness, but the report is still written; only a bad
+/// clouds.yaml is an error of the run.
+async fn connect(
+    opts: &RunOptions,
+    cloud: Option<&clouds::CloudConfig>,
+    replay: Option<&Arc<transcript::LoadedTranscript>>,
+    progress: &ProgressFn,
+) -> Result<Connected, RunError> {
+    let preflight_failed = |e: PreflightError| format!("preflight failed: {e}");
+    if let Some(t) = replay {
+        return Ok(match (&t.manifest.connect_error, &t.manifest.cloud) {
+            (Some(e), _) => Connected {
+                target: Err(e.clone()),
+                recorded_cloud: None,
+            },
+            (None, Some(c)) => Connected {
+                target: preflight(&c.roles)
+                    .map(|()| Target::Replay(Arc::new(ReplayCloud::new(c)), t.clone()))
+                    .map_err(preflight_failed),
+                recorded_cloud: Some(c.clone()),
+            },
+            (None, None) => Connected {
+                target: Err("the transcript records no cloud".to_string()),
+                recorded_cloud: None,
+            },
+        });
+    }
+    let Some(c) = cloud else {
+        return Ok(Connected {
+            target: Err("no component to run".to_string()),
+            recorded_cloud: None,
+        });
+    };
+    match Session::connect(c, opts.mediation.clone()).await {
+        Ok(s) => {
+            progress(Progress::Connected {
+                user: s.token_info().user.clone(),
+                project: s.token_info().project.clone(),
+            });
+            Ok(Connected {
+                recorded_cloud: Some(s.recorded_cloud()),
+                target: preflight(&s.token_info().roles)
+                    .map(|()| Target::Live(Arc::new(s)))
+                    .map_err(preflight_failed),
+            })
+        }
+        Err(MediateError::Clouds(e)) => Err(RunError::Clouds(e)),
+        Err(e) => Ok(Connected {
+            target: Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
+            recorded_cloud: None,
+        }),
+    }
+}
+
+/// The run parameters every component gets: the scope variables, `subject`,
+/// `reference_date`.
+fn check_params(
+    opts: &RunOptions,
+    variables: &BTreeMap<String, String>,
+) -> Arc<Vec<(String, String)>> {
+    let mut params: Vec<(String, String)> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    params.push(("subject".into(), opts.subject.clone()));
+    params.push((
+        "reference_date".into(),
+        opts.date.format("%Y-%m-%d").to_string(),
+    ));
+    Arc::new(params)
+}
+
+/// Run the components concurrently (at most `jobs` at once); outcomes in plan order.
+async fn run_components(
+    opts: &RunOptions,
+    planned: &[Planned],
+    target: &Target,
+    params: Arc<Vec<(String, String)>>,
+    progress: &ProgressFn,
+) -> Result<Vec<CheckOutcome>, RunError> {
+    let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+    let record = opts.record.is_some();
+    let clock = opts.mediation.clock;
+    let mut handles = Vec::with_capacity(planned.len());
+    for p in planned {
+        let job = ComponentJob {
+            sandbox: sandbox.clone(),
+            target: target.clone(),
+            params: params.clone(),
+            progress: progress.clone(),
+            check: p.check.clone(),
+            testcases: p.testcases.clone(),
+            record,
+            clock,
+        };
+        let sem = sem.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            job.run().await
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for (h, p) in handles.into_iter().zip(planned) {
+        outcomes.push(match h.await {
+            Ok(o) => o,
+            Err(e) => abort_outcome(
+                &p.testcases,
+                &format!("internal error running {}: {e}", p.check.meta.id),
+            ),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// One component's run, on its own task.
+struct ComponentJob {
+    sandbox: Arc<Sandbox>,
+    target: Target,
+    params: Arc<Vec<(String, String)>>,
+    progress: ProgressFn,
+    check: LoadedCheck,
+    testcases: Vec<String>,
+    record: bool,
+    clock: ClockMode,
+}
+
+impl ComponentJob {
+    /// Compile (off the async workers), run, and run the cleanup phase when needed.
+    async fn run(self) -> CheckOutcome {
+        let id = self.check.meta.id.clone();
+        (self.progress)(Progress::Started { check: id.clone() });
+        let loaded = {
+            let sandbox = self.sandbox.clone();
+            let wasm = self.check.wasm.clone();
+            let (id2, sha) = (id.clone(), self.check.sha256.clone());
+            // Compiling is CPU work: keep it off the async workers.
+            tokio::task::spawn_blocking(move || sandbox.load(&id2, &wasm, &sha)).await
+        };
+        let outcome = match loaded {
+            Err(e) => abort_outcome(
+                &self.testcases,
+                &format!("internal error compiling {id}: {e}"),
+            ),
+            Ok(Err(e)) => abort_outcome(&self.testcases, &e.to_string()),
+            Ok(Ok(loaded)) => self.run_loaded(&id, &loaded).await,
+        };
+        let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
+        (self.progress)(Progress::Finished {
+            check: id,
+            passed: count(Verdict::Pass),
+            failed: count(Verdict::Fail),
+            aborted: count(Verdict::Abort),
+            elapsed: outcome.elapsed,
+        });
+        outcome
+    }
+
+    /// Run a compiled component against the live cloud or its transcript.
+    async fn run_loaded(&self, id: &str, loaded: &LoadedComponent) -> CheckOutcome {
+        let grants = Grants::from_capabilities(&self.check.meta.capabilities).unwrap_or_default();
+        let (timeout, memory) = self.sandbox.effective_limits(
+            self.check.meta.limits.timeout_secs,
+            self.check.meta.limits.memory_mib,
+        );
+        let writes = grants.has_write();
+        let source = match &self.target {
+            Target::Live(session) => Source::Live {
+                session: session.clone(),
+                recorder: self.record.then(Recorder::default),
+            },
+            Target::Replay(cloud, t) => Source::Replay {
+                cloud: cloud.clone(),
+                replayer: Replayer::new(id, t.events.get(id).cloned().unwrap_or_default()),
+            },
+        };
+        let mediator =
+            CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
+                .with_clock(self.clock);
+        let mut outcome = self
+            .sandbox
+            .run(
+                loaded,
+                mediator,
+                &self.testcases,
+                &self.params,
+                timeout,
+                memory,
+            )
+            .await;
+        if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
+            self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)
+                .await;
+        }
+        outcome
+    }
+
+    /// A component that may write and was stopped by the host (deadline, trap, memory) ran
+    /// no cleanup of its own: run it once more in the cleanup phase, with a fresh deadline,
+    /// so it removes what it created (by its name prefix). Live runs only; not recorded (a
+    /// killed run is not reproducible anyway).
+    async fn cleanup_phase(
+        &self,
+        id: &str,
+        loaded: &LoadedComponent,
+        session: &Arc<Session>,
+        grants: Grants,
+        memory: u64,
+        outcome: &mut CheckOutcome,
+    ) {
+        let grace = self.sandbox.config().cleanup_grace;
+        if grace.is_zero() {
+            return;
+        }
+        let mediator = CheckMediator::new(session.clone(), id, grants, Instant::now() + grace);
+        let mut cparams: Vec<(String, String)> = self.params.to_vec();
+        cparams.push((CLEANUP_PARAM.0.into(), CLEANUP_PARAM.1.into()));
+        let c = self
+            .sandbox
+            .run(loaded, mediator, &[], &cparams, grace, memory)
+            .await;
+        outcome.logs.push(crate::sandbox::LogLine {
+            level: "INFO",
+            message: format!(
+                "cleanup phase after the abort: {}",
+                c.abort.as_deref().unwrap_or("completed")
+            ),
+        });
+        outcome
+            .logs
+            .extend(c.logs.into_iter().map(|l| crate::sandbox::LogLine {
+                level: l.level,
+                message: format!("cleanup: {}", l.message),
+            }));
+    }
+}
+
+/// The transcript: every component's calls, in order.
+fn write_transcript(
+    dir: &std::path::Path,
+    planned: &[Planned],
+    outcomes: &mut [CheckOutcome],
+    connected: &Connected,
+) -> Result<transcript::Written, RunError> {
+    let mut comps = BTreeMap::new();
+    for (p, o) in planned.iter().zip(outcomes.iter_mut()) {
+        comps.insert(
+            p.check.meta.id.clone(),
+            (p.check.sha256.clone(), o.events.take().unwrap_or_default()),
+        );
+    }
+    Ok(transcript::write(
+        dir,
+        connected.recorded_cloud.clone(),
+        connected.target.as_ref().err().cloned(),
+        &comps,
+    )?)
+}
+
+/// One invocation per component, and its provenance.
+fn invocation_of(p: &Planned, o: &CheckOutcome) -> (Invocation, ComponentProvenance) {
+    let cmd = format!(
+        "{}@{} sha256:{} {}",
+        p.check.meta.id,
+        p.check.meta.version,
+        p.check.sha256,
+        p.testcases.join(" ")
+    );
+    let invocation = Invocation {
+        id: p.invocation.clone(),
+        cmd,
+        results: o
+            .results
+            .iter()
+            .map(|(t, v, _)| (t.clone(), v.value()))
+            .collect(),
+        rc: if o.abort.is_some() { 1 } else { 0 },
+        stdout: o
+            .results
+            .iter()
+            .map(|(t, v, _)| format!("{t}: {}", v.as_str()))
+            .collect(),
+        stderr: o
+            .logs
+            .iter()
+            .map(|l| format!("{}: {}", l.level, l.message))
+            .collect(),
+    };
+    let provenance = ComponentProvenance {
+        id: p.check.meta.id.clone(),
+        version: p.check.meta.version.clone(),
+        sha256: p.check.sha256.clone(),
+        capabilities: Grants::from_capabilities(&p.check.meta.capabilities)
+            .map(|g| g.to_capabilities())
+            .unwrap_or_default(),
+        invocation: p.invocation.clone(),
+        requests: o.stats.requests,
+        elapsed_ms: o.elapsed.as_millis() as u64,
+    };
+    (invocation, provenance)
+}
+
+/// The report: invocations, the run's parameters and the provenance block.
+fn assemble_report(
+    opts: &RunOptions,
+    spec: &Spec,
+    checked_at: chrono::NaiveDateTime,
+    plan: ComponentPlan,
+    outcomes: &[CheckOutcome],
+    transcript_info: Option<&transcript::Written>,
+    replay: Option<&transcript::LoadedTranscript>,
+) -> Report {
+    let (invocations, components): (Vec<_>, Vec<_>) = plan
+        .planned
+        .iter()
+        .zip(outcomes)
+        .map(|(p, o)| invocation_of(p, o))
+        .unzip();
+    let transcript = match (transcript_info, replay) {
+        (Some(w), _) => Some(crate::report::TranscriptRef {
+            sha256: w.sha256.clone(),
+            version: transcript::FORMAT_VERSION,
+            mode: "recorded".to_string(),
+        }),
+        (None, Some(t)) => Some(crate::report::TranscriptRef {
+            sha256: t.sha256.clone(),
+            version: t.manifest.version,
+            mode: "replayed".to_string(),
+        }),
+        (None, None) => None,
+    };
+    Report {
+        spec: SpecRef {
+            uuid: spec.uuid.clone(),
+            name: spec.name.clone(),
+            url: spec.url.clone(),
+        },
+        checked_at,
+        reference_date: opts.date,
+        subject: opts.subject.clone(),
+        run_uuid: uuid::Uuid::new_v4().to_string(),
+        argv: opts.argv.clone(),
+        assignment: opts.assignments.iter().cloned().collect(),
+        sections: opts.sections.clone(),
+        forced_version: opts.forced_version.clone(),
+        forced_tests: opts.tests.clone(),
+        invocations,
+        provenance: Provenance {
+            host_version: env!("CARGO_PKG_VERSION").to_string(),
+            wit: crate::sandbox::WIT_PACKAGE.to_string(),
+            checks_source: plan.checks_source,
+            components,
+            unimplemented: plan.unimplemented,
+            overrides: opts
+                .bundle
+                .as_ref()
+                .map(|b| b.overrides.clone())
+                .unwrap_or_default(),
+            bundle: opts
+                .bundle
+                .as_ref()
+                .map(|b| crate::report::BundleProvenance {
+                    name: b.manifest.name.clone(),
+                    version: b.manifest.version.clone(),
+                    sequence: b.manifest.sequence,
+                    manifest_sha256: b.manifest_sha256.clone(),
+                    archive_sha256: b.archive_sha256.clone(),
+                    expires: b.manifest.expires.clone(),
+                    signers: b.signers.clone(),
+                    authorized_by: b.authorized_by.clone(),
+                    root_version: b.root_version,
+                }),
+            transcript,
+        },
+    }
+}
+
+/// Per version and target, as the official tool prints it (a.3 step 7).
+fn console_summary(
+    opts: &RunOptions,
+    spec: &Spec,
+    sel: &Selection,
+    results: &BTreeMap<String, i8>,
+) -> (String, Vec<(String, Vec<TargetSummary>)>) {
+    let narrowed = opts.sections.is_some() || opts.tests.is_some();
+    let mut summaries = Vec::new();
+    let mut console = String::new();
+    for v in &sel.versions {
+        let mut sums: Vec<TargetSummary> = sel
+            .targets
+            .iter()
+            .map(|t| scope::summarize(spec, &v.name, t, results, narrowed, &sel.selected))
+            .collect();
+        if sel.with_recommended {
+            let ids = spec.select_recommended(
+                std::slice::from_ref(v),
+                opts.sections.as_deref(),
+                sel.regex.as_ref(),
+            );
+            sums.push(scope::summarize_ids(
+                "recommended",
+                &ids,
+                results,
+                narrowed,
+                &sel.selected,
+            ));
+        }
+        let mut header = format!("{} {}", opts.subject, spec.name);
+        if let Some(s) = &opts.sections {
+            header.push_str(&format!(" [sections: {}]", s.join(", ")));
+        }
+        if let Some(t) = &opts.tests {
+            header.push_str(&format!(" [tests: '{t}']"));
+        }
+        header.push(' ');
+        header.push_str(&v.name);
+        console.push_str(&crate::report::console_version(&header, &sums, &|id| {
+            spec.testcases
+                .get(id)
+                .map(|t| (t.description.clone(), t.url.clone()))
+                .unwrap_or((None, None))
+        }));
+        summaries.push((v.name.clone(), sums));
+    }
+    (console, summaries)
+}
+
+/// FAIL before ABORT before missing results.
+fn overall(selected: &[String], results: &BTreeMap<String, i8>) -> Overall {
+    let values: Vec<Option<i8>> = selected.iter().map(|id| results.get(id).copied()).collect();
+    if values.contains(&Some(-1)) {
+        Overall::Fail
+    } else if values.contains(&Some(0)) {
+        Overall::Abort
+    } else if values.contains(&None) {
+        Overall::Tentative
+    } else {
+        Overall::Pass
+    }
+}
+
+/// Run several certifications (the multi-subject runner, b.2): up to
+/// `workers` jobs at once, results in job order. As in the official runner,
+/// one failed job fails the whole combined run (nothing is reported or
+/// uploaded); the error names the job. `progress(i)` gives job `i`'s
+/// progress callback.
+pub async fn run_many(
+    jobs: &[RunOptions],
+    workers: usize,
+    progress: &dyn Fn(usize) -> ProgressFn,
+) -> Result<Vec<RunResult>, RunError> {
+    use futures::StreamExt as _;
+    let results: Vec<Result<RunResult, RunError>> =
+        futures::stream::iter(jobs.iter().enumerate().map(|(i, o)| run(o, progress(i))))
+            .buffered(workers.max(1))
+            .collect()
+            .await;
+    let mut out = Vec::with_capacity(results.len());
+    for (r, o) in results.into_iter().zip(jobs) {
+        match r {
+            Ok(r) => out.push(r),
+            Err(e) if jobs.len() == 1 => return Err(e),
+            Err(e) => {
+                return Err(RunError::Job {
+                    subject: o.subject.clone(),
+                    scope: o.scope.display().to_string(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preflight_rules() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(preflight(&r(&["member", "reader"])).is_ok());
+        assert!(
+            preflight(&r(&["admin", "member"]))
+                .unwrap_err()
+                .to_string()
+                .contains("too high")
+        );
+        assert!(
+            preflight(&r(&["manager", "member"]))
+                .unwrap_err()
+                .to_string()
+                .contains("manager")
+        );
+        assert!(
+            preflight(&r(&["reader"]))
+                .unwrap_err()
+                .to_string()
+                .contains("lacks the member role")
+        );
+        assert!(
+            preflight(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("roles: none")
+        );
+    }
+}
