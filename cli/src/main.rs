@@ -111,6 +111,17 @@ pub(crate) fn bad_input(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// A signed report's error: 7 for a signature that is refused, else bad input (4).
+pub(crate) fn signed_error(e: scs_cert_host::report::signed::SignedError) -> ExitCode {
+    match e {
+        scs_cert_host::report::signed::SignedError::Trust { .. } => {
+            eprintln!("scs-cert: error: {e}");
+            ExitCode::from(EXIT_SIGNATURE)
+        }
+        _ => bad_input(e),
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -1,7 +1,7 @@
 //! `scs-cert report sign|verify|upload|flush|export|list`, and the signing,
 //! spooling and upload step of `scs-cert run --sign-key/--upload`.
 
-use super::{EXIT_BAD_INPUT, EXIT_ENV, EXIT_REFUSED, EXIT_SIGNATURE, EXIT_UNDELIVERED, bad_input};
+use super::{EXIT_BAD_INPUT, EXIT_ENV, EXIT_REFUSED, EXIT_UNDELIVERED, bad_input, signed_error};
 use scs_cert_host::plan::{self, JobRequest, Jobs};
 use scs_cert_host::report::deliver::{
     self, Delivery, DeliveryError, DeliveryRequest, MonitorSettings, Notice,
@@ -228,16 +228,6 @@ pub(crate) fn load_key(path: &Path) -> Result<ssh_key::PrivateKey, ExitCode> {
     deliver::load_key(path).map_err(bad_input)
 }
 
-pub(crate) fn signed_error(e: SignedError) -> ExitCode {
-    match e {
-        SignedError::Trust { .. } => {
-            eprintln!("scs-cert: error: {e}");
-            ExitCode::from(EXIT_SIGNATURE)
-        }
-        _ => bad_input(e),
-    }
-}
-
 /// Load a report and its signature (bad input when either is missing or unreadable).
 pub(crate) fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, ExitCode> {
     signed::load_pair(file, sig).map_err(bad_input)
@@ -348,7 +338,7 @@ fn cmd_sign(a: SignArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return signed_error(e),
     };
-    let sig = deliver::signature_path(&a.file);
+    let sig = signed::signature_path(&a.file);
     if let Err(e) = write_atomic(&sig, s.signature.as_bytes()) {
         return env_failure(e);
     }

@@ -8,8 +8,7 @@
 //!
 //! Never talks to a cloud: the replay serves the transcript.
 
-use super::report::signed_error;
-use super::{EXIT_ENV, EXIT_REPLAY_DIVERGED, bad_input};
+use super::{EXIT_ENV, EXIT_REPLAY_DIVERGED, bad_input, signed_error};
 use scs_cert_host::run::reproduce::{self, ReplayInputs, ReproduceError};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -271,13 +271,6 @@ pub fn open_spool(dir: Option<&Path>) -> Result<Spool, SpoolError> {
     Spool::open(&dir)
 }
 
-/// `FILE.sig` beside `FILE`.
-pub fn signature_path(file: &Path) -> PathBuf {
-    let mut s = file.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
-}
-
 /// After the run: write the report file, sign it, write `OUTPUT.sig`, spool, upload.
 pub async fn deliver_run(
     reports: &[Report],
@@ -301,7 +294,7 @@ pub async fn deliver_run(
         .unwrap_or_else(|| "report".to_string());
     let signed = SignedReport::sign(bytes, d.format, key, &label)?;
     if let Some(o) = output {
-        let sig = signature_path(o);
+        let sig = super::signed::signature_path(o);
         super::write_file(&sig, signed.signature.as_bytes()).map_err(DeliveryError::Write)?;
         notify(Notice::Signed {
             key_id: crate::trust::sshsig::key_id(key.public_key()),

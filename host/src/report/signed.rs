@@ -20,7 +20,7 @@ use super::combine::{self, DocError, DocSummary};
 use crate::trust::allowed_signers::{AllowedSigners, Entry};
 use crate::trust::{TrustError, sshsig};
 use ssh_key::{PrivateKey, PublicKey};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The SSHSIG namespace of reports (the monitor verifies with `-n report`).
 pub const NAMESPACE: &str = "report";
@@ -260,6 +260,13 @@ impl SignedReport {
     }
 }
 
+/// `FILE.sig` beside `FILE`.
+pub fn signature_path(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
 /// Read a report file, refusing one larger than [`MAX_REPORT_BYTES`].
 pub fn read_report_file(path: &Path) -> Result<Vec<u8>, SignedError> {
     let read = |message: String| SignedError::Read {
@@ -299,7 +306,7 @@ pub fn load_pair(file: &Path, sig: Option<&Path>) -> Result<SignedReport, Signed
     }
     let sig_file = sig
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| super::deliver::signature_path(file));
+        .unwrap_or_else(|| signature_path(file));
     let sig_text = match std::fs::read_to_string(&sig_file) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
