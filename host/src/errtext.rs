@@ -4,7 +4,7 @@
 //! Owns: [`error_chain`], [`one_line`]. Must never: include a secret (callers pass errors, never requests).
 
 /// `e` and its sources, joined with ": ", skipping a source already contained in the text.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -20,7 +20,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A multi-line message (a TOML or YAML parser's, with a caret diagram) as one line: the
 /// non-empty lines, trimmed, joined with spaces.
-pub fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())

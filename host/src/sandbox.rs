@@ -40,9 +40,9 @@ use bindings::scs::check::openstack as wit_os;
 use bindings::scs::check::types::{Level, Verdict as WitVerdict};
 
 /// The WIT package version this host serves.
-pub const WIT_PACKAGE: &str = "scs:check@0.1.0";
+pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.0";
 /// Epoch tick length.
-pub const TICK: Duration = Duration::from_millis(10);
+pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Errors loading a component.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +126,7 @@ impl Default for SandboxConfig {
 
 /// `$SCS_CERT_CACHE_DIR`, else `$XDG_CACHE_HOME/scs-cert/components`, else
 /// `~/.cache/scs-cert/components`.
-pub fn default_cache_dir() -> Option<PathBuf> {
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("SCS_CERT_CACHE_DIR") {
         return Some(PathBuf::from(d));
     }
@@ -414,7 +414,7 @@ impl wit_os::Host for HostState {
 }
 
 /// Whether an import name is allowed for a check component.
-pub fn import_allowed(name: &str) -> bool {
+pub(crate) fn import_allowed(name: &str) -> bool {
     if let Some(rest) = name.strip_prefix("scs:check/") {
         return rest.ends_with("@0.1.0");
     }
@@ -585,7 +585,7 @@ impl Sandbox {
     }
 
     /// Effective deadline and memory for a check's requested limits.
-    pub fn effective_limits(
+    pub(crate) fn effective_limits(
         &self,
         timeout_secs: Option<u64>,
         memory_mib: Option<u64>,

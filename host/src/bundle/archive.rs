@@ -16,22 +16,22 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 /// zstd level of written archives (part of the reproducible format).
-pub const ZSTD_LEVEL: i32 = 12;
+pub(crate) const ZSTD_LEVEL: i32 = 12;
 /// Largest `.scsb` file read.
-pub const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_ARCHIVE_BYTES: u64 = 256 << 20;
 /// Largest single entry.
 pub const MAX_ENTRY_BYTES: u64 = super::MAX_COMPONENT_BYTES;
 /// Largest sum of all entries.
-pub const MAX_TOTAL_BYTES: u64 = 512 << 20;
+pub(crate) const MAX_TOTAL_BYTES: u64 = 512 << 20;
 /// Most entries.
-pub const MAX_ENTRIES: usize = 4096;
+pub(crate) const MAX_ENTRIES: usize = 4096;
 
 fn refuse(reason: Reason, message: impl Into<String>) -> Refusal {
     Refusal::new(reason, message)
 }
 
 /// Why `path` is not a safe entry name (None: it is safe).
-pub fn unsafe_path(path: &str) -> Option<&'static str> {
+pub(crate) fn unsafe_path(path: &str) -> Option<&'static str> {
     if path.is_empty() {
         return Some("empty path");
     }

@@ -19,17 +19,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// `type` of a manifest.
-pub const MANIFEST_TYPE: &str = "scs-cert-bundle";
+pub(crate) const MANIFEST_TYPE: &str = "scs-cert-bundle";
 /// Manifest format version.
-pub const SPEC_VERSION: u32 = 1;
+pub(crate) const SPEC_VERSION: u32 = 1;
 /// Path of the manifest inside the archive.
-pub const MANIFEST_PATH: &str = "manifest.json";
+pub(crate) const MANIFEST_PATH: &str = "manifest.json";
 /// Directory of signatures inside the archive (not listed in the manifest).
-pub const SIGNATURES_DIR: &str = "signatures/";
+pub(crate) const SIGNATURES_DIR: &str = "signatures/";
 /// SSHSIG namespace of bundle signatures.
 pub const BUNDLE_NAMESPACE: &str = "scs-cert-bundle";
 /// Largest manifest accepted.
-pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
+pub(crate) const MAX_MANIFEST_BYTES: usize = 4 << 20;
 
 /// One file of the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ fn semver_ok(v: &str) -> bool {
 }
 
 /// Compare two `x.y.z` versions numerically (pre-release tags ignored).
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     let nums = |v: &str| -> Vec<u64> {
         v.split(['-', '+'])
             .next()

@@ -27,9 +27,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Largest component accepted (default 32 MiB; real checks are ~100 KiB).
-pub const MAX_COMPONENT_BYTES: u64 = 32 << 20;
+pub(crate) const MAX_COMPONENT_BYTES: u64 = 32 << 20;
 /// Largest check.json accepted.
-pub const MAX_CHECK_JSON_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_CHECK_JSON_BYTES: u64 = 1 << 20;
 
 /// Errors loading checks. Each names the file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -157,7 +157,11 @@ fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, BundleError> {
 }
 
 /// Validate a parsed check.json.
-pub fn validate_meta(meta: &CheckMeta, path: &Path, dir_name: &str) -> Result<(), BundleError> {
+pub(crate) fn validate_meta(
+    meta: &CheckMeta,
+    path: &Path,
+    dir_name: &str,
+) -> Result<(), BundleError> {
     let err = |message: String| BundleError::Meta {
         path: path.to_path_buf(),
         message,
@@ -201,7 +205,7 @@ pub fn validate_meta(meta: &CheckMeta, path: &Path, dir_name: &str) -> Result<()
 }
 
 /// Load every check under `dir`, sorted by id.
-pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCheck>, BundleError> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<LoadedCheck>, BundleError> {
     let entries = std::fs::read_dir(dir).map_err(|e| BundleError::Dir {
         path: dir.to_path_buf(),
         message: e.to_string(),
@@ -244,7 +248,9 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCheck>, BundleError> {
 }
 
 /// Testcase id → index into `checks`; two claims of one id are an error.
-pub fn testcase_index(checks: &[LoadedCheck]) -> Result<BTreeMap<String, usize>, BundleError> {
+pub(crate) fn testcase_index(
+    checks: &[LoadedCheck],
+) -> Result<BTreeMap<String, usize>, BundleError> {
     let mut map: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in checks.iter().enumerate() {
         for t in &c.meta.testcases {

@@ -107,7 +107,8 @@ impl Reason {
     }
 
     /// Every reason, in exit-code order (for docs and tests).
-    pub const ALL: [Reason; 21] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Reason; 21] = [
         Reason::Malformed,
         Reason::UnsafeEntry,
         Reason::Oversize,

@@ -238,7 +238,7 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, super::BundleError> {
 impl Opened {
     /// Every file listed, present, and matching its sha256 and size; nothing
     /// unlisted. Returns path → sha256 (each file hashed once).
-    pub fn check_files(&self) -> Result<BTreeMap<String, String>, Refusal> {
+    pub(crate) fn check_files(&self) -> Result<BTreeMap<String, String>, Refusal> {
         let mut digests = BTreeMap::new();
         let listed: BTreeMap<&str, &super::manifest::FileEntry> = self
             .manifest
@@ -341,7 +341,7 @@ impl Opened {
     }
 
     /// Trust history carried in the bundle (`trust/*.json`).
-    pub fn trust_history(&self) -> Result<Vec<RootFile>, Refusal> {
+    pub(crate) fn trust_history(&self) -> Result<Vec<RootFile>, Refusal> {
         self.files
             .iter()
             .filter(|(p, _)| p.starts_with("trust/"))

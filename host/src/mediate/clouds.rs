@@ -72,7 +72,7 @@ impl Secret {
         Secret(s.into())
     }
     /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -166,7 +166,7 @@ pub struct CloudConfig {
 }
 
 /// Where the files are looked for, in order.
-pub fn candidate_paths(file: &str, env_var: &str) -> Vec<PathBuf> {
+pub(crate) fn candidate_paths(file: &str, env_var: &str) -> Vec<PathBuf> {
     let mut v = Vec::new();
     if let Some(p) = std::env::var_os(env_var) {
         v.push(PathBuf::from(p));
@@ -249,7 +249,7 @@ fn bool_field(cloud: &Value, key: &str) -> Option<bool> {
 }
 
 /// Resolve cloud `name` from a parsed clouds.yaml document.
-pub fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, CloudsError> {
+pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, CloudsError> {
     let clouds = doc.get("clouds").and_then(Value::as_object);
     let Some(cloud) = clouds.and_then(|c| c.get(name)) else {
         let known = clouds
@@ -389,7 +389,7 @@ pub fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, C
 
 /// `http://k:5000` → `http://k:5000/v3`; `.../v3/` → `.../v3`.
 /// (openstacksdk discovers the version; we accept the common spellings.)
-pub fn normalise_auth_url(url: &str) -> String {
+pub(crate) fn normalise_auth_url(url: &str) -> String {
     let u = url.trim_end_matches('/');
     if u.ends_with("/v3") {
         u.to_string()

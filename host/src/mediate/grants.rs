@@ -51,7 +51,7 @@ pub struct Grants {
 
 impl Grants {
     /// Parse capabilities like `openstack:compute:read`, `openstack:volume:write`.
-    pub fn from_capabilities(caps: &[String]) -> Result<Grants, GrantError> {
+    pub(crate) fn from_capabilities(caps: &[String]) -> Result<Grants, GrantError> {
         let mut by_service = BTreeMap::new();
         for cap in caps {
             let parts: Vec<&str> = cap.split(':').collect();
@@ -69,7 +69,7 @@ impl Grants {
     }
 
     /// The capabilities as strings (for the report).
-    pub fn to_capabilities(&self) -> Vec<String> {
+    pub(crate) fn to_capabilities(&self) -> Vec<String> {
         self.by_service
             .iter()
             .map(|(s, a)| {
@@ -82,7 +82,7 @@ impl Grants {
     }
 
     /// Whether any service type is granted write access.
-    pub fn has_write(&self) -> bool {
+    pub(crate) fn has_write(&self) -> bool {
         self.by_service.values().any(|a| *a == Access::Write)
     }
 

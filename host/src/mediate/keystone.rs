@@ -92,7 +92,7 @@ fn domain_json(d: &Domain) -> Value {
 }
 
 /// The request body for `POST /auth/tokens`.
-pub fn auth_body(auth: &Auth) -> Value {
+pub(crate) fn auth_body(auth: &Auth) -> Value {
     match auth {
         Auth::Password {
             username,
@@ -150,7 +150,7 @@ fn s(v: &Value, key: &str) -> Option<String> {
 }
 
 /// Parse a token body (`{"token": {...}}`).
-pub fn parse_token(body: &Value) -> Result<TokenInfo, String> {
+pub(crate) fn parse_token(body: &Value) -> Result<TokenInfo, String> {
     let token = body.get("token").ok_or("no `token` object")?;
     let user = token.get("user").ok_or("no `token.user`")?;
     let project = token.get("project").ok_or(

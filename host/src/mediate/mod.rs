@@ -26,7 +26,7 @@ pub mod transcript;
 
 pub use grants::{Access, GrantError, Grants};
 pub use request::{Anchor, ApiError, ApiRequest, ApiResponse, Method};
-pub use session::{Identity, MediationLimits, Session, SessionStats, http_client};
+pub use session::{Identity, MediationLimits, Session, SessionStats};
 
 use keystone::Service;
 use std::sync::Arc;
@@ -180,7 +180,7 @@ impl CheckMediator {
     }
 
     /// A mediator with an explicit source (live with recorder, or replay).
-    pub fn with_source(
+    pub(crate) fn with_source(
         source: Source,
         check_id: &str,
         grants: Grants,
@@ -199,7 +199,7 @@ impl CheckMediator {
     }
 
     /// The same mediator with another clock (live runs; a replay takes time from its transcript).
-    pub fn with_clock(mut self, clock: ClockMode) -> CheckMediator {
+    pub(crate) fn with_clock(mut self, clock: ClockMode) -> CheckMediator {
         self.clock = clock;
         self
     }
@@ -221,7 +221,7 @@ impl CheckMediator {
     }
 
     /// Counters so far.
-    pub fn stats(&self) -> &CheckStats {
+    pub(crate) fn stats(&self) -> &CheckStats {
         &self.stats
     }
 
@@ -231,7 +231,7 @@ impl CheckMediator {
     }
 
     /// The recorded events (live with recorder), consumed.
-    pub fn take_events(&mut self) -> Option<Vec<transcript::Event>> {
+    pub(crate) fn take_events(&mut self) -> Option<Vec<transcript::Event>> {
         match &mut self.source {
             Source::Live { recorder, .. } => recorder.take().map(transcript::Recorder::into_events),
             Source::Replay { .. } => None,
@@ -239,7 +239,7 @@ impl CheckMediator {
     }
 
     /// The first replay divergence, including "ended with calls left over".
-    pub fn divergence(&self) -> Option<transcript::Divergence> {
+    pub(crate) fn divergence(&self) -> Option<transcript::Divergence> {
         if let Some(d) = &self.divergence {
             return Some(d.clone());
         }

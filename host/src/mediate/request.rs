@@ -24,7 +24,7 @@ pub enum Method {
 
 impl Method {
     /// Whether the method only reads.
-    pub fn is_read(self) -> bool {
+    pub(crate) fn is_read(self) -> bool {
         matches!(self, Method::Get | Method::Head)
     }
     /// Upper-case name.

@@ -104,7 +104,7 @@ impl std::fmt::Debug for Session {
 use crate::errtext::error_chain;
 
 /// Build the HTTP client for a cloud (TLS options honoured, no redirects).
-pub fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, MediateError> {
+pub(crate) fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, MediateError> {
     crate::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -165,12 +165,12 @@ impl Session {
     }
 
     /// What the token says (no secret).
-    pub fn token_info(&self) -> &TokenInfo {
+    pub(crate) fn token_info(&self) -> &TokenInfo {
         &self.info
     }
 
     /// What a transcript keeps of this session (no token).
-    pub fn recorded_cloud(&self) -> transcript::RecordedCloud {
+    pub(crate) fn recorded_cloud(&self) -> transcript::RecordedCloud {
         transcript::RecordedCloud {
             user: self.info.user.clone(),
             user_id: self.info.user_id.clone(),
@@ -211,11 +211,6 @@ impl Session {
     /// The token's catalog.
     pub fn catalog(&self) -> &[Service] {
         &self.info.catalog
-    }
-
-    /// Run-wide counters so far.
-    pub fn stats(&self) -> SessionStats {
-        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
     /// The endpoint URL for a service type (interface and region of the cloud config).

@@ -12,7 +12,7 @@
 //! after it has dropped secret-bearing response headers); fall back to a live
 //! cloud or skip a call when a replayed request differs from the recorded one.
 
-use super::{Anchor, ApiError, ApiRequest, ApiResponse, Method};
+use super::{Anchor, ApiError, ApiRequest, ApiResponse};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,13 +21,13 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// Transcript format version written by this host; others are refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub(crate) const FORMAT_VERSION: u32 = 1;
 /// `format` field value.
-pub const FORMAT_NAME: &str = "scs-cert-transcript";
+pub(crate) const FORMAT_NAME: &str = "scs-cert-transcript";
 /// zstd level for component files.
 const ZSTD_LEVEL: i32 = 9;
 /// Largest decompressed component file accepted on replay (default 1 GiB).
-pub const MAX_COMPONENT_BYTES: u64 = 1 << 30;
+pub(crate) const MAX_COMPONENT_BYTES: u64 = 1 << 30;
 
 /// Transcript errors; each names the file and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +69,7 @@ pub enum Body {
 
 impl Body {
     /// Encode bytes.
-    pub fn from_bytes(b: &[u8]) -> Body {
+    pub(crate) fn from_bytes(b: &[u8]) -> Body {
         match std::str::from_utf8(b) {
             Ok(s) => Body::Text(s.to_string()),
             Err(_) => Body::Base64(base64::engine::general_purpose::STANDARD.encode(b)),
@@ -113,7 +113,7 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     /// From a mediated request.
-    pub fn from_api(r: &ApiRequest) -> RecordedRequest {
+    pub(crate) fn from_api(r: &ApiRequest) -> RecordedRequest {
         RecordedRequest {
             service_type: r.service_type.clone(),
             method: r.method.as_str().to_string(),
@@ -131,7 +131,7 @@ impl RecordedRequest {
     }
 
     /// One line for messages: `GET compute flavors/detail?limit=1 (shared)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = format!("{} {} {}", self.method, self.service_type, self.path);
         if !self.query.is_empty() {
             let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -187,7 +187,7 @@ pub enum RecordedResult {
 
 impl RecordedResult {
     /// From a mediated result.
-    pub fn from_api(r: &Result<ApiResponse, ApiError>) -> RecordedResult {
+    pub(crate) fn from_api(r: &Result<ApiResponse, ApiError>) -> RecordedResult {
         match r {
             Ok(resp) => RecordedResult::Response {
                 status: resp.status,
@@ -211,7 +211,7 @@ impl RecordedResult {
     }
 
     /// Back to a mediated result.
-    pub fn to_api(&self) -> Result<ApiResponse, ApiError> {
+    pub(crate) fn to_api(&self) -> Result<ApiResponse, ApiError> {
         match self {
             RecordedResult::Response {
                 status,
@@ -258,7 +258,7 @@ pub enum Event {
 
 impl Event {
     /// One line for messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Event::Send { request, .. } => request.describe(),
             Event::Now { .. } => "clock.now()".to_string(),
@@ -498,12 +498,8 @@ impl Recorder {
     pub fn push(&mut self, e: Event) {
         self.events.push(e);
     }
-    /// The events so far.
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
     /// Take them.
-    pub fn into_events(self) -> Vec<Event> {
+    pub(crate) fn into_events(self) -> Vec<Event> {
         self.events
     }
 }
@@ -612,7 +608,7 @@ impl Replayer {
     }
 
     /// The divergence of a component that ended with calls left over.
-    pub fn ended_early(&self) -> Option<Divergence> {
+    pub(crate) fn ended_early(&self) -> Option<Divergence> {
         self.events.get(self.next).map(|ev| Divergence {
             check_id: self.check_id.clone(),
             call: self.next + 1,
@@ -622,34 +618,16 @@ impl Replayer {
     }
 
     /// Events not consumed (a replay that ends early also diverges).
-    pub fn remaining(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn remaining(&self) -> usize {
         self.events.len().saturating_sub(self.next)
     }
-}
-
-/// Parse a method name back (for tests and tools).
-pub fn method_from_str(s: &str) -> Option<Method> {
-    Some(match s {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "POST" => Method::Post,
-        "PUT" => Method::Put,
-        "PATCH" => Method::Patch,
-        "DELETE" => Method::Delete,
-        _ => return None,
-    })
-}
-
-/// Append a line to a writer (used by tools that stream events).
-pub fn write_event(mut w: impl std::io::Write, e: &Event) -> std::io::Result<()> {
-    serde_json::to_writer(&mut w, e)?;
-    w.write_all(b"\n")?;
-    w.flush()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mediate::Method;
 
     fn req(path: &str) -> ApiRequest {
         ApiRequest {

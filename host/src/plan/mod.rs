@@ -16,7 +16,7 @@ use config::{ConfigError, RunnerConfig};
 use std::path::Path;
 
 /// Default `workers` of the official runner.
-pub const DEFAULT_WORKERS: usize = 5;
+pub(crate) const DEFAULT_WORKERS: usize = 5;
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// One multi-document YAML file: the documents concatenated.
-pub fn combine_yaml(reports: &[Report]) -> String {
+pub(crate) fn combine_yaml(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
         out.push_str(&r.to_yaml());
@@ -76,7 +76,7 @@ pub struct DocSummary {
 
 /// Parse report bytes into documents: YAML may hold several (the monitor
 /// uses `load_all`), JSON exactly one.
-pub fn parse_documents(
+pub(crate) fn parse_documents(
     bytes: &[u8],
     format: Format,
     source_name: &str,
@@ -166,7 +166,7 @@ pub fn summarize(
 }
 
 /// Parse and summarise every document of a report file.
-pub fn summarize_bytes(
+pub(crate) fn summarize_bytes(
     bytes: &[u8],
     format: Format,
     source_name: &str,

@@ -117,7 +117,7 @@ impl Serialize for Ordered {
 
 /// Re-serialise one YAML document as pretty JSON (2-space indent, trailing
 /// newline), keeping key order.
-pub fn yaml_to_json(yaml: &str) -> Result<String, String> {
+pub(crate) fn yaml_to_json(yaml: &str) -> Result<String, String> {
     let v: Ordered = yaml_serde::from_str(yaml).map_err(|e| e.to_string())?;
     let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
     s.push('\n');

@@ -84,7 +84,7 @@ impl Format {
 
     /// Guess from the bytes: JSON when the first non-blank byte is `{`,
     /// else YAML.
-    pub fn detect(bytes: &[u8]) -> Format {
+    pub(crate) fn detect(bytes: &[u8]) -> Format {
         match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'{') => Format::Json,
             _ => Format::Yaml,
@@ -107,7 +107,7 @@ impl std::str::FromStr for Format {
 /// concatenated (each starts with `---`, exactly as the official runner
 /// concatenates its per-job reports, b.2); JSON is one document and refuses
 /// more than one report.
-pub fn render(reports: &[Report], format: Format) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn render(reports: &[Report], format: Format) -> Result<Vec<u8>, ReportError> {
     match format {
         Format::Yaml => Ok(combine::combine_yaml(reports).into_bytes()),
         Format::Json => match reports {
@@ -322,7 +322,7 @@ fn plain_ok(s: &str) -> bool {
 }
 
 /// A YAML scalar for `s`: plain when safe, else double-quoted with escapes.
-pub fn yaml_str(s: &str) -> String {
+pub(crate) fn yaml_str(s: &str) -> String {
     if plain_ok(s) {
         return s.to_string();
     }
@@ -508,7 +508,7 @@ pub type Describe<'a> = dyn Fn(&str) -> (Option<String>, Option<String>) + 'a;
 /// Render the console summary of one version (a.3 step 7):
 /// `<header>:` then per target its verdict line and the FAILED / ABORTED /
 /// MISSING lists with each testcase's description and URL.
-pub fn console_version(
+pub(crate) fn console_version(
     header: &str,
     targets: &[crate::scope::TargetSummary],
     describe: &Describe<'_>,

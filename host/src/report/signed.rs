@@ -25,14 +25,14 @@ use std::path::{Path, PathBuf};
 /// The SSHSIG namespace of reports (the monitor verifies with `-n report`).
 pub const NAMESPACE: &str = "report";
 /// The last line of an armored signature.
-pub const SIG_END: &str = "-----END SSH SIGNATURE-----\n";
+pub(crate) const SIG_END: &str = "-----END SSH SIGNATURE-----\n";
 /// What separates signature and report in an upload body.
-pub const SEPARATOR: &str = "-----END SSH SIGNATURE-----\n&";
+pub(crate) const SEPARATOR: &str = "-----END SSH SIGNATURE-----\n&";
 /// The first line of an armored signature.
-pub const SIG_BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
+pub(crate) const SIG_BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 
 /// Largest report file read.
-pub const MAX_REPORT_BYTES: u64 = 256 << 20;
+pub(crate) const MAX_REPORT_BYTES: u64 = 256 << 20;
 
 /// Errors of signed reports.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +136,7 @@ pub fn check_report(
 }
 
 /// Whether `bytes` look like an upload body (start with the armor line).
-pub fn is_body(bytes: &[u8]) -> bool {
+pub(crate) fn is_body(bytes: &[u8]) -> bool {
     let start = bytes
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -169,7 +169,7 @@ impl SignedReport {
     /// Pair report bytes with a signature file's text (as `ssh-keygen -Y
     /// sign` wrote it). The armor must end with the END line and a newline:
     /// the monitor splits the body exactly there.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         report: Vec<u8>,
         signature: String,
         format: Format,
@@ -199,7 +199,7 @@ impl SignedReport {
 
     /// Split a body at the first separator, as the monitor does. The format
     /// is `format` if known (spool file extension), else detected.
-    pub fn from_body(
+    pub(crate) fn from_body(
         body: &[u8],
         format: Option<Format>,
         source_name: &str,

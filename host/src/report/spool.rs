@@ -23,11 +23,11 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Environment variable naming the spool directory.
-pub const SPOOL_ENV: &str = "SCS_CERT_SPOOL_DIR";
+pub(crate) const SPOOL_ENV: &str = "SCS_CERT_SPOOL_DIR";
 /// Largest spool entry or carry file read.
 pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
 /// Subdirectory for entries moved away by `report export --archive`.
-pub const EXPORTED_DIR: &str = "exported";
+pub(crate) const EXPORTED_DIR: &str = "exported";
 
 const EXT_YAML: &str = "signed-yaml";
 const EXT_JSON: &str = "signed-json";
@@ -79,7 +79,7 @@ pub fn default_dir() -> Result<PathBuf, SpoolError> {
 }
 
 /// [`default_dir`] with the variables passed in.
-pub fn default_dir_from(
+pub(crate) fn default_dir_from(
     spool: Option<std::ffi::OsString>,
     xdg_state: Option<std::ffi::OsString>,
     home: Option<std::ffi::OsString>,
@@ -124,7 +124,7 @@ pub struct Spool {
 }
 
 /// The entry file name of a signed report.
-pub fn entry_name(signed: &SignedReport) -> String {
+pub(crate) fn entry_name(signed: &SignedReport) -> String {
     let body = signed.body();
     let digest = hex::encode(sha2::Sha256::digest(&body));
     let uuid = signed

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use std::path::Path;
 
 /// The environment variable holding the token.
-pub const TOKEN_ENV: &str = "SCS_MONITOR_TOKEN";
+pub(crate) const TOKEN_ENV: &str = "SCS_MONITOR_TOKEN";
 
 /// Errors reading the token.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,10 @@ impl MonitorToken {
     }
 
     /// [`MonitorToken::load`] with the variable's value passed in (tests).
-    pub fn load_with(file: Option<&Path>, env: Option<String>) -> Result<MonitorToken, TokenError> {
+    pub(crate) fn load_with(
+        file: Option<&Path>,
+        env: Option<String>,
+    ) -> Result<MonitorToken, TokenError> {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| TokenError::Read {
                 path: path.display().to_string(),
@@ -117,7 +120,8 @@ impl MonitorToken {
     }
 
     /// Where it came from (file path or variable name).
-    pub fn source_name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn source_name(&self) -> &str {
         &self.source_name
     }
 

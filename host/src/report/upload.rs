@@ -57,7 +57,7 @@ impl Default for UploadPolicy {
 
 impl UploadPolicy {
     /// The wait after failed try number `n` (1-based).
-    pub fn delay(&self, n: u32) -> Duration {
+    pub(crate) fn delay(&self, n: u32) -> Duration {
         let factor = 2u32.saturating_pow(n.saturating_sub(1));
         self.backoff
             .checked_mul(factor)
@@ -66,7 +66,8 @@ impl UploadPolicy {
     }
 
     /// The longest one upload can take (all tries time out).
-    pub fn worst_case(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn worst_case(&self) -> Duration {
         let tries = self.attempts.max(1);
         let waits: Duration = (1..tries).map(|n| self.delay(n)).sum();
         self.timeout * tries + waits
@@ -147,7 +148,7 @@ impl UploadError {
 }
 
 /// `<base>/reports`, adding a missing trailing `/` to `base` first.
-pub fn reports_url(base: &str) -> Result<reqwest::Url, UploadError> {
+pub(crate) fn reports_url(base: &str) -> Result<reqwest::Url, UploadError> {
     let bad = |message: String| UploadError::BadUrl {
         url: base.to_string(),
         message,
@@ -442,13 +443,6 @@ pub struct FlushOutcome {
 }
 
 impl FlushOutcome {
-    /// Whether a monitor outage stopped the flush.
-    pub fn unavailable(&self) -> bool {
-        self.failed
-            .iter()
-            .any(|(_, e)| matches!(e, DeliverError::Upload(u) if u.is_temporary()))
-    }
-
     /// Whether something was refused (needs a fix, not a retry).
     pub fn refused(&self) -> bool {
         self.failed

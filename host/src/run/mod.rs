@@ -245,7 +245,7 @@ pub fn preflight(roles: &[String]) -> Result<(), PreflightError> {
 
 /// The run parameter that asks a component for its cleanup phase only
 /// (see `wit/check.wit`, `run`).
-pub const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
+pub(crate) const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
 
 /// Where the checks' calls go.
 #[derive(Clone)]

@@ -52,4 +52,5 @@ pub use model::{
     Include, Lifetime, Module, Parameter, ScopeError, Script, SelectedVersion, Spec, TargetSummary,
     TargetVerdict, Testcase, TimelineEntry, Validity, Variable, Version,
 };
-pub use select::{matches_at_start, summarize, summarize_ids};
+pub(crate) use select::summarize_ids;
+pub use select::{matches_at_start, summarize};

@@ -23,7 +23,7 @@ use super::model::{
 impl Spec {
     /// The timeline entry in force on `date`: the one with the greatest `date <= date` (on a tie,
     /// the first in the file).
-    pub fn timeline_entry(&self, date: NaiveDate) -> Option<&TimelineEntry> {
+    pub(crate) fn timeline_entry(&self, date: NaiveDate) -> Option<&TimelineEntry> {
         let mut best: Option<&TimelineEntry> = None;
         for entry in self.timeline.iter().filter(|e| e.date <= date) {
             if best.is_none_or(|b| entry.date > b.date) {
@@ -34,7 +34,7 @@ impl Spec {
     }
 
     /// The validity of every version on `date`, in file order: `(name, validity, explicit)`.
-    pub fn validities(&self, date: NaiveDate) -> Vec<SelectedVersion> {
+    pub(crate) fn validities(&self, date: NaiveDate) -> Vec<SelectedVersion> {
         let entry = self.timeline_entry(date);
         self.versions
             .iter()
@@ -139,7 +139,7 @@ impl Spec {
     /// extension; the official suite never runs them, finding 0.1): the
     /// `recommended` targets of each included module and of its `<id>-rec`
     /// companion module, filtered like [`Spec::select_testcases`], sorted.
-    pub fn select_recommended(
+    pub(crate) fn select_recommended(
         &self,
         versions: &[SelectedVersion],
         sections: Option<&[String]>,
@@ -242,7 +242,7 @@ pub fn summarize(
 
 /// [`summarize`] over an explicit list of testcase ids (used for the
 /// `recommended` companions that `--recommended` adds).
-pub fn summarize_ids(
+pub(crate) fn summarize_ids(
     target: &str,
     ids: &[String],
     results: &BTreeMap<String, i8>,

@@ -158,7 +158,7 @@ pub struct AllowedSigners {
 }
 
 /// `*`/`?` wildcard match (OpenSSH `match_pattern`, case-sensitive).
-pub fn match_pattern(s: &str, pattern: &str) -> bool {
+pub(crate) fn match_pattern(s: &str, pattern: &str) -> bool {
     let s: Vec<char> = s.chars().collect();
     let p: Vec<char> = pattern.chars().collect();
     let (mut si, mut pi) = (0usize, 0usize);
@@ -187,7 +187,7 @@ pub fn match_pattern(s: &str, pattern: &str) -> bool {
 /// Comma-separated pattern list with `!negation` (OpenSSH
 /// `match_pattern_list`): true when some positive pattern matches and no
 /// negated one does.
-pub fn match_pattern_list(s: &str, list: &str) -> bool {
+pub(crate) fn match_pattern_list(s: &str, list: &str) -> bool {
     let mut positive = false;
     for pat in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if let Some(neg) = pat.strip_prefix('!') {
@@ -237,7 +237,7 @@ fn looks_like_key_type(tok: &str) -> bool {
 /// Parse `YYYYMMDD`, `YYYYMMDDHHMM` or `YYYYMMDDHHMMSS`, with a trailing `Z`
 /// for UTC (otherwise local time, as ssh-keygen does): the `valid-after` and
 /// `valid-before` format.
-pub fn parse_openssh_timestamp(s: &str) -> Result<DateTime<Utc>, TimestampError> {
+pub(crate) fn parse_openssh_timestamp(s: &str) -> Result<DateTime<Utc>, TimestampError> {
     let format_error = || TimestampError::Format {
         text: s.to_string(),
     };

@@ -16,7 +16,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 /// Environment variable holding the private key passphrase.
-pub const PASSPHRASE_ENV: &str = "SCS_CERT_KEY_PASSPHRASE";
+pub(crate) const PASSPHRASE_ENV: &str = "SCS_CERT_KEY_PASSPHRASE";
 /// Largest key file read (real ones are < 1 KiB).
 const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
 
@@ -177,7 +177,7 @@ fn read_small(path: &Path) -> Result<String, TrustError> {
 }
 
 /// Whether the private key at `path` is passphrase-protected (parses it).
-pub fn is_encrypted(path: &Path) -> Result<bool, TrustError> {
+pub(crate) fn is_encrypted(path: &Path) -> Result<bool, TrustError> {
     let text = read_small(path)?;
     let key = PrivateKey::from_openssh(text.trim_start()).map_err(|e| KeyError::NotPrivateKey {
         path: path.to_path_buf(),
@@ -269,7 +269,7 @@ pub fn parse_public_key(line: &str) -> Result<PublicKey, ParsePublicError> {
 /// The passphrase for a private key: `SCS_CERT_KEY_PASSPHRASE` if set, else a
 /// no-echo prompt when stdin is a terminal, else `None`. An empty answer is
 /// `None` (no passphrase).
-pub fn passphrase_from_env_or_prompt() -> Result<Option<String>, TrustError> {
+pub(crate) fn passphrase_from_env_or_prompt() -> Result<Option<String>, TrustError> {
     if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
         return Ok((!p.is_empty()).then_some(p));
     }

@@ -23,13 +23,13 @@ use ssh_key::{PrivateKey, PublicKey};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// SSHSIG namespace of root signatures.
-pub const ROOT_NAMESPACE: &str = "scs-cert-root";
+pub(crate) const ROOT_NAMESPACE: &str = "scs-cert-root";
 /// `signed.type` of a root document.
-pub const ROOT_TYPE: &str = "scs-cert-root";
+pub(crate) const ROOT_TYPE: &str = "scs-cert-root";
 /// Root document format version understood here.
-pub const SPEC_VERSION: u32 = 1;
+pub(crate) const SPEC_VERSION: u32 = 1;
 /// Largest root.json accepted.
-pub const MAX_ROOT_BYTES: usize = 1 << 20;
+pub(crate) const MAX_ROOT_BYTES: usize = 1 << 20;
 
 /// Errors of the trust root and of authorizing signers.
 #[derive(Debug, thiserror::Error)]
@@ -269,13 +269,13 @@ pub fn parse_rfc3339_utc(s: &str) -> Result<DateTime<Utc>, Rfc3339Error> {
 }
 
 /// Whether `cap` is allowed by one of the `patterns`.
-pub fn capability_allowed(cap: &str, patterns: &[String]) -> bool {
+pub(crate) fn capability_allowed(cap: &str, patterns: &[String]) -> bool {
     patterns.iter().any(|p| match_pattern(cap, p))
 }
 
 impl RootBody {
     /// The exact bytes root signatures cover.
-    pub fn canonical_bytes(&self) -> Result<Vec<u8>, TrustError> {
+    pub(crate) fn canonical_bytes(&self) -> Result<Vec<u8>, TrustError> {
         serde_json::to_vec(self).map_err(|e| {
             RootError::Invalid {
                 version: self.version,
@@ -616,7 +616,11 @@ impl TrustRoot {
 
     /// Check expiry at `now`; with `allow_expired` an expired root is kept
     /// and marked [`TrustRoot::expired`].
-    pub fn finish(mut self, now: DateTime<Utc>, allow_expired: bool) -> Result<Self, TrustError> {
+    pub(crate) fn finish(
+        mut self,
+        now: DateTime<Utc>,
+        allow_expired: bool,
+    ) -> Result<Self, TrustError> {
         if now > self.parsed.expires {
             if !allow_expired {
                 return Err(RootError::Expired {
@@ -638,7 +642,7 @@ impl TrustRoot {
     /// signers is met; otherwise the delegations whose thresholds are met
     /// must cover every check (by prefix and capabilities) and the bundle may
     /// hold nothing outside checks/.
-    pub fn authorize(
+    pub(crate) fn authorize(
         &self,
         signers: &[PublicKey],
         checks: &[(String, Vec<String>)],

@@ -13,7 +13,7 @@ use super::TrustError;
 use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
 /// Largest armored signature accepted (an ed25519 one is ~300 bytes).
-pub const MAX_ARMORED_BYTES: usize = 16 << 10;
+pub(crate) const MAX_ARMORED_BYTES: usize = 16 << 10;
 
 /// Errors of signing and verifying.
 #[derive(Debug, thiserror::Error)]

@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// State file name inside the state directory.
-pub const STATE_FILE: &str = "bundles.json";
+pub(crate) const STATE_FILE: &str = "bundles.json";
 /// Environment variable naming the state directory.
-pub const STATE_DIR_ENV: &str = "SCS_CERT_STATE_DIR";
+pub(crate) const STATE_DIR_ENV: &str = "SCS_CERT_STATE_DIR";
 
 /// Errors of the state file and the rollback rule.
 #[derive(Debug, thiserror::Error)]
