@@ -1,5 +1,11 @@
-//! `scs-cert report sign|verify|upload|flush|export|list`, and the signing,
-//! spooling and upload step of `scs-cert run --sign-key/--upload`.
+//! `scs-cert report sign|verify|upload|flush|export|list`, and the `run` flags of
+//! signing, upload and combined runs (`--sign-key`, `--upload`, `--config`, ...).
+//!
+//! The work is the library's: `scs_cert_host::plan` (the jobs of a run),
+//! `scs_cert_host::report::deliver` (report file, signature, spool, upload) and the
+//! report modules under it. This module turns arguments into their inputs, prints their
+//! notices, and maps their typed errors to exit codes: 0 done, 4 bad input, 5 environment
+//! failure, 7 signature refused, 8 not delivered, 9 refused by the monitor.
 
 use super::{EXIT_BAD_INPUT, EXIT_ENV, EXIT_REFUSED, EXIT_UNDELIVERED, bad_input, signed_error};
 use scs_cert_host::plan::{self, JobRequest, Jobs};

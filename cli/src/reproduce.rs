@@ -6,7 +6,9 @@
 //! tests, variables), and compares every result. Exit code 0 only when
 //! every result is reproduced and every digest matches.
 //!
-//! Never talks to a cloud: the replay serves the transcript.
+//! Never talks to a cloud: the replay serves the transcript. The work is
+//! `scs_cert_host::run::reproduce`; this module parses the arguments, prints
+//! what differs and maps the outcome to an exit code.
 
 use super::{EXIT_ENV, EXIT_REPLAY_DIVERGED, bad_input, signed_error};
 use scs_cert_host::run::reproduce::{self, ReplayInputs, ReproduceError};

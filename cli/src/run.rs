@@ -1,4 +1,9 @@
 //! `scs-cert run`: arguments, progress display, summary, exit code.
+//!
+//! The run itself is the library's: the bundle is verified (`bundle.rs`), the jobs are
+//! planned and the delivery settings checked (`report.rs`), `scs_cert_host::run::run_many`
+//! runs the jobs, and `scs_cert_host::report::deliver` writes, signs, spools and uploads the
+//! report. The hidden `--virtual-clock` is for tests of waits only (docs/testing.md).
 
 use super::{
     EXIT_ABORT, EXIT_BAD_INPUT, EXIT_ENV, EXIT_FAIL, EXIT_PASS, EXIT_TENTATIVE, bad_input,

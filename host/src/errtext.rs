@@ -1,7 +1,8 @@
 //! Errors as one line of text: the message of an error followed by each cause that adds
 //! something new (reqwest and hyper wrap the reason a connection failed several layers deep).
 //!
-//! Owns: [`error_chain`], [`one_line`]. Must never: include a secret (callers pass errors, never requests).
+//! Owns: [`error_chain`], [`one_line`]. Must never: include a secret (callers pass errors,
+//! never requests).
 
 /// `e` and its sources, joined with ": ", skipping a source already contained in the text.
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {

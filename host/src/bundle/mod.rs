@@ -6,8 +6,9 @@
 //! component (sha256 over the exact bytes that will be compiled), mapping
 //! testcase ids to checks, and the signed archive format `.scsb`:
 //! [`archive`] (deterministic tar + zstd, safe reading), [`manifest`]
-//! (`manifest.json`, building a bundle) and [`verify`] (verify-then-use,
-//! refusal reasons, adding signatures).
+//! (`manifest.json`, building a bundle), [`refusal`] (why a bundle is refused:
+//! the reasons and their exit codes) and [`verify`] (verify-then-use, adding
+//! signatures).
 //!
 //! Must never: compile or run a component (that is `sandbox`), read a
 //! component's bytes twice (hash and compile the same buffer), or decide

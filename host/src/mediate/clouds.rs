@@ -248,19 +248,10 @@ fn bool_field(cloud: &Value, key: &str) -> Option<bool> {
     }
 }
 
-/// Resolve cloud `name` from a parsed clouds.yaml document.
+/// Resolve cloud `name` from a parsed clouds.yaml document: find the entry, then read its
+/// authentication, then its TLS settings, region and interface.
 pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, CloudsError> {
-    let clouds = doc.get("clouds").and_then(Value::as_object);
-    let Some(cloud) = clouds.and_then(|c| c.get(name)) else {
-        let known = clouds
-            .map(|c| c.keys().cloned().collect::<Vec<_>>().join(", "))
-            .unwrap_or_default();
-        return Err(CloudsError::NoSuchCloud {
-            path: path.to_path_buf(),
-            name: name.to_string(),
-            known,
-        });
-    };
+    let cloud = find_cloud(doc, name, path)?;
     let field_err = |field: &str, problem: &str| CloudsError::Field {
         path: path.to_path_buf(),
         cloud: name.to_string(),
@@ -275,7 +266,53 @@ pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudCo
     })?;
     let auth_url = str_field(auth, "auth_url")
         .ok_or_else(|| field_err("auth.auth_url", "missing; set it to the Keystone URL"))?;
-    let auth_url = normalise_auth_url(&auth_url);
+    Ok(CloudConfig {
+        name: name.to_string(),
+        source: path.to_path_buf(),
+        auth_url: normalise_auth_url(&auth_url),
+        auth: read_auth(cloud, auth, &field_err)?,
+        region: str_field(cloud, "region_name"),
+        interface: str_field(cloud, "interface")
+            .or_else(|| str_field(cloud, "endpoint_type"))
+            .map(|i| i.trim_end_matches("URL").to_string())
+            .unwrap_or_else(|| "public".to_string()),
+        tls: read_tls(cloud, path),
+    })
+}
+
+/// The entry `clouds.<name>`, or an error listing the names there are.
+fn find_cloud<'a>(doc: &'a Value, name: &str, path: &Path) -> Result<&'a Value, CloudsError> {
+    let clouds = doc.get("clouds").and_then(Value::as_object);
+    clouds.and_then(|c| c.get(name)).ok_or_else(|| {
+        let known = clouds
+            .map(|c| c.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        CloudsError::NoSuchCloud {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            known,
+        }
+    })
+}
+
+/// A domain given by id or name under `id_key`/`name_key`, else the generic
+/// `domain_id`/`domain_name`, else `Default`.
+fn domain_of(auth: &Value, id_key: &str, name_key: &str) -> Domain {
+    str_field(auth, id_key)
+        .map(Domain::Id)
+        .or_else(|| str_field(auth, name_key).map(Domain::Name))
+        .or_else(|| str_field(auth, "domain_id").map(Domain::Id))
+        .or_else(|| str_field(auth, "domain_name").map(Domain::Name))
+        .unwrap_or_else(|| Domain::Name("Default".to_string()))
+}
+
+/// The credentials: `auth_type` (default: application credential when its secret is
+/// there, else password) and the fields that type needs.
+fn read_auth(
+    cloud: &Value,
+    auth: &Value,
+    field_err: &dyn Fn(&str, &str) -> CloudsError,
+) -> Result<Auth, CloudsError> {
     let auth_type = str_field(cloud, "auth_type").unwrap_or_else(|| {
         if auth.get("application_credential_secret").is_some() {
             "v3applicationcredential".to_string()
@@ -283,86 +320,91 @@ pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudCo
             "password".to_string()
         }
     });
-    let user_domain = str_field(auth, "user_domain_id")
-        .map(Domain::Id)
-        .or_else(|| str_field(auth, "user_domain_name").map(Domain::Name))
-        .or_else(|| str_field(auth, "domain_id").map(Domain::Id))
-        .or_else(|| str_field(auth, "domain_name").map(Domain::Name))
-        .unwrap_or_else(|| Domain::Name("Default".to_string()));
-    let auth = match auth_type.as_str() {
-        "password" | "v3password" => {
-            let password = str_field(auth, "password").ok_or_else(|| {
-                field_err(
-                    "auth.password",
-                    "missing; put it in clouds.yaml or secure.yaml",
-                )
-            })?;
-            let username = str_field(auth, "username");
-            let user_id = str_field(auth, "user_id");
-            if username.is_none() && user_id.is_none() {
-                return Err(field_err(
-                    "auth.username",
-                    "missing; set username (or user_id)",
-                ));
-            }
-            let project = if let Some(id) = str_field(auth, "project_id") {
-                ProjectScope::Id(id)
-            } else if let Some(pname) = str_field(auth, "project_name") {
-                let domain = str_field(auth, "project_domain_id")
-                    .map(Domain::Id)
-                    .or_else(|| str_field(auth, "project_domain_name").map(Domain::Name))
-                    .or_else(|| str_field(auth, "domain_id").map(Domain::Id))
-                    .or_else(|| str_field(auth, "domain_name").map(Domain::Name))
-                    .unwrap_or_else(|| Domain::Name("Default".to_string()));
-                ProjectScope::Name {
-                    name: pname,
-                    domain,
-                }
-            } else {
-                return Err(field_err(
-                    "auth.project_name",
-                    "missing; the checks need a project-scoped token: set project_name or project_id",
-                ));
-            };
-            Auth::Password {
-                username,
-                user_id,
-                password: Secret::new(password),
-                user_domain,
-                project,
-            }
+    let user_domain = domain_of(auth, "user_domain_id", "user_domain_name");
+    match auth_type.as_str() {
+        "password" | "v3password" => read_password_auth(auth, user_domain, field_err),
+        "v3applicationcredential" => read_application_credential(auth, user_domain, field_err),
+        other => Err(field_err(
+            "auth_type",
+            &format!("{other:?} is not supported; use password or v3applicationcredential"),
+        )),
+    }
+}
+
+/// `password`: a user (name or id), its password and a project scope.
+fn read_password_auth(
+    auth: &Value,
+    user_domain: Domain,
+    field_err: &dyn Fn(&str, &str) -> CloudsError,
+) -> Result<Auth, CloudsError> {
+    let password = str_field(auth, "password").ok_or_else(|| {
+        field_err(
+            "auth.password",
+            "missing; put it in clouds.yaml or secure.yaml",
+        )
+    })?;
+    let username = str_field(auth, "username");
+    let user_id = str_field(auth, "user_id");
+    if username.is_none() && user_id.is_none() {
+        return Err(field_err(
+            "auth.username",
+            "missing; set username (or user_id)",
+        ));
+    }
+    let project = if let Some(id) = str_field(auth, "project_id") {
+        ProjectScope::Id(id)
+    } else if let Some(pname) = str_field(auth, "project_name") {
+        ProjectScope::Name {
+            name: pname,
+            domain: domain_of(auth, "project_domain_id", "project_domain_name"),
         }
-        "v3applicationcredential" => {
-            let secret = str_field(auth, "application_credential_secret").ok_or_else(|| {
-                field_err(
-                    "auth.application_credential_secret",
-                    "missing; put it in clouds.yaml or secure.yaml",
-                )
-            })?;
-            let id = str_field(auth, "application_credential_id");
-            let cname = str_field(auth, "application_credential_name");
-            let username = str_field(auth, "username");
-            if id.is_none() && (cname.is_none() || username.is_none()) {
-                return Err(field_err(
-                    "auth.application_credential_id",
-                    "missing; set application_credential_id (or the name plus username)",
-                ));
-            }
-            Auth::ApplicationCredential {
-                id,
-                name: cname,
-                username,
-                user_domain,
-                secret: Secret::new(secret),
-            }
-        }
-        other => {
-            return Err(field_err(
-                "auth_type",
-                &format!("{other:?} is not supported; use password or v3applicationcredential"),
-            ));
-        }
+    } else {
+        return Err(field_err(
+            "auth.project_name",
+            "missing; the checks need a project-scoped token: set project_name or project_id",
+        ));
     };
+    Ok(Auth::Password {
+        username,
+        user_id,
+        password: Secret::new(password),
+        user_domain,
+        project,
+    })
+}
+
+/// `v3applicationcredential`: its secret and its id (or name plus user name).
+fn read_application_credential(
+    auth: &Value,
+    user_domain: Domain,
+    field_err: &dyn Fn(&str, &str) -> CloudsError,
+) -> Result<Auth, CloudsError> {
+    let secret = str_field(auth, "application_credential_secret").ok_or_else(|| {
+        field_err(
+            "auth.application_credential_secret",
+            "missing; put it in clouds.yaml or secure.yaml",
+        )
+    })?;
+    let id = str_field(auth, "application_credential_id");
+    let cname = str_field(auth, "application_credential_name");
+    let username = str_field(auth, "username");
+    if id.is_none() && (cname.is_none() || username.is_none()) {
+        return Err(field_err(
+            "auth.application_credential_id",
+            "missing; set application_credential_id (or the name plus username)",
+        ));
+    }
+    Ok(Auth::ApplicationCredential {
+        id,
+        name: cname,
+        username,
+        user_domain,
+        secret: Secret::new(secret),
+    })
+}
+
+/// `insecure`/`verify` and `cacert` (relative to the clouds.yaml file).
+fn read_tls(cloud: &Value, path: &Path) -> Tls {
     let insecure = bool_field(cloud, "insecure").unwrap_or(false)
         || bool_field(cloud, "verify").map(|v| !v).unwrap_or(false);
     let cacert = str_field(cloud, "cacert").map(|c| {
@@ -373,18 +415,7 @@ pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudCo
             path.parent().map(|d| d.join(&p)).unwrap_or(p)
         }
     });
-    Ok(CloudConfig {
-        name: name.to_string(),
-        source: path.to_path_buf(),
-        auth_url,
-        auth,
-        region: str_field(cloud, "region_name"),
-        interface: str_field(cloud, "interface")
-            .or_else(|| str_field(cloud, "endpoint_type"))
-            .map(|i| i.trim_end_matches("URL").to_string())
-            .unwrap_or_else(|| "public".to_string()),
-        tls: Tls { cacert, insecure },
-    })
+    Tls { cacert, insecure }
 }
 
 /// `http://k:5000` → `http://k:5000/v3`; `.../v3/` → `.../v3`.

@@ -1,7 +1,8 @@
 //! Mediated cloud access: everything a check component may reach.
 //!
 //! Owns: the per-check mediator ([`CheckMediator`]: one check's grants, deadline, counters,
-//! clock and record/replay source) and the errors of setting up a session. The parts:
+//! clock ([`ClockMode`]: real, or virtual for tests of waits) and record/replay source) and
+//! the errors of setting up a session. The parts:
 //! - [`request`]: request/response types and the rules a request must pass;
 //! - [`grants`]: declared capabilities as grants per service type;
 //! - [`session`]: the run's cloud session (token, catalog, endpoints, HTTP, shared reads,

@@ -4,8 +4,9 @@
 //! Owns: checking the delivery settings before a run starts ([`prepare`]: a bad key, token or
 //! output name must not cost a whole run), writing the report file (one multi-document YAML for
 //! several jobs), signing it (SSHSIG, namespace `report`) and writing `OUTPUT.sig`, putting the
-//! signed report into the spool before any upload, and uploading every spooled report
-//! ([`spool_and_deliver`]): a report leaves the spool only when the monitor confirmed it.
+//! signed report into the spool before any upload ([`deliver_run`], after a run), and
+//! uploading every spooled report ([`spool_and_deliver`]): a report leaves the spool only
+//! when the monitor confirmed it.
 //!
 //! Must never: upload an unsigned report, lose a signed report (it is spooled before the first
 //! byte goes out), print (progress goes to the caller's [`Notice`] callback), or decide an exit

@@ -5,13 +5,15 @@
 //! provenance block under `run.scs_cert`), its YAML serialisation (written
 //! here by hand so that `checked_at` is a YAML timestamp, `reference_date` a
 //! date and every string safely quoted; the monitor reads it with a YAML 1.1
-//! loader), its JSON serialisation ([`json`]), multi-document files and the
-//! multi-subject runner's configuration ([`combine`]), SSHSIG signing and
-//! verification of the exact report bytes ([`signed`], on top of
-//! [`crate::trust`]), the spool directory that keeps every signed report
-//! until the monitor confirmed it ([`spool`]), the monitor credentials
-//! ([`token`]) and the upload to the compliance monitor ([`upload`]), atomic
-//! writing to disk, and the per-version console summary of a.3 step 7.
+//! loader), its JSON serialisation ([`json`]), multi-document files and reading
+//! report files back ([`combine`]; the runner configuration is
+//! [`crate::plan::config`]), SSHSIG signing and verification of the exact
+//! report bytes ([`signed`], on top of [`crate::trust`]), the spool directory
+//! that keeps every signed report until the monitor confirmed it ([`spool`]),
+//! the monitor credentials ([`token`]), the upload to the compliance monitor
+//! ([`upload`]), the delivery of a run's reports in order: file, signature,
+//! spool, upload ([`deliver`]), writing report files atomically (through
+//! [`crate::fsutil`]), and the per-version console text of a.3 step 7.
 //!
 //! Must never: include credentials or tokens; drop a result; write a partial
 //! report file (writes go to a temporary file that is renamed); delete a

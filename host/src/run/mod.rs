@@ -1,36 +1,42 @@
 //! One certification run, end to end.
 //!
-//! Owns: the order of things: load the scope and select versions and
-//! testcases; load the checks and map testcases to components; connect to
-//! the cloud and run the preflight of the official harness (d.0: admin or
-//! manager roles, or a missing member role, abort everything); run the
-//! components concurrently (bounded by `jobs`); assemble invocations, the
-//! report, the console summary and the overall outcome.
+//! Owns: the order of things, one function per phase of [`run`]: load the scope and
+//! `select` versions and testcases; `plan_components` (map testcases to the verified
+//! checks, or those of a checks directory); `load_cloud` (the clouds.yaml entry) and
+//! `connect` (the session, or the transcript, and the preflight of the official harness,
+//! d.0: admin or manager roles, or a missing member role, abort everything);
+//! `run_components` (one `ComponentJob` per component, concurrently, bounded by `jobs`,
+//! with a cleanup phase for a stopped write check); then `write_transcript`,
+//! `assemble_report` (invocations and provenance), `console_summary` and `overall`.
+//! [`run_many`] runs the jobs of a combined run (b.2); [`reproduce`] replays a signed
+//! report's transcript (`report reproduce`). The component phase lives in `component`,
+//! everything after it in `assemble`.
 //!
-//! Must never: print or exit (that is the CLI's job), lose a result (every
+//! Must never: print or exit (that is the binary's job, `cli/`), lose a result (every
 //! selected testcase that a component implements gets PASS, FAIL or ABORT),
 //! or let one misbehaving component affect another's verdicts.
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
+mod assemble;
+mod component;
 pub mod reproduce;
+
+use assemble::{assemble_report, console_summary, overall, write_transcript};
+use component::{abort_outcome, run_components};
 
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};
-use crate::mediate::transcript::{self, Recorder, Replayer};
-use crate::mediate::{
-    CheckMediator, ClockMode, Grants, MediateError, MediationLimits, ReplayCloud, Session, Source,
-};
-use crate::report::{ComponentProvenance, Invocation, Provenance, Report, SpecRef};
-use crate::sandbox::{
-    CheckOutcome, LoadedComponent, Sandbox, SandboxConfig, SandboxError, Verdict,
-};
+use crate::mediate::transcript;
+use crate::mediate::{MediateError, MediationLimits, ReplayCloud, Session};
+use crate::report::Report;
+use crate::sandbox::{SandboxConfig, SandboxError};
 use crate::scope::{self, ScopeError, Spec, TargetSummary};
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Errors that stop a run before any verdict exists. Each is bad input or
 /// a broken environment; cloud and check failures are verdicts instead.
@@ -249,35 +255,18 @@ pub(crate) const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
 
 /// Where the checks' calls go.
 #[derive(Clone)]
-enum Target {
+pub(super) enum Target {
     /// The live cloud.
     Live(Arc<Session>),
     /// A transcript.
     Replay(Arc<ReplayCloud>, Arc<transcript::LoadedTranscript>),
 }
 
+/// One component to run and its testcases.
 struct Planned {
     check: LoadedCheck,
     testcases: Vec<String>,
     invocation: String,
-}
-
-fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome {
-    CheckOutcome {
-        results: testcases
-            .iter()
-            .map(|t| (t.clone(), Verdict::Abort, reason.to_string()))
-            .collect(),
-        logs: vec![crate::sandbox::LogLine {
-            level: "CRITICAL",
-            message: reason.to_string(),
-        }],
-        abort: Some(reason.to_string()),
-        stats: Default::default(),
-        elapsed: Duration::ZERO,
-        events: None,
-        divergence: None,
-    }
 }
 
 /// Run a certification: select, plan, connect, run the components, then write the
@@ -552,375 +541,6 @@ fn check_params(
         opts.date.format("%Y-%m-%d").to_string(),
     ));
     Arc::new(params)
-}
-
-/// Run the components concurrently (at most `jobs` at once); outcomes in plan order.
-async fn run_components(
-    opts: &RunOptions,
-    planned: &[Planned],
-    target: &Target,
-    params: Arc<Vec<(String, String)>>,
-    progress: &ProgressFn,
-) -> Result<Vec<CheckOutcome>, RunError> {
-    let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
-    let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
-    let record = opts.record.is_some();
-    let clock = opts.mediation.clock;
-    let mut handles = Vec::with_capacity(planned.len());
-    for p in planned {
-        let job = ComponentJob {
-            sandbox: sandbox.clone(),
-            target: target.clone(),
-            params: params.clone(),
-            progress: progress.clone(),
-            check: p.check.clone(),
-            testcases: p.testcases.clone(),
-            record,
-            clock,
-        };
-        let sem = sem.clone();
-        handles.push(tokio::spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            job.run().await
-        }));
-    }
-    let mut outcomes = Vec::with_capacity(planned.len());
-    for (h, p) in handles.into_iter().zip(planned) {
-        outcomes.push(match h.await {
-            Ok(o) => o,
-            Err(e) => abort_outcome(
-                &p.testcases,
-                &format!("internal error running {}: {e}", p.check.meta.id),
-            ),
-        });
-    }
-    Ok(outcomes)
-}
-
-/// One component's run, on its own task.
-struct ComponentJob {
-    sandbox: Arc<Sandbox>,
-    target: Target,
-    params: Arc<Vec<(String, String)>>,
-    progress: ProgressFn,
-    check: LoadedCheck,
-    testcases: Vec<String>,
-    record: bool,
-    clock: ClockMode,
-}
-
-impl ComponentJob {
-    /// Compile (off the async workers), run, and run the cleanup phase when needed.
-    async fn run(self) -> CheckOutcome {
-        let id = self.check.meta.id.clone();
-        (self.progress)(Progress::Started { check: id.clone() });
-        let loaded = {
-            let sandbox = self.sandbox.clone();
-            let wasm = self.check.wasm.clone();
-            let (id2, sha) = (id.clone(), self.check.sha256.clone());
-            // Compiling is CPU work: keep it off the async workers.
-            tokio::task::spawn_blocking(move || sandbox.load(&id2, &wasm, &sha)).await
-        };
-        let outcome = match loaded {
-            Err(e) => abort_outcome(
-                &self.testcases,
-                &format!("internal error compiling {id}: {e}"),
-            ),
-            Ok(Err(e)) => abort_outcome(&self.testcases, &e.to_string()),
-            Ok(Ok(loaded)) => self.run_loaded(&id, &loaded).await,
-        };
-        let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
-        (self.progress)(Progress::Finished {
-            check: id,
-            passed: count(Verdict::Pass),
-            failed: count(Verdict::Fail),
-            aborted: count(Verdict::Abort),
-            elapsed: outcome.elapsed,
-        });
-        outcome
-    }
-
-    /// Run a compiled component against the live cloud or its transcript.
-    async fn run_loaded(&self, id: &str, loaded: &LoadedComponent) -> CheckOutcome {
-        let grants = Grants::from_capabilities(&self.check.meta.capabilities).unwrap_or_default();
-        let (timeout, memory) = self.sandbox.effective_limits(
-            self.check.meta.limits.timeout_secs,
-            self.check.meta.limits.memory_mib,
-        );
-        let writes = grants.has_write();
-        let source = match &self.target {
-            Target::Live(session) => Source::Live {
-                session: session.clone(),
-                recorder: self.record.then(Recorder::default),
-            },
-            Target::Replay(cloud, t) => Source::Replay {
-                cloud: cloud.clone(),
-                replayer: Replayer::new(id, t.events.get(id).cloned().unwrap_or_default()),
-            },
-        };
-        let mediator =
-            CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
-                .with_clock(self.clock);
-        let mut outcome = self
-            .sandbox
-            .run(
-                loaded,
-                mediator,
-                &self.testcases,
-                &self.params,
-                timeout,
-                memory,
-            )
-            .await;
-        if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
-            self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)
-                .await;
-        }
-        outcome
-    }
-
-    /// A component that may write and was stopped by the host (deadline, trap, memory) ran
-    /// no cleanup of its own: run it once more in the cleanup phase, with a fresh deadline,
-    /// so it removes what it created (by its name prefix). Live runs only; not recorded (a
-    /// killed run is not reproducible anyway).
-    async fn cleanup_phase(
-        &self,
-        id: &str,
-        loaded: &LoadedComponent,
-        session: &Arc<Session>,
-        grants: Grants,
-        memory: u64,
-        outcome: &mut CheckOutcome,
-    ) {
-        let grace = self.sandbox.config().cleanup_grace;
-        if grace.is_zero() {
-            return;
-        }
-        let mediator = CheckMediator::new(session.clone(), id, grants, Instant::now() + grace);
-        let mut cparams: Vec<(String, String)> = self.params.to_vec();
-        cparams.push((CLEANUP_PARAM.0.into(), CLEANUP_PARAM.1.into()));
-        let c = self
-            .sandbox
-            .run(loaded, mediator, &[], &cparams, grace, memory)
-            .await;
-        outcome.logs.push(crate::sandbox::LogLine {
-            level: "INFO",
-            message: format!(
-                "cleanup phase after the abort: {}",
-                c.abort.as_deref().unwrap_or("completed")
-            ),
-        });
-        outcome
-            .logs
-            .extend(c.logs.into_iter().map(|l| crate::sandbox::LogLine {
-                level: l.level,
-                message: format!("cleanup: {}", l.message),
-            }));
-    }
-}
-
-/// The transcript: every component's calls, in order.
-fn write_transcript(
-    dir: &std::path::Path,
-    planned: &[Planned],
-    outcomes: &mut [CheckOutcome],
-    connected: &Connected,
-) -> Result<transcript::Written, RunError> {
-    let mut comps = BTreeMap::new();
-    for (p, o) in planned.iter().zip(outcomes.iter_mut()) {
-        comps.insert(
-            p.check.meta.id.clone(),
-            (p.check.sha256.clone(), o.events.take().unwrap_or_default()),
-        );
-    }
-    Ok(transcript::write(
-        dir,
-        connected.recorded_cloud.clone(),
-        connected.target.as_ref().err().cloned(),
-        &comps,
-    )?)
-}
-
-/// One invocation per component, and its provenance.
-fn invocation_of(p: &Planned, o: &CheckOutcome) -> (Invocation, ComponentProvenance) {
-    let cmd = format!(
-        "{}@{} sha256:{} {}",
-        p.check.meta.id,
-        p.check.meta.version,
-        p.check.sha256,
-        p.testcases.join(" ")
-    );
-    let invocation = Invocation {
-        id: p.invocation.clone(),
-        cmd,
-        results: o
-            .results
-            .iter()
-            .map(|(t, v, _)| (t.clone(), v.value()))
-            .collect(),
-        rc: if o.abort.is_some() { 1 } else { 0 },
-        stdout: o
-            .results
-            .iter()
-            .map(|(t, v, _)| format!("{t}: {}", v.as_str()))
-            .collect(),
-        stderr: o
-            .logs
-            .iter()
-            .map(|l| format!("{}: {}", l.level, l.message))
-            .collect(),
-    };
-    let provenance = ComponentProvenance {
-        id: p.check.meta.id.clone(),
-        version: p.check.meta.version.clone(),
-        sha256: p.check.sha256.clone(),
-        capabilities: Grants::from_capabilities(&p.check.meta.capabilities)
-            .map(|g| g.to_capabilities())
-            .unwrap_or_default(),
-        invocation: p.invocation.clone(),
-        requests: o.stats.requests,
-        elapsed_ms: o.elapsed.as_millis() as u64,
-    };
-    (invocation, provenance)
-}
-
-/// The report: invocations, the run's parameters and the provenance block.
-fn assemble_report(
-    opts: &RunOptions,
-    spec: &Spec,
-    checked_at: chrono::NaiveDateTime,
-    plan: ComponentPlan,
-    outcomes: &[CheckOutcome],
-    transcript_info: Option<&transcript::Written>,
-    replay: Option<&transcript::LoadedTranscript>,
-) -> Report {
-    let (invocations, components): (Vec<_>, Vec<_>) = plan
-        .planned
-        .iter()
-        .zip(outcomes)
-        .map(|(p, o)| invocation_of(p, o))
-        .unzip();
-    let transcript = match (transcript_info, replay) {
-        (Some(w), _) => Some(crate::report::TranscriptRef {
-            sha256: w.sha256.clone(),
-            version: transcript::FORMAT_VERSION,
-            mode: "recorded".to_string(),
-        }),
-        (None, Some(t)) => Some(crate::report::TranscriptRef {
-            sha256: t.sha256.clone(),
-            version: t.manifest.version,
-            mode: "replayed".to_string(),
-        }),
-        (None, None) => None,
-    };
-    Report {
-        spec: SpecRef {
-            uuid: spec.uuid.clone(),
-            name: spec.name.clone(),
-            url: spec.url.clone(),
-        },
-        checked_at,
-        reference_date: opts.date,
-        subject: opts.subject.clone(),
-        run_uuid: uuid::Uuid::new_v4().to_string(),
-        argv: opts.argv.clone(),
-        assignment: opts.assignments.iter().cloned().collect(),
-        sections: opts.sections.clone(),
-        forced_version: opts.forced_version.clone(),
-        forced_tests: opts.tests.clone(),
-        invocations,
-        provenance: Provenance {
-            host_version: env!("CARGO_PKG_VERSION").to_string(),
-            wit: crate::sandbox::WIT_PACKAGE.to_string(),
-            checks_source: plan.checks_source,
-            components,
-            unimplemented: plan.unimplemented,
-            overrides: opts
-                .bundle
-                .as_ref()
-                .map(|b| b.overrides.clone())
-                .unwrap_or_default(),
-            bundle: opts
-                .bundle
-                .as_ref()
-                .map(|b| crate::report::BundleProvenance {
-                    name: b.manifest.name.clone(),
-                    version: b.manifest.version.clone(),
-                    sequence: b.manifest.sequence,
-                    manifest_sha256: b.manifest_sha256.clone(),
-                    archive_sha256: b.archive_sha256.clone(),
-                    expires: b.manifest.expires.clone(),
-                    signers: b.signers.clone(),
-                    authorized_by: b.authorized_by.clone(),
-                    root_version: b.root_version,
-                }),
-            transcript,
-        },
-    }
-}
-
-/// Per version and target, as the official tool prints it (a.3 step 7).
-fn console_summary(
-    opts: &RunOptions,
-    spec: &Spec,
-    sel: &Selection,
-    results: &BTreeMap<String, i8>,
-) -> (String, Vec<(String, Vec<TargetSummary>)>) {
-    let narrowed = opts.sections.is_some() || opts.tests.is_some();
-    let mut summaries = Vec::new();
-    let mut console = String::new();
-    for v in &sel.versions {
-        let mut sums: Vec<TargetSummary> = sel
-            .targets
-            .iter()
-            .map(|t| scope::summarize(spec, &v.name, t, results, narrowed, &sel.selected))
-            .collect();
-        if sel.with_recommended {
-            let ids = spec.select_recommended(
-                std::slice::from_ref(v),
-                opts.sections.as_deref(),
-                sel.regex.as_ref(),
-            );
-            sums.push(scope::summarize_ids(
-                "recommended",
-                &ids,
-                results,
-                narrowed,
-                &sel.selected,
-            ));
-        }
-        let mut header = format!("{} {}", opts.subject, spec.name);
-        if let Some(s) = &opts.sections {
-            header.push_str(&format!(" [sections: {}]", s.join(", ")));
-        }
-        if let Some(t) = &opts.tests {
-            header.push_str(&format!(" [tests: '{t}']"));
-        }
-        header.push(' ');
-        header.push_str(&v.name);
-        console.push_str(&crate::report::console_version(&header, &sums, &|id| {
-            spec.testcases
-                .get(id)
-                .map(|t| (t.description.clone(), t.url.clone()))
-                .unwrap_or((None, None))
-        }));
-        summaries.push((v.name.clone(), sums));
-    }
-    (console, summaries)
-}
-
-/// FAIL before ABORT before missing results.
-fn overall(selected: &[String], results: &BTreeMap<String, i8>) -> Overall {
-    let values: Vec<Option<i8>> = selected.iter().map(|id| results.get(id).copied()).collect();
-    if values.contains(&Some(-1)) {
-        Overall::Fail
-    } else if values.contains(&Some(0)) {
-        Overall::Abort
-    } else if values.contains(&None) {
-        Overall::Tentative
-    } else {
-        Overall::Pass
-    }
 }
 
 /// Run several certifications (the multi-subject runner, b.2): up to

@@ -8,10 +8,10 @@
 //! the rollback state (highest accepted bundle sequence per name, [`state`]).
 //!
 //! Must never: read the network, ship or embed a secret key, print or exit
-//! (that is `cli`), run or compile a component, or treat a signature as trusted
-//! merely because it verifies: [`sshsig::verify`] only says *which* key signed;
-//! the caller decides whether that key is trusted (through [`root`] or
-//! [`allowed_signers`]).
+//! (that is the `scs-cert` binary, `cli/`), run or compile a component, or
+//! treat a signature as trusted merely because it verifies: [`sshsig::verify`]
+//! only says *which* key signed; the caller decides whether that key is
+//! trusted (through [`root`] or [`allowed_signers`]).
 
 pub mod allowed_signers;
 pub mod keys;

@@ -1,0 +1,198 @@
+//! Running the planned components: at most `jobs` at once, each compiled off the async
+//! workers, run in the sandbox against the live cloud or its transcript, and (for a write
+//! check the host had to stop) once more in the cleanup phase.
+//!
+//! Must never: let one component's failure (trap, deadline, panic of its task) take another
+//! component's results, or run a cleanup phase on a replay.
+
+use super::{CLEANUP_PARAM, Planned, Progress, ProgressFn, RunError, RunOptions, Target};
+use crate::bundle::LoadedCheck;
+use crate::mediate::transcript::{Recorder, Replayer};
+use crate::mediate::{CheckMediator, ClockMode, Grants, Session, Source};
+use crate::sandbox::{CheckOutcome, LoadedComponent, Sandbox, Verdict};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Run the components concurrently (at most `jobs` at once); outcomes in plan order.
+pub(super) async fn run_components(
+    opts: &RunOptions,
+    planned: &[Planned],
+    target: &Target,
+    params: Arc<Vec<(String, String)>>,
+    progress: &ProgressFn,
+) -> Result<Vec<CheckOutcome>, RunError> {
+    let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+    let record = opts.record.is_some();
+    let clock = opts.mediation.clock;
+    let mut handles = Vec::with_capacity(planned.len());
+    for p in planned {
+        let job = ComponentJob {
+            sandbox: sandbox.clone(),
+            target: target.clone(),
+            params: params.clone(),
+            progress: progress.clone(),
+            check: p.check.clone(),
+            testcases: p.testcases.clone(),
+            record,
+            clock,
+        };
+        let sem = sem.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            job.run().await
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(planned.len());
+    for (h, p) in handles.into_iter().zip(planned) {
+        outcomes.push(match h.await {
+            Ok(o) => o,
+            Err(e) => abort_outcome(
+                &p.testcases,
+                &format!("internal error running {}: {e}", p.check.meta.id),
+            ),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// One component's run, on its own task.
+struct ComponentJob {
+    sandbox: Arc<Sandbox>,
+    target: Target,
+    params: Arc<Vec<(String, String)>>,
+    progress: ProgressFn,
+    check: LoadedCheck,
+    testcases: Vec<String>,
+    record: bool,
+    clock: ClockMode,
+}
+
+impl ComponentJob {
+    /// Compile (off the async workers), run, and run the cleanup phase when needed.
+    async fn run(self) -> CheckOutcome {
+        let id = self.check.meta.id.clone();
+        (self.progress)(Progress::Started { check: id.clone() });
+        let loaded = {
+            let sandbox = self.sandbox.clone();
+            let wasm = self.check.wasm.clone();
+            let (id2, sha) = (id.clone(), self.check.sha256.clone());
+            // Compiling is CPU work: keep it off the async workers.
+            tokio::task::spawn_blocking(move || sandbox.load(&id2, &wasm, &sha)).await
+        };
+        let outcome = match loaded {
+            Err(e) => abort_outcome(
+                &self.testcases,
+                &format!("internal error compiling {id}: {e}"),
+            ),
+            Ok(Err(e)) => abort_outcome(&self.testcases, &e.to_string()),
+            Ok(Ok(loaded)) => self.run_loaded(&id, &loaded).await,
+        };
+        let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
+        (self.progress)(Progress::Finished {
+            check: id,
+            passed: count(Verdict::Pass),
+            failed: count(Verdict::Fail),
+            aborted: count(Verdict::Abort),
+            elapsed: outcome.elapsed,
+        });
+        outcome
+    }
+
+    /// Run a compiled component against the live cloud or its transcript.
+    async fn run_loaded(&self, id: &str, loaded: &LoadedComponent) -> CheckOutcome {
+        let grants = Grants::from_capabilities(&self.check.meta.capabilities).unwrap_or_default();
+        let (timeout, memory) = self.sandbox.effective_limits(
+            self.check.meta.limits.timeout_secs,
+            self.check.meta.limits.memory_mib,
+        );
+        let writes = grants.has_write();
+        let source = match &self.target {
+            Target::Live(session) => Source::Live {
+                session: session.clone(),
+                recorder: self.record.then(Recorder::default),
+            },
+            Target::Replay(cloud, t) => Source::Replay {
+                cloud: cloud.clone(),
+                replayer: Replayer::new(id, t.events.get(id).cloned().unwrap_or_default()),
+            },
+        };
+        let mediator =
+            CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
+                .with_clock(self.clock);
+        let mut outcome = self
+            .sandbox
+            .run(
+                loaded,
+                mediator,
+                &self.testcases,
+                &self.params,
+                timeout,
+                memory,
+            )
+            .await;
+        if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
+            self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)
+                .await;
+        }
+        outcome
+    }
+
+    /// A component that may write and was stopped by the host (deadline, trap, memory) ran
+    /// no cleanup of its own: run it once more in the cleanup phase, with a fresh deadline,
+    /// so it removes what it created (by its name prefix). Live runs only; not recorded (a
+    /// killed run is not reproducible anyway).
+    async fn cleanup_phase(
+        &self,
+        id: &str,
+        loaded: &LoadedComponent,
+        session: &Arc<Session>,
+        grants: Grants,
+        memory: u64,
+        outcome: &mut CheckOutcome,
+    ) {
+        let grace = self.sandbox.config().cleanup_grace;
+        if grace.is_zero() {
+            return;
+        }
+        let mediator = CheckMediator::new(session.clone(), id, grants, Instant::now() + grace);
+        let mut cparams: Vec<(String, String)> = self.params.to_vec();
+        cparams.push((CLEANUP_PARAM.0.into(), CLEANUP_PARAM.1.into()));
+        let c = self
+            .sandbox
+            .run(loaded, mediator, &[], &cparams, grace, memory)
+            .await;
+        outcome.logs.push(crate::sandbox::LogLine {
+            level: "INFO",
+            message: format!(
+                "cleanup phase after the abort: {}",
+                c.abort.as_deref().unwrap_or("completed")
+            ),
+        });
+        outcome
+            .logs
+            .extend(c.logs.into_iter().map(|l| crate::sandbox::LogLine {
+                level: l.level,
+                message: format!("cleanup: {}", l.message),
+            }));
+    }
+}
+
+/// Every testcase of a component ABORTs with `reason`.
+pub(super) fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome {
+    CheckOutcome {
+        results: testcases
+            .iter()
+            .map(|t| (t.clone(), Verdict::Abort, reason.to_string()))
+            .collect(),
+        logs: vec![crate::sandbox::LogLine {
+            level: "CRITICAL",
+            message: reason.to_string(),
+        }],
+        abort: Some(reason.to_string()),
+        stats: Default::default(),
+        elapsed: Duration::ZERO,
+        events: None,
+        divergence: None,
+    }
+}
