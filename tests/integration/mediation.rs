@@ -214,3 +214,134 @@ fn latency_is_absorbed_and_verdicts_stay_the_same() {
     assert_eq!(result_of(&report, "scs-0100-syntax-check"), 1);
     assert_eq!(result_of(&report, "scs-0100-semantics-check"), 1);
 }
+
+/// A hostile identity endpoint on 127.0.0.1: answers every request with the status line and
+/// headers at once, then `bytes` bytes of `byte`, one every `gap` (a trickle), or in 64 KiB
+/// chunks as fast as it can when `gap` is zero (a flood). Returns its auth URL.
+fn hostile_keystone(head: &'static str, byte: u8, bytes: usize, gap: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let _ = s.read(&mut buf);
+                if s.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = vec![byte; if gap.is_zero() { 1 << 16 } else { 1 }];
+                let mut sent = 0;
+                while sent < bytes && s.write_all(&chunk).is_ok() {
+                    sent += chunk.len();
+                    if !gap.is_zero() {
+                        std::thread::sleep(gap);
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{addr}/v3")
+}
+
+/// Certify `-t scs-0123-service-compute` against the cloud at `auth_url` with
+/// `--request-timeout 2`; the wall time and the run.
+fn certify_against(auth_url: &str) -> (Duration, CliRun, serde_json::Value) {
+    let dir = tempdir();
+    let clouds = dir.path().join("clouds.yaml");
+    std::fs::write(
+        &clouds,
+        format!(
+            "clouds:\n  hostile:\n    auth:\n      auth_url: {auth_url}\n      username: u\n      \
+             password: s3cret-pw\n      project_name: demo\n"
+        ),
+    )
+    .expect("clouds.yaml");
+    let out = dir.path().join("r.yaml");
+    let checks = real_checks();
+    let t0 = std::time::Instant::now();
+    let cli = scs_cert(
+        &[
+            "run",
+            "scopes/scs-compatible-iaas.yaml",
+            "-s",
+            "hostile",
+            "--os-cloud",
+            "hostile",
+            "--checks",
+            checks.to_str().expect("path"),
+            "-t",
+            "scs-0123-service-compute",
+            "--request-timeout",
+            "2",
+            "-o",
+            out.to_str().expect("path"),
+        ],
+        Some(&clouds),
+    );
+    let took = t0.elapsed();
+    assert!(out.is_file(), "the report is written: {}", cli.stderr);
+    (took, cli, read_report(&out))
+}
+
+use std::time::Duration;
+
+/// Hardening, hole 5: a Keystone that sends its headers and then trickles the body one byte a
+/// second never hangs the run: the whole token exchange is bounded by `--request-timeout`,
+/// every testcase ABORTs with one line saying so, and the report is written.
+#[test]
+fn a_trickling_keystone_cannot_hang_the_run() {
+    let url = hostile_keystone(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Subject-Token: t\r\n\
+         Content-Length: 100000\r\n\r\n{",
+        b' ',
+        45,
+        Duration::from_secs(1),
+    );
+    let (took, cli, report) = certify_against(&url);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert_eq!(cli.code, 2, "{}", cli.stderr);
+    let logs = log_lines(&report).join("\n");
+    assert!(logs.contains("did not answer within 2 s"), "{logs}");
+}
+
+/// Hardening, hole 5: a Keystone that floods its answer (no Content-Length, endless body) is
+/// cut off at the response bound instead of filling memory.
+#[test]
+fn a_flooding_keystone_is_cut_off() {
+    let url = hostile_keystone(
+        "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Subject-Token: t\r\n\
+         Connection: close\r\n\r\n[",
+        b'1',
+        1 << 28,
+        Duration::ZERO,
+    );
+    let (took, cli, report) = certify_against(&url);
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert_eq!(cli.code, 2, "{}", cli.stderr);
+    let logs = log_lines(&report).join("\n");
+    assert!(
+        logs.contains("refusing to read a token response that large")
+            || logs.contains("did not answer within"),
+        "{logs}"
+    );
+}
+
+/// Hardening, hole 12: a Keystone error body that echoes the request never puts the password
+/// into the report.
+#[test]
+fn a_keystone_refusal_echoing_the_password_stays_out_of_the_report() {
+    let url = hostile_keystone(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 83\r\n\r\n\
+         {\"error\": {\"code\": 401, \"title\": \"Unauthorized\", \"message\": \"bad s3cret-pw for u\"}}",
+        b' ',
+        0,
+        Duration::ZERO,
+    );
+    let (_, cli, report) = certify_against(&url);
+    assert_eq!(cli.code, 2, "{}", cli.stderr);
+    let text = serde_json::to_string(&report).expect("json");
+    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(text.contains("Unauthorized"), "{text}");
+}

@@ -33,6 +33,26 @@ pub enum KeystoneError {
         /// Start of the body.
         body: String,
     },
+    /// No complete answer within the time bound (a stalled or trickling server).
+    #[error(
+        "Keystone at {url} did not answer within {secs} s; check the auth_url and the network, or raise --request-timeout"
+    )]
+    Timeout {
+        /// Token URL.
+        url: String,
+        /// The bound.
+        secs: u64,
+    },
+    /// The answer is larger than any token response.
+    #[error(
+        "Keystone at {url} sent more than {limit} bytes; refusing to read a token response that large"
+    )]
+    TooLarge {
+        /// Token URL.
+        url: String,
+        /// The bound.
+        limit: u64,
+    },
     /// The answer is not what Keystone v3 sends.
     #[error("malformed token response from {url}: {problem}")]
     Malformed {
@@ -202,38 +222,36 @@ pub(crate) fn parse_token(body: &Value) -> Result<TokenInfo, String> {
     })
 }
 
-/// Authenticate; returns the token and what it says.
+/// Largest token response read (a catalog of a few hundred endpoints is far below it).
+pub const MAX_TOKEN_RESPONSE_BYTES: u64 = 16 << 20;
+
+/// Authenticate; returns the token and what it says. The whole exchange, connect to last
+/// body byte, is bounded by `timeout`, and the body by [`MAX_TOKEN_RESPONSE_BYTES`] (a
+/// bound of its own: the response cap for API calls may be set lower than a catalog), so a
+/// stalled, trickling or flooding server cannot hang a run or exhaust memory.
 pub async fn authenticate(
     client: &reqwest::Client,
     cloud: &CloudConfig,
+    timeout: std::time::Duration,
 ) -> Result<(Secret, TokenInfo), KeystoneError> {
     let url = format!("{}/auth/tokens", cloud.auth_url);
-    let resp = client
-        .post(&url)
-        .json(&auth_body(&cloud.auth))
-        .send()
-        .await
-        .map_err(|e| KeystoneError::Transport {
-            url: url.clone(),
-            message: crate::errtext::error_chain(&e),
-        })?;
-    let status = resp.status().as_u16();
-    let token = resp
-        .headers()
-        .get("x-subject-token")
-        .and_then(|v| v.to_str().ok())
-        .map(Secret::new);
-    let bytes = resp.bytes().await.map_err(|e| KeystoneError::Transport {
-        url: url.clone(),
-        message: crate::errtext::error_chain(&e),
-    })?;
+    let limit = MAX_TOKEN_RESPONSE_BYTES;
+    let exchange = token_exchange(client, cloud, &url, limit);
+    let (status, token, bytes) = match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(KeystoneError::Timeout {
+                url,
+                secs: timeout.as_secs(),
+            });
+        }
+    };
     if !(200..300).contains(&status) {
-        let body: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
         return Err(KeystoneError::Refused {
+            body: refusal_text(&bytes, &cloud.auth),
             url,
             cloud: cloud.name.clone(),
             status,
-            body,
         });
     }
     let token = token.ok_or_else(|| KeystoneError::Malformed {
@@ -248,9 +266,99 @@ pub async fn authenticate(
     Ok((token, info))
 }
 
+/// POST the credentials; the status, the token header and at most `limit` body bytes.
+async fn token_exchange(
+    client: &reqwest::Client,
+    cloud: &CloudConfig,
+    url: &str,
+    limit: u64,
+) -> Result<(u16, Option<Secret>, Vec<u8>), KeystoneError> {
+    let transport = |e: reqwest::Error| KeystoneError::Transport {
+        url: url.to_string(),
+        message: crate::errtext::error_chain(&e),
+    };
+    let mut resp = client
+        .post(url)
+        .json(&auth_body(&cloud.auth))
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = resp.status().as_u16();
+    let token = resp
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(Secret::new);
+    let too_large = || KeystoneError::TooLarge {
+        url: url.to_string(),
+        limit,
+    };
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+        if bytes.len() as u64 + chunk.len() as u64 > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok((status, token, bytes))
+}
+
+/// What of a refusal reaches the error (and so the report): Keystone's own `error.title` and
+/// `error.message` when the body is its JSON error, with the credential's secret masked in
+/// case the server echoes the request; never the raw body of something else.
+fn refusal_text(bytes: &[u8], auth: &Auth) -> String {
+    let secret = match auth {
+        Auth::Password { password, .. } => password.expose(),
+        Auth::ApplicationCredential { secret, .. } => secret.expose(),
+    };
+    let mask = |t: &str| {
+        let t: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
+        if secret.is_empty() {
+            t
+        } else {
+            t.replace(secret, "***")
+        }
+    };
+    let json: Option<Value> = serde_json::from_slice(bytes).ok();
+    let error = json.as_ref().and_then(|v| v.get("error"));
+    match (
+        error.and_then(|e| s(e, "title")),
+        error.and_then(|e| s(e, "message")),
+    ) {
+        (Some(t), Some(m)) => mask(&format!("{t}: {m}")),
+        (None, Some(m)) => mask(&m),
+        (Some(t), None) => mask(&t),
+        (None, None) => format!(
+            "(a body of {} bytes that is not a Keystone error; not shown)",
+            bytes.len()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refusal never carries the raw body, nor a secret the server echoed.
+    #[test]
+    fn refusals_show_keystones_error_without_the_secret() {
+        let auth = Auth::Password {
+            username: Some("u".into()),
+            user_id: None,
+            password: Secret::new("s3cret-pw"),
+            user_domain: Domain::Name("Default".into()),
+            project: ProjectScope::Id("p".into()),
+        };
+        let echo = br#"{"error": {"code": 401, "title": "Unauthorized", "message": "bad password s3cret-pw for u"}}"#;
+        let t = refusal_text(echo, &auth);
+        assert_eq!(t, "Unauthorized: bad password *** for u");
+        let html = b"<html><body>proxy error, request was {password: s3cret-pw}</body></html>";
+        let t = refusal_text(html, &auth);
+        assert!(!t.contains("s3cret-pw") && !t.contains("html"), "{t}");
+    }
 
     #[test]
     fn bodies() {

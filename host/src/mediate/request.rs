@@ -111,7 +111,13 @@ pub enum ApiError {
     Transport(String),
 }
 
+/// Request headers only the host sets: credentials, connection framing, and the method
+/// overrides some frameworks honour (a GET with `X-HTTP-Method-Override: DELETE` must not
+/// become a write past the read-only grant).
 pub(super) const RESERVED_REQUEST_HEADERS: &[&str] = &[
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
     "x-auth-token",
     "x-subject-token",
     "authorization",
@@ -156,19 +162,48 @@ pub(super) const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "transfer-encoding",
 ];
 
+/// Whether a check's path is a plain relative path: no `..`, scheme, query, fragment,
+/// backslash, space or control character, and no percent-encoded dot, slash or backslash
+/// (`%2e`, `%2f`, `%5c` in any case), which a URL parser or a server would turn into a
+/// climb out of the endpoint after this check. [`confine`] checks the final URL as well.
 pub(super) fn validate_path(path: &str) -> Result<(), ApiError> {
+    let lower = path.to_ascii_lowercase();
     if path.contains("..")
         || path.contains("://")
         || path.contains('?')
         || path.contains('#')
         || path.contains('\\')
         || path.chars().any(|c| c.is_control() || c == ' ')
+        || ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e))
     {
         return Err(ApiError::Denied(format!(
-            "path {path:?} must be a plain relative path (no `..`, scheme, query, fragment, spaces)"
+            "path {path:?} must be a plain relative path (no `..`, scheme, query, fragment, \
+             spaces, or percent-encoded dots and slashes)"
         )));
     }
     Ok(())
+}
+
+/// The final, normalised URL of a request must stay where the check was sent: same scheme,
+/// host and port as `base`, and a path equal to `base`'s or below it (for host-root requests
+/// `base` is the origin, so any path of that host). Decided after the URL parser resolved
+/// dot segments, whatever their encoding.
+pub(super) fn confine(base: &reqwest::Url, url: &reqwest::Url) -> Result<(), ApiError> {
+    let outside = || {
+        ApiError::Denied(format!(
+            "request URL {url} leaves its endpoint {base}; the check may only reach paths below it"
+        ))
+    };
+    if base.origin() != url.origin() {
+        return Err(outside());
+    }
+    let root = base.path().trim_end_matches('/');
+    let path = url.path();
+    if root.is_empty() || path == root || path.starts_with(&format!("{root}/")) {
+        Ok(())
+    } else {
+        Err(outside())
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +237,65 @@ mod tests {
         assert!(validate_path("v2/images").is_ok());
         for bad in ["../x", "a/../b", "http://evil/x", "x?y=1", "a b", "x#f"] {
             assert!(validate_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Percent-encoded dots and slashes are refused before any URL is built (the URL parser
+    /// would resolve `%2e%2e` to `..` afterwards and leave the endpoint with the token).
+    #[test]
+    fn encoded_dots_and_slashes_are_refused() {
+        for bad in [
+            "%2e%2e/identity/v3/auth/tokens",
+            ".%2e/x",
+            "%2E./x",
+            "%2E%2E/x",
+            "a/%2e%2e/%2e%2e/x",
+            "x%2f..%2fy",
+            "x%2F%2E%2E%2Fy",
+            "%5c..%5cx",
+            "%2e/x",
+        ] {
+            assert!(validate_path(bad).is_err(), "{bad}");
+        }
+        assert!(validate_path("images/ab%20cd").is_ok());
+    }
+
+    /// Whatever reaches the URL parser, the decision is on the normalised URL.
+    #[test]
+    fn the_final_url_stays_below_the_endpoint() {
+        let url = |s: &str| reqwest::Url::parse(s).expect("url");
+        let base = url("http://127.0.0.1:8774/compute/v2.1");
+        for (candidate, ok) in [
+            ("http://127.0.0.1:8774/compute/v2.1", true),
+            ("http://127.0.0.1:8774/compute/v2.1/flavors/detail", true),
+            (
+                "http://127.0.0.1:8774/compute/v2.1/%2e%2e/%2e%2e/identity/v3",
+                false,
+            ),
+            ("http://127.0.0.1:8774/compute/v2.1/.%2e/x", false),
+            ("http://127.0.0.1:8774/compute/v2.10/flavors", false),
+            ("http://127.0.0.1:8774/identity/v3", false),
+            ("https://127.0.0.1:8774/compute/v2.1/x", false),
+            ("http://127.0.0.1:8775/compute/v2.1/x", false),
+            ("http://evil.example/compute/v2.1/x", false),
+        ] {
+            assert_eq!(confine(&base, &url(candidate)).is_ok(), ok, "{candidate}");
+        }
+        // a host-root request (the S3 probe): any path of the same origin
+        let root = url("http://127.0.0.1:8080/");
+        assert!(confine(&root, &url("http://127.0.0.1:8080/bucket")).is_ok());
+        assert!(confine(&root, &url("http://127.0.0.2:8080/bucket")).is_err());
+    }
+
+    #[test]
+    fn method_override_headers_are_reserved() {
+        for h in [
+            "X-HTTP-Method-Override",
+            "x-http-method",
+            "X-Method-Override",
+        ] {
+            assert!(!header_allowed(h, Anchor::Endpoint), "{h}");
+            assert!(!header_allowed(h, Anchor::HostRoot), "{h}");
         }
     }
 }

@@ -10,7 +10,7 @@
 use super::clouds::{CloudConfig, Secret};
 use super::keystone::{self, Service, TokenInfo};
 use super::request::{
-    Anchor, ApiError, ApiRequest, ApiResponse, DROPPED_RESPONSE_HEADERS, header_allowed,
+    Anchor, ApiError, ApiRequest, ApiResponse, DROPPED_RESPONSE_HEADERS, confine, header_allowed,
     validate_path,
 };
 use super::{ClockMode, MediateError, transcript};
@@ -148,7 +148,7 @@ impl Session {
         limits: MediationLimits,
     ) -> Result<Session, MediateError> {
         let client = http_client(cloud)?;
-        let (token, info) = keystone::authenticate(&client, cloud).await?;
+        let (token, info) = keystone::authenticate(&client, cloud, limits.request_timeout).await?;
         tracing::debug!(user = %info.user, project = %info.project, roles = ?info.roles,
             services = info.catalog.len(), "authenticated");
         Ok(Session {
@@ -255,12 +255,15 @@ impl Session {
         };
         let path = req.path.trim_start_matches('/');
         let full = if path.is_empty() {
-            base
+            base.clone()
         } else {
             format!("{base}/{path}")
         };
         let mut url = reqwest::Url::parse(&full)
             .map_err(|e| ApiError::Transport(format!("cannot build a URL from {full:?}: {e}")))?;
+        let base_url = reqwest::Url::parse(&base)
+            .map_err(|e| ApiError::Transport(format!("catalog URL {base:?} is not a URL: {e}")))?;
+        confine(&base_url, &url)?;
         if !req.query.is_empty() {
             url.query_pairs_mut().extend_pairs(req.query.iter());
         }
@@ -302,7 +305,7 @@ impl Session {
         if guard.1 != seen_generation {
             return Some(guard.0.clone());
         }
-        match keystone::authenticate(&self.client, &self.cloud).await {
+        match keystone::authenticate(&self.client, &self.cloud, self.limits.request_timeout).await {
             Ok((token, _)) => {
                 tracing::info!("the token was refused (HTTP 401); re-authenticated");
                 *guard = (token, seen_generation + 1);
