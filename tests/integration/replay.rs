@@ -509,3 +509,55 @@ fn report_reproduce_reverifies_a_signed_run_offline() {
         r.stderr
     );
 }
+
+/// Hardening, hole 9: crafted transcripts (an event count near 2^64, a component file that is
+/// a symlink to a device) give one line and exit 4 from `run --replay`, never an abort, a
+/// panic or an unbounded read.
+#[test]
+fn crafted_transcripts_are_bad_input_with_one_line() {
+    let dir = tempdir();
+    let (_recorded, _cloud) = record("compliant", dir.path(), Credential::FirstUser);
+    let tdir = dir.path().join("transcript");
+    let mpath = tdir.join("manifest.json");
+    let original = std::fs::read(&mpath).expect("manifest");
+    let replay_cli = || {
+        scs_cert(
+            &[
+                "run",
+                test_scope().to_str().expect("path"),
+                "-s",
+                "x",
+                "--os-cloud",
+                "simcloud",
+                "--checks",
+                dir.path().join("checks").to_str().expect("path"),
+                "-t",
+                "scs-01|test-slow-poll",
+                "--replay",
+                tdir.to_str().expect("path"),
+            ],
+            None,
+        )
+    };
+    let one_error_line = |cli: &CliRun, needle: &str| {
+        assert_eq!(cli.code, 4, "{}", cli.stderr);
+        let errors: Vec<&str> = cli.stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{}", cli.stderr);
+        assert!(errors[0].contains(needle), "{}", cli.stderr);
+    };
+
+    let mut m: serde_json::Value = serde_json::from_slice(&original).expect("json");
+    m["components"][0]["events"] = serde_json::json!(u64::MAX - 1);
+    std::fs::write(&mpath, serde_json::to_vec(&m).expect("json")).expect("write");
+    one_error_line(&replay_cli(), "the manifest says");
+
+    std::fs::write(&mpath, &original).expect("restore");
+    let file = m["components"][0]["file"]
+        .as_str()
+        .expect("file")
+        .to_string();
+    let comp = tdir.join(file);
+    std::fs::remove_file(&comp).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", &comp).expect("symlink");
+    one_error_line(&replay_cli(), "not a regular file");
+}

@@ -28,6 +28,45 @@ pub(crate) const FORMAT_NAME: &str = "scs-cert-transcript";
 const ZSTD_LEVEL: i32 = 9;
 /// Largest decompressed component file accepted on replay (default 1 GiB).
 pub(crate) const MAX_COMPONENT_BYTES: u64 = 1 << 30;
+/// Largest decompressed size of all components of one transcript together: a transcript of
+/// many components, each just under [`MAX_COMPONENT_BYTES`], is refused, not loaded.
+pub(crate) const MAX_TRANSCRIPT_BYTES: u64 = 1 << 30;
+/// Largest `manifest.json` read.
+pub(crate) const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+/// Largest compressed component file read.
+pub(crate) const MAX_COMPRESSED_BYTES: u64 = 256 << 20;
+
+/// Read a transcript file: it must be a regular file (not a device, FIFO or directory, also
+/// not behind a symlink to one) of at most `limit` bytes; reading stops at the bound.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, TranscriptError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
+    if !meta.is_file() {
+        return Err(TranscriptError::Format {
+            path: path.to_path_buf(),
+            message: "not a regular file; a transcript holds plain files only".to_string(),
+        });
+    }
+    if meta.len() > limit {
+        return Err(TranscriptError::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "{} bytes, more than the {limit} a transcript file may have",
+                meta.len()
+            ),
+        });
+    }
+    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|e| io_err(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(TranscriptError::Format {
+            path: path.to_path_buf(),
+            message: format!("grew past {limit} bytes while being read"),
+        });
+    }
+    Ok(bytes)
+}
 
 /// Transcript errors; each names the file and the problem.
 #[derive(Debug, thiserror::Error)]
@@ -407,9 +446,40 @@ pub struct LoadedTranscript {
 /// Read and check a transcript directory: known format version, every
 /// component file present and matching its sha256 in the manifest.
 pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
+    load_bounded(dir, &LoadBounds::default())
+}
+
+/// How much of a transcript is read before it is refused.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoadBounds {
+    /// `manifest.json` bytes.
+    pub(crate) manifest: u64,
+    /// Compressed bytes of one component file.
+    pub(crate) compressed: u64,
+    /// Decompressed bytes of one component.
+    pub(crate) component: u64,
+    /// Decompressed bytes of all components.
+    pub(crate) total: u64,
+}
+
+impl Default for LoadBounds {
+    fn default() -> Self {
+        LoadBounds {
+            manifest: MAX_MANIFEST_BYTES,
+            compressed: MAX_COMPRESSED_BYTES,
+            component: MAX_COMPONENT_BYTES,
+            total: MAX_TRANSCRIPT_BYTES,
+        }
+    }
+}
+
+/// [`load`] with explicit bounds.
+pub(crate) fn load_bounded(
+    dir: &Path,
+    bounds: &LoadBounds,
+) -> Result<LoadedTranscript, TranscriptError> {
     let mpath = dir.join("manifest.json");
-    let bytes = std::fs::read(&mpath)
-        .map_err(|e| io_err(&mpath, format!("cannot read the transcript manifest: {e}")))?;
+    let bytes = read_bounded(&mpath, bounds.manifest)?;
     let head: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| TranscriptError::Format {
             path: mpath.clone(),
@@ -436,6 +506,7 @@ pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
             message: format!("malformed manifest: {e}"),
         })?;
     let mut events = BTreeMap::new();
+    let mut total = 0u64;
     for c in &manifest.components {
         if c.file.contains('/') || c.file.contains("..") {
             return Err(TranscriptError::Format {
@@ -447,7 +518,7 @@ pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
             });
         }
         let p = dir.join(&c.file);
-        let compressed = std::fs::read(&p).map_err(|e| io_err(&p, e))?;
+        let compressed = read_bounded(&p, bounds.compressed)?;
         let got = hex::encode(Sha256::digest(&compressed));
         if got != c.file_sha256 {
             return Err(TranscriptError::Format {
@@ -461,12 +532,22 @@ pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
         let mut raw = Vec::new();
         let mut dec =
             zstd::stream::read::Decoder::new(&compressed[..]).map_err(|e| io_err(&p, e))?;
-        std::io::copy(
-            &mut std::io::Read::take(&mut dec, MAX_COMPONENT_BYTES),
-            &mut raw,
-        )
-        .map_err(|e| io_err(&p, e))?;
-        let mut evs = Vec::with_capacity(c.events);
+        let room = bounds.component.min(bounds.total.saturating_sub(total));
+        std::io::copy(&mut std::io::Read::take(&mut dec, room + 1), &mut raw)
+            .map_err(|e| io_err(&p, e))?;
+        if raw.len() as u64 > room {
+            return Err(TranscriptError::Format {
+                path: p,
+                message: format!(
+                    "decompresses to more than {room} bytes (at most {} per component, {} per \
+                     transcript)",
+                    bounds.component, bounds.total
+                ),
+            });
+        }
+        total += raw.len() as u64;
+        // The manifest's event count is a claim, not a size to allocate for.
+        let mut evs = Vec::new();
         for (i, line) in raw.lines().enumerate() {
             let line = line.map_err(|e| io_err(&p, e))?;
             if line.is_empty() {
@@ -477,6 +558,16 @@ pub fn load(dir: &Path) -> Result<LoadedTranscript, TranscriptError> {
                 message: format!("event {}: {e}", i + 1),
             })?;
             evs.push(ev);
+        }
+        if evs.len() != c.events {
+            return Err(TranscriptError::Format {
+                path: p,
+                message: format!(
+                    "holds {} events, the manifest says {}; the transcript was altered",
+                    evs.len(),
+                    c.events
+                ),
+            });
         }
         events.insert(c.id.clone(), evs);
     }
@@ -628,6 +719,77 @@ impl Replayer {
 mod tests {
     use super::*;
     use crate::mediate::Method;
+
+    /// A transcript with one component of `n` `clock.now()` events, as `write` makes it.
+    fn small_transcript(dir: &Path, n: usize) {
+        let mut comps = BTreeMap::new();
+        comps.insert(
+            "c1".to_string(),
+            ("00".repeat(32), vec![Event::Now { ms: 1 }; n]),
+        );
+        write(dir, None, Some("offline".into()), &comps).unwrap();
+    }
+
+    fn edit_manifest(dir: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+        let p = dir.join("manifest.json");
+        let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+    }
+
+    /// Hardening, hole 9: an event count near 2^64 is a claim, not an allocation.
+    #[test]
+    fn a_huge_event_count_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        small_transcript(dir.path(), 2);
+        edit_manifest(dir.path(), |v| {
+            v["components"][0]["events"] = serde_json::json!(u64::MAX - 1)
+        });
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("the manifest says"), "{e}");
+    }
+
+    /// Hardening, hole 9: files that are symlinks to devices are refused before reading.
+    #[test]
+    fn symlinks_to_devices_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        small_transcript(dir.path(), 1);
+        let comp = dir.path().join("c1.jsonl.zst");
+        assert!(comp.is_file(), "component file name as `write` makes it");
+        std::fs::remove_file(&comp).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &comp).unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        let m = dir.path().join("manifest.json");
+        std::fs::remove_file(&m).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &m).unwrap();
+        let e = load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    /// Hardening, hole 9: many components each under the per-component bound still cannot
+    /// exceed the bound for the whole transcript.
+    #[test]
+    fn the_whole_transcript_is_bounded_not_just_each_component() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut comps = BTreeMap::new();
+        for i in 0..4 {
+            comps.insert(
+                format!("c{i}"),
+                ("00".repeat(32), vec![Event::Now { ms: 1 }; 100]),
+            );
+        }
+        write(dir.path(), None, None, &comps).unwrap();
+        let per_component = 100 * "{\"kind\":\"now\",\"ms\":1}\n".len() as u64 + 64;
+        let bounds = LoadBounds {
+            component: per_component * 2,
+            total: per_component * 3,
+            ..LoadBounds::default()
+        };
+        let e = load_bounded(dir.path(), &bounds).unwrap_err().to_string();
+        assert!(e.contains("per transcript"), "{e}");
+        assert!(load_bounded(dir.path(), &LoadBounds::default()).is_ok());
+    }
 
     fn req(path: &str) -> ApiRequest {
         ApiRequest {
