@@ -6,8 +6,8 @@
 //! Owns: the temporary-file naming (`.NAME.PID.tmp` beside the target), fsync of the data and of
 //! the directory, removal of the temporary file on failure.
 //!
-//! Must never: follow a path outside the target's directory, or leave a temporary file behind on
-//! an error it saw.
+//! Must never: follow a symlink planted at the temporary name, or leave a temporary file
+//! behind on an error it saw.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,19 @@ pub struct WriteError {
 /// systems refuse fsync on a directory). The directory must exist: a report aimed at a
 /// mistyped directory is an error, not a new directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_mode(path, bytes, 0o666)
+}
+
+/// [`write_atomic`] for files only the user may read (mode 0600 before the umask): signing
+/// keys' neighbours, carry files of signed reports, state.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// The temporary file is created fresh (`O_CREAT | O_EXCL`): a symlink or file planted at its
+/// name is removed (the link itself, never its target) and creation tried once more, so
+/// the write can never go through a link to somewhere else.
+fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -42,7 +55,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         .unwrap_or_else(|| "file".to_string());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(fail(&tmp))?;
+        let mut f = create_fresh(&tmp, mode).map_err(fail(&tmp))?;
         f.write_all(bytes).map_err(fail(&tmp))?;
         f.sync_all().map_err(fail(&tmp))?;
         drop(f);
@@ -54,6 +67,26 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Create `path` exclusively with `mode`; if something is in the way, remove it and try once
+/// more.
+fn create_fresh(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::remove_file(path)?;
+            open()
+        }
+        other => other,
+    }
 }
 
 /// fsync a directory, so that a rename or unlink in it survives a crash.
@@ -79,6 +112,35 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Hardening, hole 12: a symlink planted at the temporary file's name is not followed.
+    #[test]
+    fn a_planted_symlink_at_the_temporary_name_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("scs-fsutil-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"keep me").expect("victim");
+        let path = dir.join("report.yaml");
+        let tmp = dir.join(format!(".report.yaml.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &tmp).expect("plant");
+        write_atomic(&path, b"the report").expect("write");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"keep me");
+        assert_eq!(std::fs::read(&path).expect("report"), b"the report");
+        assert!(!path.is_symlink());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn private_files_are_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("scs-fsutil-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("carry.scsr");
+        write_atomic_private(&path, b"x").expect("write");
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
