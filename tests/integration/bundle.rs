@@ -1168,3 +1168,281 @@ fn inspect_shows_everything_before_running() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("none (unsigned)"), "{}", r.stdout);
 }
+
+/// A checks directory holding one check `id` with the real flavor-naming
+/// component and a hand-written check.json claiming `standard` and `testcases`.
+fn forged_check(dir: &Path, id: &str, standard: &str, testcases: &[&str]) -> PathBuf {
+    let checks = dir.join("checks");
+    let c = checks.join(id);
+    std::fs::create_dir_all(&c).expect("mkdir");
+    std::fs::copy(
+        crate::common::real_checks().join("scs-0100-flavor-naming/component.wasm"),
+        c.join("component.wasm"),
+    )
+    .expect("copy component");
+    let meta = serde_json::json!({
+        "id": id,
+        "standard": standard,
+        "version": "0.1.0",
+        "testcases": testcases,
+        "capabilities": ["openstack:compute:read"],
+    });
+    std::fs::write(c.join("check.json"), meta.to_string()).expect("write check.json");
+    checks
+}
+
+/// A root whose bundle role is `owner` and whose delegation `flavors` lets
+/// `contrib` sign read-only checks under `scs-0100-`.
+fn delegating_root(owner: &PrivateKey, contrib: &PrivateKey) -> RootFile {
+    let flavors = Delegation {
+        name: "flavors".into(),
+        keys: vec![],
+        threshold: 1,
+        prefixes: vec!["scs-0100-".into()],
+        capabilities: vec!["openstack:*:read".into()],
+    };
+    make_root(1, &[owner], &[owner], 1, vec![(flavors, vec![contrib])])
+}
+
+#[test]
+fn delegated_check_claiming_testcases_outside_its_prefix_is_refused() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    let owner = keys::generate_ed25519("owner");
+    let contrib = keys::generate_ed25519("contrib");
+    let root = delegating_root(&owner, &contrib);
+    let root_path = write_root(d, "root.json", &root);
+    let build = |checks: &Path| {
+        let mut b = Build::new(checks);
+        b.scopes.clear();
+        b.trust = vec![root_path.clone()];
+        b.signed(&[&contrib])
+    };
+    // The check's id is inside the prefix; one of its testcases is not.
+    let evil = forged_check(
+        &d.join("evil"),
+        "scs-0100-evil",
+        "scs-0100",
+        &["scs-0100-evil-own", "scs-0103-flavor-1v-4"],
+    );
+    let bytes = build(&evil);
+    let refused = |bytes: &[u8], state: &str| match verify_with(bytes, &root, &opts(&d.join(state)))
+    {
+        Ok(v) => panic!("accepted, authorized by {}", v.authorized_by),
+        Err(e) => e,
+    };
+    let e = refused(&bytes, "state-evil");
+    assert_eq!(e.reason, Reason::DelegationPrefix, "{e}");
+    assert_eq!(
+        e.message,
+        "check scs-0100-evil claims testcase scs-0103-flavor-1v-4, which is outside the \
+         prefixes (scs-0100-) of delegation flavors that signed it"
+    );
+    // The CLI: exit 31, one line naming the check, the testcase and the delegation.
+    cli_refuses(
+        d,
+        "evil",
+        &bytes,
+        &root_path,
+        &d.join("cli-state-evil"),
+        Reason::DelegationPrefix,
+    );
+    let f = d.join("evil.scsb");
+    let r = crate::common::scs_cert(
+        &[
+            "bundle",
+            "verify",
+            s(&f),
+            "--root",
+            s(&root_path),
+            "--state-dir",
+            s(&d.join("cli2")),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 31, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim_end(),
+        format!("scs-cert: refused: delegation-prefix: {}", e.message)
+    );
+    // A standard outside the prefix is refused the same way.
+    let foreign_standard = forged_check(
+        &d.join("std"),
+        "scs-0100-std",
+        "scs-0103",
+        &["scs-0100-std-own"],
+    );
+    let e = refused(&build(&foreign_standard), "state-std");
+    assert_eq!(e.reason, Reason::DelegationPrefix, "{e}");
+    assert!(
+        e.message.contains("claims standard scs-0103") && e.message.contains("flavors"),
+        "{e}"
+    );
+    // The bundle role is not bound by the delegation's prefixes.
+    let mut b = Build::new(&evil);
+    b.scopes.clear();
+    b.trust = vec![root_path.clone()];
+    let v = verify_with(&b.signed(&[&owner]), &root, &opts(&d.join("state-owner")))
+        .expect("the bundle role signs any testcase");
+    assert_eq!(v.authorized_by, "bundle");
+}
+
+#[test]
+fn delegated_check_within_its_prefix_passes() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    let owner = keys::generate_ed25519("owner");
+    let contrib = keys::generate_ed25519("contrib");
+    let root = delegating_root(&owner, &contrib);
+    let root_path = write_root(d, "root.json", &root);
+    let checks = forged_check(
+        d,
+        "scs-0100-mine",
+        "scs-0100",
+        &["scs-0100-mine-a", "scs-0100-mine-b"],
+    );
+    let mut b = Build::new(&checks);
+    b.scopes.clear();
+    b.trust = vec![root_path.clone()];
+    let bytes = b.signed(&[&contrib]);
+    let v = verify_with(&bytes, &root, &opts(&d.join("state")))
+        .expect("a check inside its delegation's prefix passes");
+    assert_eq!(v.authorized_by, "delegation:flavors");
+    assert_eq!(
+        v.checks[0].meta.testcases,
+        vec!["scs-0100-mine-a", "scs-0100-mine-b"]
+    );
+    // And through the CLI.
+    let f = d.join("mine.scsb");
+    std::fs::write(&f, &bytes).expect("w");
+    let r = crate::common::scs_cert(
+        &[
+            "bundle",
+            "verify",
+            s(&f),
+            "--root",
+            s(&root_path),
+            "--state-dir",
+            s(&d.join("cli")),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A component that returns results for testcases it was not asked for
+/// (one its signed check.json lists but the scope does not select, one
+/// listed nowhere, and one a real check of the run answers): the host drops
+/// each with a WARNING in that invocation's stderr and reports none of them.
+#[test]
+fn results_for_unrequested_testcases_are_dropped() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    let cloud = crate::common::start_cloud("compliant");
+    let clouds =
+        crate::common::write_clouds(d, &cloud, "simcloud", &crate::common::Credential::FirstUser);
+    let owner = keys::generate_ed25519("owner");
+    let root = make_root(1, &[&owner], &[&owner], 1, vec![]);
+    let root_path = write_root(d, "root.json", &root);
+    let checks = crate::common::checks_with(d, &["test-extra", "scs-0100-flavor-naming"]);
+    let mut b = Build::new(&checks);
+    b.scopes.clear();
+    b.expires = "2099-01-01";
+    b.trust = vec![root_path.clone()];
+    let bundle = d.join("b.scsb");
+    std::fs::write(&bundle, b.signed(&[&owner])).expect("w");
+    let scope = d.join("scope.yaml");
+    std::fs::write(
+        &scope,
+        "uuid: 00000000-0000-4000-8000-000000000002
+name: unrequested results
+url: https://example.invalid/unrequested.yaml
+variables:
+  - os_cloud
+scripts:
+  - executable: scs-cert
+    testcases:
+      - {id: test-extra}
+      - {id: scs-0100-syntax-check}
+      - {id: scs-0100-semantics-check}
+modules:
+  - id: m
+    name: m
+    targets:
+      main: [test-extra, scs-0100-syntax-check, scs-0100-semantics-check]
+versions:
+  - version: v1
+    include: [m]
+timeline:
+  - date: 2020-01-01
+    versions:
+      v1: effective
+",
+    )
+    .expect("write scope");
+    let out = d.join("r.yaml");
+    let r = crate::common::scs_cert(
+        &[
+            "run",
+            s(&scope),
+            "--os-cloud",
+            "simcloud",
+            "--subject",
+            "t",
+            "--date",
+            "2026-11-29",
+            "--bundle",
+            s(&bundle),
+            "--root",
+            s(&root_path),
+            "--state-dir",
+            s(&d.join("state")),
+            "--output",
+            s(&out),
+            "-q",
+        ],
+        Some(&clouds),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rep = crate::common::read_report(&out);
+    let results = crate::common::results_of(&rep);
+    assert_eq!(results.get("test-extra"), Some(&1), "{results:?}");
+    for id in ["test-extra-listed", "test-extra-unlisted"] {
+        assert!(!results.contains_key(id), "{id} reported: {results:?}");
+    }
+    // The forged FAIL did not replace the real check's verdict.
+    assert_eq!(
+        results.get("scs-0100-syntax-check"),
+        Some(&1),
+        "{results:?}"
+    );
+    let invs = rep["run"]["invocations"].as_object().expect("invocations");
+    let extra = invs
+        .values()
+        .find(|i| i["results"].get("test-extra").is_some())
+        .expect("the invocation of test-extra");
+    let keys: Vec<&String> = extra["results"]
+        .as_object()
+        .expect("results")
+        .keys()
+        .collect();
+    assert_eq!(keys, vec!["test-extra"], "{extra}");
+    let stderr: Vec<&str> = extra["stderr"]
+        .as_array()
+        .expect("stderr")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    for id in [
+        "test-extra-listed",
+        "test-extra-unlisted",
+        "scs-0100-syntax-check",
+    ] {
+        assert!(
+            stderr.iter().any(|l| l.starts_with("WARNING: ")
+                && l.contains(&format!("{id:?}"))
+                && l.contains("not requested")),
+            "no WARNING naming {id}: {stderr:?}"
+        );
+    }
+}

@@ -29,7 +29,8 @@ pub enum Reason {
     KeyExpired,
     /// Too few trusted signatures.
     Threshold,
-    /// A delegated key signed a check outside its prefixes.
+    /// A delegated key signed a check outside its prefixes: its id, a
+    /// testcase id it lists, or its standard.
     DelegationPrefix,
     /// A delegated key signed a capability it may not grant.
     DelegationCapability,

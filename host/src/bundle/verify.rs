@@ -20,7 +20,9 @@ use super::manifest::{
 };
 pub use super::refusal::{Reason, Refusal};
 use super::{CheckMeta, LoadedCheck, MAX_CHECK_JSON_BYTES};
-use crate::trust::root::{RootError, RootFile, TrustRoot, fmt_time, parse_rfc3339_utc};
+use crate::trust::root::{
+    CheckClaims, RootError, RootFile, TrustRoot, fmt_time, parse_rfc3339_utc,
+};
 use crate::trust::state::{State, StateError};
 use crate::trust::{TrustError, sshsig};
 use chrono::{DateTime, Utc};
@@ -36,7 +38,9 @@ impl From<TrustError> for Refusal {
                 RootError::UnknownKey { .. } => Reason::UnknownKey,
                 RootError::KeyExpired { .. } => Reason::KeyExpired,
                 RootError::BundleThreshold { .. } => Reason::Threshold,
-                RootError::DelegationPrefix { .. } => Reason::DelegationPrefix,
+                RootError::DelegationPrefix { .. } | RootError::DelegationClaim(_) => {
+                    Reason::DelegationPrefix
+                }
                 RootError::DelegationCapability { .. } => Reason::DelegationCapability,
                 RootError::DelegationScope { .. } => Reason::DelegationScope,
                 RootError::Expired { .. } => Reason::RootExpired,
@@ -393,9 +397,14 @@ pub fn verify_bytes(
     }
     // 6. who signed, and may they sign all of this?
     let m = &opened.manifest;
-    let check_caps: Vec<(String, Vec<String>)> = checks
+    let claims: Vec<CheckClaims> = checks
         .iter()
-        .map(|c| (c.meta.id.clone(), c.meta.capabilities.clone()))
+        .map(|c| CheckClaims {
+            id: c.meta.id.clone(),
+            standard: c.meta.standard.clone(),
+            testcases: c.meta.testcases.clone(),
+            capabilities: c.meta.capabilities.clone(),
+        })
         .collect();
     let others: Vec<String> = opened
         .files
@@ -404,7 +413,7 @@ pub fn verify_bytes(
         .cloned()
         .collect();
     let auth = trust
-        .authorize(&signer_keys, &check_caps, &others, opts.now)
+        .authorize(&signer_keys, &claims, &others, opts.now)
         .map_err(Refusal::from)?;
     // 7. host compatibility.
     let host = env!("CARGO_PKG_VERSION");

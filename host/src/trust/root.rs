@@ -11,8 +11,9 @@
 //!
 //! Must never: trust a root that its own root role did not sign, skip a
 //! version when walking the rotation history, let a delegated key authorize a
-//! check outside its id prefixes or beyond its capabilities, or read files
-//! (callers hand in bytes).
+//! check outside its id prefixes (its id, every testcase id it lists and its
+//! standard) or beyond its capabilities, or read files (callers hand in
+//! bytes).
 
 use super::TrustError;
 use super::allowed_signers::match_pattern;
@@ -131,6 +132,11 @@ pub enum RootError {
         /// Active delegation names.
         delegations: String,
     },
+    /// A delegated signer signed a check (inside its id prefixes) that
+    /// claims a testcase or a standard outside the prefixes of the delegation
+    /// covering it (boxed: it is the largest variant).
+    #[error("{0}")]
+    DelegationClaim(Box<ClaimOutside>),
     /// A delegated signer signed a capability it may not grant.
     #[error(
         "check {check} asks for capability {capability}, which delegation {delegation} does not allow"
@@ -153,6 +159,57 @@ pub enum RootError {
         /// Active delegation names.
         delegations: String,
     },
+}
+
+/// What a check claims besides its id, in a [`RootError::DelegationClaim`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// A testcase id listed in check.json.
+    Testcase,
+    /// The `standard` of check.json.
+    Standard,
+}
+
+impl std::fmt::Display for ClaimKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClaimKind::Testcase => "testcase",
+            ClaimKind::Standard => "standard",
+        })
+    }
+}
+
+/// The detail of [`RootError::DelegationClaim`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "check {check} claims {kind} {claim}, which is outside the prefixes ({prefixes}) of delegation {delegation} that signed it"
+)]
+pub struct ClaimOutside {
+    /// Check id.
+    pub check: String,
+    /// What is claimed: a testcase or the standard.
+    pub kind: ClaimKind,
+    /// The testcase id or standard.
+    pub claim: String,
+    /// Name of the delegation covering the check's id.
+    pub delegation: String,
+    /// That delegation's prefixes, comma-separated.
+    pub prefixes: String,
+}
+
+/// What a check of a bundle claims, as far as signing authority goes: its
+/// id, its standard, the testcase ids it answers and its capabilities (all
+/// from its check.json).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CheckClaims {
+    /// Check id.
+    pub(crate) id: String,
+    /// The standard it says it checks, e.g. `scs-0100`.
+    pub(crate) standard: String,
+    /// Testcase ids it answers.
+    pub(crate) testcases: Vec<String>,
+    /// Capabilities it declares.
+    pub(crate) capabilities: Vec<String>,
 }
 
 /// A root.json or bundle manifest time that cannot be read.
@@ -207,8 +264,10 @@ pub struct Delegation {
     pub keys: Vec<String>,
     /// Distinct valid signatures needed.
     pub threshold: u32,
-    /// Check id prefixes the delegation covers (`scs-0100-` covers
-    /// `scs-0100-flavor-naming`).
+    /// Id prefixes the delegation covers (`scs-0100-` covers
+    /// `scs-0100-flavor-naming`): every check it signs must have an id, every
+    /// testcase id it lists and its standard inside them (see
+    /// [`covers_standard`]).
     pub prefixes: Vec<String>,
     /// Capability patterns a covered check may declare (`*` wildcards, e.g.
     /// `openstack:*:read` for read-only).
@@ -266,6 +325,33 @@ pub fn parse_rfc3339_utc(s: &str) -> Result<DateTime<Utc>, Rfc3339Error> {
         .ok_or_else(|| Rfc3339Error::Format {
             text: s.to_string(),
         })
+}
+
+/// Whether one of the delegation's prefixes covers `id` (a check or testcase
+/// id): `id` starts with it.
+fn covers_id(d: &Delegation, id: &str) -> bool {
+    d.prefixes.iter().any(|p| id.starts_with(p.as_str()))
+}
+
+/// Whether the delegation's prefixes cover the standard `standard`: by the id
+/// rule, applied to the standard itself or to the ids of the standard
+/// (`<standard>-`), so the prefix `scs-0100-` covers the standard `scs-0100`
+/// but not `scs-0103` or `scs-01`.
+fn covers_standard(d: &Delegation, standard: &str) -> bool {
+    covers_id(d, standard) || covers_id(d, &format!("{standard}-"))
+}
+
+/// The first thing `check` claims that delegation `d` does not cover: its
+/// standard, then its testcases in order.
+fn uncovered_claim<'c>(d: &Delegation, check: &'c CheckClaims) -> Option<(ClaimKind, &'c str)> {
+    if !covers_standard(d, &check.standard) {
+        return Some((ClaimKind::Standard, check.standard.as_str()));
+    }
+    check
+        .testcases
+        .iter()
+        .find(|t| !covers_id(d, t))
+        .map(|t| (ClaimKind::Testcase, t.as_str()))
 }
 
 /// Whether `cap` is allowed by one of the `patterns`.
@@ -635,17 +721,18 @@ impl TrustRoot {
     }
 
     /// Decide whether `signers` (keys whose signatures over the manifest
-    /// verified) authorize a bundle holding `checks` (id, declared
-    /// capabilities) and the non-check files `other_files`.
+    /// verified) authorize a bundle holding `checks` and the non-check files
+    /// `other_files`.
     ///
     /// The bundle role authorizes everything once its threshold of trusted
     /// signers is met; otherwise the delegations whose thresholds are met
-    /// must cover every check (by prefix and capabilities) and the bundle may
-    /// hold nothing outside checks/.
+    /// must cover every check (its id, standard and testcase ids by prefix,
+    /// its capabilities by pattern) and the bundle may hold nothing outside
+    /// checks/.
     pub(crate) fn authorize(
         &self,
         signers: &[PublicKey],
-        checks: &[(String, Vec<String>)],
+        checks: &[CheckClaims],
         other_files: &[String],
         now: DateTime<Utc>,
     ) -> Result<Authorization, TrustError> {
@@ -743,12 +830,13 @@ struct SignerKeys {
 }
 
 /// Authorization by the `active` delegations alone: nothing outside
-/// checks/, every check covered by a delegation that allows all its
-/// capabilities. The signers are the trusted keys of the delegations used.
+/// checks/, every check covered by one delegation whose prefixes hold its id,
+/// standard and testcase ids and which allows all its capabilities. The
+/// signers are the trusted keys of the delegations used.
 fn authorize_delegated(
     active: &[&Delegation],
     trusted: &BTreeSet<String>,
-    checks: &[(String, Vec<String>)],
+    checks: &[CheckClaims],
     other_files: &[String],
 ) -> Result<Authorization, TrustError> {
     let names = active
@@ -764,8 +852,8 @@ fn authorize_delegated(
         .into());
     }
     let mut used = BTreeSet::new();
-    for (id, caps) in checks {
-        let d = delegation_for_check(active, id, caps, &names)?;
+    for check in checks {
+        let d = delegation_for_check(active, check, &names)?;
         used.insert(d.name.clone());
     }
     let signers = active
@@ -785,32 +873,46 @@ fn authorize_delegated(
 }
 
 /// The first of the `active` delegations (named `names` in errors) whose
-/// prefixes cover check `id` and whose capabilities allow all of `caps`.
-/// Refused when no prefix covers the check, or when the first covering
-/// delegation does not allow a capability and no other covering one does.
+/// prefixes cover the check's id, standard and every testcase id, and whose
+/// capabilities allow all the check's capabilities.
+///
+/// Refused when no prefix covers the check's id; otherwise, when no covering
+/// delegation covers everything, with the first covering delegation's first
+/// problem: a claim outside its prefixes (standard, then testcases), else a
+/// capability it does not allow.
 fn delegation_for_check<'d>(
     active: &[&'d Delegation],
-    id: &str,
-    caps: &[String],
+    check: &CheckClaims,
     names: &str,
 ) -> Result<&'d Delegation, TrustError> {
+    let caps = &check.capabilities;
     let covering: Vec<&'d Delegation> = active
         .iter()
         .copied()
-        .filter(|d| d.prefixes.iter().any(|p| id.starts_with(p.as_str())))
+        .filter(|d| covers_id(d, &check.id))
         .collect();
     let Some(first) = covering.first() else {
         return Err(RootError::DelegationPrefix {
-            check: id.to_string(),
+            check: check.id.clone(),
             delegations: names.to_string(),
         }
         .into());
     };
-    if let Some(d) = covering
-        .iter()
-        .find(|d| caps.iter().all(|c| capability_allowed(c, &d.capabilities)))
-    {
+    if let Some(d) = covering.iter().find(|d| {
+        uncovered_claim(d, check).is_none()
+            && caps.iter().all(|c| capability_allowed(c, &d.capabilities))
+    }) {
         return Ok(d);
+    }
+    if let Some((kind, claim)) = uncovered_claim(first, check) {
+        return Err(RootError::DelegationClaim(Box::new(ClaimOutside {
+            check: check.id.clone(),
+            kind,
+            claim: claim.to_string(),
+            delegation: first.name.clone(),
+            prefixes: first.prefixes.join(", "),
+        }))
+        .into());
     }
     let capability = caps
         .iter()
@@ -818,7 +920,7 @@ fn delegation_for_check<'d>(
         .cloned()
         .unwrap_or_default();
     Err(RootError::DelegationCapability {
-        check: id.to_string(),
+        check: check.id.clone(),
         capability,
         delegation: first.name.clone(),
     }
@@ -1030,7 +1132,13 @@ mod tests {
         f.sign(&r).expect("sign");
         let tr = TrustRoot::from_installed(f).expect("root");
         let now = t("2026-01-01");
-        let read = |id: &str| (id.to_string(), vec!["openstack:compute:read".to_string()]);
+        let claims = |id: &str, standard: &str, testcases: &[&str], cap: &str| CheckClaims {
+            id: id.to_string(),
+            standard: standard.to_string(),
+            testcases: testcases.iter().map(|t| t.to_string()).collect(),
+            capabilities: vec![cap.to_string()],
+        };
+        let read = |id: &str| claims(id, "scs-0100", &["scs-0100-t"], "openstack:compute:read");
         let a = tr
             .authorize(
                 &[b.public_key().clone()],
@@ -1061,9 +1169,11 @@ mod tests {
             matches!(e, TrustError::Root(RootError::DelegationPrefix { .. })),
             "{e}"
         );
-        let w = (
-            "scs-0100-x".to_string(),
-            vec!["openstack:compute:write".to_string()],
+        let w = claims(
+            "scs-0100-x",
+            "scs-0100",
+            &["scs-0100-x"],
+            "openstack:compute:write",
         );
         let e = tr
             .authorize(&[c.public_key().clone()], &[w], &[], now)
@@ -1072,6 +1182,69 @@ mod tests {
             matches!(e, TrustError::Root(RootError::DelegationCapability { .. })),
             "{e}"
         );
+        // The testcases and the standard must lie inside the prefixes too.
+        let c_read =
+            |check: CheckClaims| tr.authorize(&[c.public_key().clone()], &[check], &[], now);
+        let e = c_read(claims(
+            "scs-0100-evil",
+            "scs-0100",
+            &["scs-0100-own", "scs-0103-flavor-1v-4"],
+            "openstack:compute:read",
+        ))
+        .expect_err("foreign testcase");
+        assert!(
+            matches!(
+                &e,
+                TrustError::Root(RootError::DelegationClaim(c))
+                    if c.kind == ClaimKind::Testcase && c.claim == "scs-0103-flavor-1v-4"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "check scs-0100-evil claims testcase scs-0103-flavor-1v-4, which is outside the \
+             prefixes (scs-0100-) of delegation contrib that signed it"
+        );
+        for standard in ["scs-0103", "scs-01", "scs-010"] {
+            let e = c_read(claims(
+                "scs-0100-x",
+                standard,
+                &["scs-0100-x"],
+                "openstack:compute:read",
+            ))
+            .expect_err("foreign standard");
+            assert!(
+                matches!(
+                    &e,
+                    TrustError::Root(RootError::DelegationClaim(c)) if c.kind == ClaimKind::Standard
+                ),
+                "{standard}: {e}"
+            );
+        }
+        for standard in ["scs-0100", "scs-0100-sub"] {
+            c_read(claims(
+                "scs-0100-x",
+                standard,
+                &["scs-0100-x", "scs-0100-y"],
+                "openstack:compute:read",
+            ))
+            .unwrap_or_else(|e| panic!("{standard}: {e}"));
+        }
+        // The bundle role is not bound by prefixes at all.
+        let a = tr
+            .authorize(
+                &[b.public_key().clone()],
+                &[claims(
+                    "scs-0100-x",
+                    "scs-0103",
+                    &["scs-0116-presence"],
+                    "openstack:compute:write",
+                )],
+                &[],
+                now,
+            )
+            .expect("bundle role");
+        assert_eq!(a.authorized_by, "bundle");
         let e = tr
             .authorize(
                 &[c.public_key().clone()],
@@ -1101,6 +1274,60 @@ mod tests {
             .expect_err("threshold");
         assert!(
             matches!(e, TrustError::Root(RootError::BundleThreshold { .. })),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn delegated_claims_need_one_delegation_covering_them_all() {
+        let r = generate_ed25519("r");
+        let b = generate_ed25519("b");
+        let c = generate_ed25519("c");
+        let mut f = root_v1(&r, &b);
+        let cid = add_key(&mut f.signed, c.public_key());
+        let delegation = |name: &str, prefixes: &[&str]| Delegation {
+            name: name.into(),
+            keys: vec![cid.clone()],
+            threshold: 1,
+            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+            capabilities: vec!["openstack:*:read".into()],
+        };
+        f.signed.delegations = vec![
+            delegation("narrow", &["scs-0100-"]),
+            delegation("wide", &["scs-0100-", "scs-0103-"]),
+        ];
+        f.signatures.clear();
+        f.sign(&r).expect("sign");
+        let tr = TrustRoot::from_installed(f).expect("root");
+        let check = CheckClaims {
+            id: "scs-0100-x".into(),
+            standard: "scs-0100".into(),
+            testcases: vec!["scs-0100-a".into(), "scs-0103-b".into()],
+            capabilities: vec!["openstack:compute:read".into()],
+        };
+        let a = tr
+            .authorize(
+                &[c.public_key().clone()],
+                std::slice::from_ref(&check),
+                &[],
+                t("2026-01-01"),
+            )
+            .expect("the wide delegation covers it all");
+        assert_eq!(a.authorized_by, "delegation:wide");
+        // Two delegations do not add up: each check needs one covering all of it.
+        let mut tr2 = tr.clone();
+        tr2.file.signed.delegations = vec![
+            delegation("narrow", &["scs-0100-"]),
+            delegation("other", &["scs-0103-"]),
+        ];
+        let e = tr2
+            .authorize(&[c.public_key().clone()], &[check], &[], t("2026-01-01"))
+            .expect_err("split across delegations");
+        assert!(
+            matches!(
+                &e,
+                TrustError::Root(RootError::DelegationClaim(c)) if c.delegation == "narrow"
+            ),
             "{e}"
         );
     }

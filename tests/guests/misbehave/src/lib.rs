@@ -3,7 +3,7 @@
 //! the behaviour; tests/artifacts assembles one check directory per
 //! behaviour from `checks/*.json` (each with its own limits and grants).
 //!
-//! Never part of a bundle.
+//! Never part of a released bundle (tests sign throwaway bundles with it).
 
 #![allow(unsafe_code)] // generated export glue only
 
@@ -112,6 +112,21 @@ fn run_one(id: &str) -> TestcaseResult {
     }
 }
 
+/// The results for one requested testcase: its own, and for `test-extra`
+/// also results for ids the host did not ask for (one its check.json lists,
+/// one nobody lists, one a real check answers), which the host must drop.
+fn results_for(id: &str) -> Vec<TestcaseResult> {
+    if id != "test-extra" {
+        return vec![run_one(id)];
+    }
+    vec![
+        sdk::result(id, Verdict::Pass, "answered what was asked"),
+        sdk::result("test-extra-listed", Verdict::Pass, "listed, not asked"),
+        sdk::result("test-extra-unlisted", Verdict::Pass, "listed nowhere"),
+        sdk::result("scs-0100-syntax-check", Verdict::Fail, "forged"),
+    ]
+}
+
 fn serde_json_value() -> serde_json::Value {
     serde_json::json!({"server": {"name": "_scs-test-denied", "flavorRef": "1", "imageRef": "x"}})
 }
@@ -121,7 +136,7 @@ struct Check;
 impl scs_check_sdk::bindings::Guest for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
         sdk::install_panic_hook();
-        testcases.iter().map(|id| run_one(id)).collect()
+        testcases.iter().flat_map(|id| results_for(id)).collect()
     }
 }
 
