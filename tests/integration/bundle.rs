@@ -1446,3 +1446,50 @@ timeline:
         );
     }
 }
+
+/// Hardening, hole 11: once a bundle carried root version 2 (which retired key k1), a later
+/// bundle that omits the history and is signed by k1 is refused on the same machine, although
+/// it verifies against the installed root version 1 alone.
+#[test]
+fn a_retired_key_stays_retired_after_the_rotation_was_seen() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    let k1 = keys::generate_ed25519("k1");
+    let k2 = keys::generate_ed25519("k2");
+    let v1 = make_root(1, &[&k1], &[&k1], 1, vec![]);
+    let mut body = v1.signed.clone();
+    body.version = 2;
+    let id2 = root::add_key(&mut body, k2.public_key());
+    body.roles.root.keys = vec![id2.clone()];
+    body.roles.bundle.keys = vec![id2];
+    root::prune_keys(&mut body);
+    let mut v2 = RootFile {
+        signed: body,
+        signatures: vec![],
+    };
+    v2.sign(&k1).expect("s");
+    v2.sign(&k2).expect("s");
+    let checks = crate::common::real_checks();
+    let state = d.join("state");
+    // The rotation is seen once.
+    let mut rotated = Build::new(&checks);
+    rotated.sequence = 2;
+    rotated.trust = vec![write_root(d, "v2.json", &v2)];
+    let v = verify_with(&rotated.signed(&[&k2]), &v1, &opts(&state)).expect("rotated");
+    assert_eq!(v.root_version, 2);
+    // A newer bundle without the history, signed by the retired key.
+    let mut stale = Build::new(&checks);
+    stale.sequence = 3;
+    let stale = stale.signed(&[&k1]);
+    let fresh_machine = verify_with(&stale, &v1, &opts(&d.join("fresh")));
+    assert!(
+        fresh_machine.is_ok(),
+        "a machine that never saw v2 cannot know"
+    );
+    let e = verify_with(&stale, &v1, &opts(&state)).expect_err("revocation sticks");
+    assert_eq!(e.reason, Reason::Rollback, "{e}");
+    assert!(
+        e.message.contains("older than version 2 already seen"),
+        "{e}"
+    );
+}

@@ -46,9 +46,11 @@ impl From<TrustError> for Refusal {
                 RootError::Expired { .. } => Reason::RootExpired,
                 _ => Reason::RootInvalid,
             },
-            TrustError::State(StateError::Rollback { .. } | StateError::Fork { .. }) => {
-                Reason::Rollback
-            }
+            TrustError::State(
+                StateError::Rollback { .. }
+                | StateError::Fork { .. }
+                | StateError::RootRollback { .. },
+            ) => Reason::Rollback,
             TrustError::State(_) => Reason::State,
             TrustError::Sig(_) => Reason::BadSignature,
             TrustError::Key(_) | TrustError::Signers(_) => Reason::RootInvalid,
@@ -458,19 +460,30 @@ pub fn verify_bytes(
             fmt_time(opts.now)
         ));
     }
-    // 9. rollback.
+    // 9. rollback: of the bundle's sequence, and of the trust root (revocation sticks).
     let manifest_sha256 = sha256_hex(&opened.manifest_bytes);
     if let Some(dir) = &opts.state_dir {
+        let anchor = root
+            .signed
+            .canonical_bytes()
+            .map(|b| sha256_hex(&b))
+            .map_err(Refusal::from)?;
         let state = State::load(dir).map_err(Refusal::from)?;
         let mut downgraded = false;
-        if let Err(e) = state.check(&m.name, m.sequence, &manifest_sha256) {
-            if !opts.allow_downgrade {
-                return Err(Refusal::from(e));
+        for rule in [
+            state.check_root(&anchor, trust.version()),
+            state.check(&m.name, m.sequence, &manifest_sha256),
+        ] {
+            if let Err(e) = rule {
+                if !opts.allow_downgrade {
+                    return Err(Refusal::from(e));
+                }
+                downgraded = true;
+                overrides.push(format!("allow-downgrade: {e}"));
             }
-            downgraded = true;
-            overrides.push(format!("allow-downgrade: {e}"));
         }
         if opts.update_state && !downgraded {
+            State::record_root(dir, &anchor, trust.version()).map_err(Refusal::from)?;
             State::record(dir, &m.name, m.sequence, &manifest_sha256, &m.version)
                 .map_err(Refusal::from)?;
         }

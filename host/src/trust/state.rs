@@ -1,11 +1,14 @@
-//! Rollback state: the highest bundle `sequence` accepted per bundle name.
+//! Rollback state: the highest bundle `sequence` accepted per bundle name, and the highest
+//! trust-root version seen per installed root (so a key removed by a rotation stays removed,
+//! even for a bundle that omits the newer root).
 //!
 //! Owns: the small JSON state file (`bundles.json` in the state directory:
 //! `--state-dir`, else `$SCS_CERT_STATE_DIR`, else
 //! `$XDG_STATE_HOME/scs-cert`, else `~/.local/state/scs-cert`), the rollback
 //! rule (an older sequence, or the same sequence with another manifest, is
-//! refused) and recording an accepted bundle (atomic replace; never lowers a
-//! recorded sequence).
+//! refused), the root rule (a root version older than one already seen is refused), and
+//! recording under an exclusive lock (`bundles.lock`: two concurrent runs never lower a
+//! recorded sequence or version; atomic replace).
 //!
 //! Must never: lower a recorded sequence, silently reset a corrupt state file
 //! (that would re-open rollback), or hold anything secret.
@@ -56,6 +59,17 @@ pub enum StateError {
         /// Recorded.
         accepted: u64,
     },
+    /// A trust root older than one already seen for the same installed root.
+    #[error(
+        "trust root version {version} is older than version {seen} already seen for this installed root \
+         (a rotation since may have removed keys); install root version {seen} or use a bundle that carries it"
+    )]
+    RootRollback {
+        /// The version this bundle ends at.
+        version: u64,
+        /// The version seen before.
+        seen: u64,
+    },
     /// Same sequence, different content.
     #[error(
         "bundle {name} sequence {sequence} was already accepted with manifest sha256 {accepted}; this one is {offered} (a second bundle under one sequence)"
@@ -91,6 +105,34 @@ pub struct State {
     /// Bundle name → record.
     #[serde(default)]
     pub bundles: BTreeMap<String, Accepted>,
+    /// Installed root (sha256 of its canonical signed body) → highest root version seen.
+    #[serde(default)]
+    pub roots: BTreeMap<String, u64>,
+}
+
+/// The exclusive lock of a state directory, held while the state is read and replaced.
+struct StateLock {
+    _file: std::fs::File,
+}
+
+fn lock(dir: &Path) -> Result<StateLock, TrustError> {
+    let io = |path: &Path, e: std::io::Error| -> TrustError {
+        StateError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
+        .into()
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let path = dir.join("bundles.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io(&path, e))?;
+    file.lock().map_err(|e| io(&path, e))?;
+    Ok(StateLock { _file: file })
 }
 
 /// The default state directory (see the module docs).
@@ -162,7 +204,16 @@ impl State {
         Ok(())
     }
 
-    /// Record an accepted bundle in `dir` (re-reads the file first so two
+    /// The root rule: `version` of the root installed as `anchor` must not be older than the
+    /// highest version seen for it.
+    pub fn check_root(&self, anchor: &str, version: u64) -> Result<(), TrustError> {
+        match self.roots.get(anchor) {
+            Some(&seen) if version < seen => Err(StateError::RootRollback { version, seen }.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Record an accepted bundle in `dir` (under the lock, re-reading the file first, so two
     /// concurrent runs never lower each other's record).
     pub fn record(
         dir: &Path,
@@ -171,44 +222,103 @@ impl State {
         manifest_sha256: &str,
         version: &str,
     ) -> Result<(), TrustError> {
+        Self::update(dir, |state| {
+            if state
+                .bundles
+                .get(name)
+                .is_some_and(|a| a.sequence >= sequence)
+            {
+                return false;
+            }
+            state.bundles.insert(
+                name.to_string(),
+                Accepted {
+                    sequence,
+                    manifest_sha256: manifest_sha256.into(),
+                    version: version.into(),
+                    accepted_at: super::root::fmt_time(chrono::Utc::now()),
+                },
+            );
+            true
+        })
+    }
+
+    /// Record that root `anchor` was seen at `version` (never lowers it).
+    pub fn record_root(dir: &Path, anchor: &str, version: u64) -> Result<(), TrustError> {
+        Self::update(dir, |state| {
+            let seen = state.roots.entry(anchor.to_string()).or_insert(0);
+            if *seen >= version {
+                return false;
+            }
+            *seen = version;
+            true
+        })
+    }
+
+    /// Under the lock: load, let `change` decide, write back when it changed something.
+    fn update(dir: &Path, change: impl FnOnce(&mut State) -> bool) -> Result<(), TrustError> {
+        let _lock = lock(dir)?;
         let mut state = Self::load(dir)?;
-        if state
-            .bundles
-            .get(name)
-            .is_some_and(|a| a.sequence >= sequence)
-        {
+        if !change(&mut state) {
             return Ok(());
         }
-        state.bundles.insert(
-            name.to_string(),
-            Accepted {
-                sequence,
-                manifest_sha256: manifest_sha256.into(),
-                version: version.into(),
-                accepted_at: super::root::fmt_time(chrono::Utc::now()),
-            },
-        );
-        let io = |path: &Path, e: std::io::Error| -> TrustError {
-            StateError::Io {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
-            .into()
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let path = dir.join(STATE_FILE);
         let mut text = serde_json::to_string_pretty(&state).map_err(|e| StateError::Io {
             path: path.clone(),
             message: e.to_string(),
         })?;
         text.push('\n');
-        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| io(&e.path, e.source))
+        crate::fsutil::write_atomic_private(&path, text.as_bytes()).map_err(|e| {
+            StateError::Io {
+                path: e.path,
+                message: e.source.to_string(),
+            }
+            .into()
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hardening, hole 12: many concurrent recorders never lose or lower a sequence.
+    #[test]
+    fn concurrent_records_keep_the_highest_sequence() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handles: Vec<_> = (1..=16u64)
+            .map(|seq| {
+                let d = dir.path().to_path_buf();
+                std::thread::spawn(move || {
+                    State::record(&d, "b", seq, &format!("{seq:064}"), "1").expect("record");
+                    State::record_root(&d, "anchor", seq).expect("root");
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread");
+        }
+        let s = State::load(dir.path()).expect("load");
+        assert_eq!(s.bundles["b"].sequence, 16);
+        assert_eq!(s.roots["anchor"], 16);
+    }
+
+    /// Hardening, hole 11: a root version older than one seen is refused.
+    #[test]
+    fn revocation_sticks() {
+        let dir = tempfile::tempdir().expect("dir");
+        State::record_root(dir.path(), "anchor", 2).expect("record");
+        State::record_root(dir.path(), "anchor", 1).expect("never lowers");
+        let s = State::load(dir.path()).expect("load");
+        assert!(s.check_root("anchor", 2).is_ok());
+        assert!(s.check_root("anchor", 3).is_ok());
+        assert!(s.check_root("other-anchor", 1).is_ok());
+        let e = s
+            .check_root("anchor", 1)
+            .expect_err("older root")
+            .to_string();
+        assert!(e.contains("older than version 2 already seen"), "{e}");
+    }
 
     #[test]
     fn rollback_rule() {
