@@ -86,6 +86,13 @@ pub(crate) fn cmd_reproduce(a: ReproduceArgs) -> ExitCode {
         Err(e) => return failed(e),
     };
     eprintln!("scs-cert: signature of {} verified", claims.name);
+    if claims.unsigned_dev {
+        eprintln!(
+            "scs-cert: WARNING: {} ran UNSIGNED development checks (checks_trust: unsigned-dev); \
+             a reproduction shows the same results, not that trusted checks produced them",
+            claims.name
+        );
+    }
 
     // 2. The bundle, verified against the root (no rollback state update:
     // reproducing an old report is not installing its bundle).

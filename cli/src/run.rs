@@ -252,6 +252,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         mediation,
         record: args.record.clone(),
         replay: args.replay.clone(),
+        replay_transcript: None,
     };
     let planned = match super::report::plan_jobs(
         &opts,

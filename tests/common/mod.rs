@@ -164,6 +164,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         mediation: Default::default(),
         record: None,
         replay: None,
+        replay_transcript: None,
     }
 }
 

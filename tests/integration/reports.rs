@@ -1428,3 +1428,279 @@ fn bad_input_is_one_line_with_the_fix() {
         "nothing spooled on bad input"
     );
 }
+
+// ---------------------------------------------------------------------------
+// encoding: strings from the cloud that YAML loaders refuse unless escaped
+
+/// Strings a cloud can put into a report (flavor and image names, error messages that quote
+/// them): C0 and C1 controls, DEL, NEL and the Unicode line separators (line breaks to
+/// YAML 1.1), the noncharacters U+FFFE/U+FFFF, a byte-order mark, NUL, what a lossy decoder
+/// makes of a lone surrogate (`\ud800` in a cloud's JSON), serde_json's error for a lone
+/// surrogate, quoting characters, and a plain-looking float. Each with what a loader must read
+/// back: the same string, except NUL, which the report carries as U+FFFD (the monitor's
+/// PostgreSQL cannot store it).
+fn cloud_strings() -> Vec<(String, String)> {
+    // A lone surrogate never reaches the host: serde_json refuses it in a string...
+    let lone = serde_json::from_str::<String>(r#""flavor-\ud800""#)
+        .expect_err("serde_json refuses a lone surrogate in a string");
+    // ...and a lossy UTF-16 decoder (or from_utf8_lossy of WTF-8) makes it U+FFFD.
+    let lossy = String::from_utf16_lossy(&[0x66, 0xD800, 0x67, 0xDC00]);
+    assert_eq!(lossy, "f\u{FFFD}g\u{FFFD}");
+    let lossy8 = String::from_utf8_lossy(b"x\xed\xa0\x80y").into_owned();
+    assert_eq!(lossy8, "x\u{FFFD}\u{FFFD}\u{FFFD}y");
+    let same = |s: &str| (s.to_string(), s.to_string());
+    vec![
+        same("SCS-2V-4\u{80}\u{9b}[31m\u{9f}"),
+        same("flavor\u{85}next line"),
+        same("a\u{2028}b\u{2029}c"),
+        same("non\u{FFFE}char\u{FFFF}"),
+        same("del\u{7f} esc\u{1b}[0m bell\u{7} vt\u{b}"),
+        ("nul\u{0}byte".to_string(), "nul\u{FFFD}byte".to_string()),
+        same("\u{FEFF}bom"),
+        same("tab\there\r\nCRLF\n"),
+        same("edges \u{a0}\u{d7ff}\u{e000}\u{fffd} \u{1F600} \u{10FFFF}"),
+        same(&lossy),
+        same(&lossy8),
+        same(&format!("ERROR: cannot parse the flavor list: {lone}")),
+        same("quote\" backslash\\ colon: hash #x - y"),
+        same(".5"),
+    ]
+}
+
+/// Every character of a report that PyYAML (and libyaml, ruamel.yaml) accepts unescaped and
+/// does not read as a line break; a newline only ends a line.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
+}
+
+/// A report carrying `cloud_strings()` in its subject, spec name, assignment, cmd, a testcase
+/// id (a key), stdout, stderr and overrides.
+fn hostile_report(subject: Option<&str>) -> (scs_cert_host::report::Report, serde_json::Value) {
+    let strings = cloud_strings();
+    let sent: Vec<String> = strings.iter().map(|(s, _)| s.clone()).collect();
+    let want: Vec<String> = strings.iter().map(|(_, w)| w.clone()).collect();
+    let joined = |v: &[String]| v.concat();
+    let mut r = sample_report(subject.unwrap_or(&joined(&sent)));
+    r.checked_at = chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+        .and_then(|d| d.and_hms_micro_opt(19, 58, 50, 525_935))
+        .expect("time");
+    r.spec.name = format!("IaaS {}", sent[0]);
+    r.assignment
+        .insert(format!("os_cloud{}", sent[2]), sent[3].clone());
+    let inv = &mut r.invocations[0];
+    inv.cmd = format!("scs-0100 {}", sent[1]);
+    inv.results
+        .push((format!("scs-0100-{}-check", sent[5]), -1));
+    inv.stdout.extend(sent.iter().cloned());
+    inv.stderr = sent.iter().map(|s| format!("ERROR: flavor {s}")).collect();
+    r.provenance.overrides = sent.clone();
+    let stderr: Vec<String> = want.iter().map(|s| format!("ERROR: flavor {s}")).collect();
+    let mut stdout = vec!["scs-0100-syntax-check: PASS".to_string()];
+    stdout.extend(want.iter().cloned());
+    let expected = serde_json::json!({
+        "subject": subject.map(str::to_string).unwrap_or_else(|| joined(&want)),
+        "spec_name": format!("IaaS {}", want[0]),
+        "assignment": { format!("os_cloud{}", want[2]): want[3] },
+        "cmd": format!("scs-0100 {}", want[1]),
+        "result_key": format!("scs-0100-{}-check", want[5]),
+        "stdout": stdout,
+        "stderr": stderr,
+        "overrides": want,
+    });
+    (r, expected)
+}
+
+/// Check one parsed document against `hostile_report`'s expectations; `how` names the parser.
+fn assert_hostile_doc(
+    doc: &serde_json::Value,
+    r: &scs_cert_host::report::Report,
+    want: &serde_json::Value,
+    how: &str,
+) {
+    assert_eq!(doc["subject"], want["subject"], "{how}: subject");
+    assert_eq!(doc["spec"]["name"], want["spec_name"], "{how}: spec.name");
+    assert_eq!(
+        doc["run"]["assignment"], want["assignment"],
+        "{how}: assignment"
+    );
+    assert_eq!(
+        doc["run"]["scs_cert"]["overrides"], want["overrides"],
+        "{how}: overrides"
+    );
+    let inv = &doc["run"]["invocations"][&r.invocations[0].id];
+    assert_eq!(inv["cmd"], want["cmd"], "{how}: cmd");
+    assert_eq!(inv["stdout"], want["stdout"], "{how}: stdout");
+    assert_eq!(inv["stderr"], want["stderr"], "{how}: stderr");
+    let key = want["result_key"].as_str().expect("key");
+    assert_eq!(
+        inv["results"][key], -1,
+        "{how}: results key {key:?}: {}",
+        inv["results"]
+    );
+    assert_eq!(
+        inv["error"],
+        r.invocations[0].count("error"),
+        "{how}: error counter"
+    );
+}
+
+/// Parse `text` with the real PyYAML (its pure-Python SafeLoader and, when built with libyaml,
+/// CSafeLoader; `safe_load_all` as the monitor's `load_all`) and, for `json`, with Python's
+/// json module too. Returns loader name → documents, as JSON (dates through `str()`, as the
+/// monitor does).
+fn pyyaml_load(text: &str, json: bool) -> BTreeMap<String, Vec<serde_json::Value>> {
+    const SCRIPT: &str = r#"
+import json, sys
+try:
+    import yaml
+except ImportError as e:
+    sys.stderr.write("PyYAML is missing (%s)\n" % e)
+    sys.exit(3)
+data = sys.stdin.buffer.read().decode("utf-8")
+loaders = [yaml.SafeLoader]
+if getattr(yaml, "__with_libyaml__", False):
+    loaders.append(yaml.CSafeLoader)
+out = {}
+for loader in loaders:
+    try:
+        out[loader.__name__] = list(yaml.load_all(data, Loader=loader))
+    except yaml.YAMLError as e:
+        sys.stderr.write("%s refused the report:\n%s\n" % (loader.__name__, e))
+        sys.exit(1)
+if sys.argv[1] == "json":
+    out["json"] = [json.loads(data)]
+sys.stdout.write(json.dumps(out, default=str))
+"#;
+    use std::io::Write as _;
+    let mut child = match Command::new("python3")
+        .args(["-c", SCRIPT, if json { "json" } else { "yaml" }])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "cannot run python3 ({e}): this test checks the report with the real PyYAML; \
+             install python3 and PyYAML (`apt-get install python3-yaml` or \
+             `python3 -m pip install --user pyyaml`; .ci/run does this)"
+        ),
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write to python3");
+    let out = child.wait_with_output().expect("python3");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        panic!(
+            "{stderr}this test checks the report with the real PyYAML: install it with \
+             `pip install pyyaml` (or `python3 -m pip install --user pyyaml`, or \
+             `apt-get install python3-yaml` for Debian's python3; .ci/run does this)"
+        );
+    }
+    assert!(
+        out.status.success(),
+        "PyYAML refused the {} report:\n{stderr}\nreport:\n{text}",
+        if json { "JSON" } else { "YAML" }
+    );
+    serde_json::from_slice(&out.stdout).expect("python3's JSON")
+}
+
+#[test]
+fn cloud_strings_with_control_characters_survive_yaml_json_pyyaml_and_upload() {
+    let (r, want) = hostile_report(None);
+    let yaml = r.to_yaml();
+    let bad: Vec<char> = yaml.chars().filter(|c| !yaml_printable(*c)).collect();
+    assert!(
+        bad.is_empty(),
+        "unescaped non-printable characters {bad:?} in:\n{yaml}"
+    );
+    let json = r.to_json().expect("json");
+    let bad: Vec<char> = json.chars().filter(|c| !yaml_printable(*c)).collect();
+    assert!(
+        bad.is_empty(),
+        "unescaped non-printable characters {bad:?} in:\n{json}"
+    );
+
+    // (a) The Rust parsers: yaml_serde (as the monitor stand-in and `report` commands read
+    // reports) and serde_json.
+    let from_yaml: serde_json::Value =
+        yaml_serde::from_str(&yaml).expect("yaml_serde reads the report");
+    assert_hostile_doc(&from_yaml, &r, &want, "yaml_serde");
+    let from_json: serde_json::Value =
+        serde_json::from_str(&json).expect("serde_json reads the report");
+    assert_hostile_doc(&from_json, &r, &want, "serde_json");
+    assert_eq!(from_json, from_yaml);
+
+    // (b) The real PyYAML, pure Python and libyaml, on the YAML and on the JSON (JSON is YAML
+    // 1.2 too), and Python's json module on the JSON: every loader reads what yaml_serde read.
+    // Dates come back through str(), as the monitor stores them.
+    let combined = format!("{yaml}{}", sample_report("other").to_yaml());
+    for (text, is_json) in [(&combined, false), (&json, true)] {
+        let loaded = pyyaml_load(text, is_json);
+        assert!(loaded.contains_key("SafeLoader"), "{loaded:?}");
+        for (loader, docs) in &loaded {
+            let how = format!(
+                "python {loader} on the {}",
+                if is_json { "JSON" } else { "YAML" }
+            );
+            assert_eq!(docs.len(), if is_json { 1 } else { 2 }, "{how}");
+            assert_hostile_doc(&docs[0], &r, &want, &how);
+            assert_eq!(docs[0], from_yaml, "{how}");
+        }
+    }
+
+    // Signing and upload: both formats are signed and stored by the monitor stand-in (which
+    // verifies with the real ssh-keygen) exactly as written.
+    let dir = tempdir();
+    let d = dir.path();
+    let (key, public) = keygen(d, "k", "");
+    let m = monitor_for(&public);
+    for format in ["yaml", "json"] {
+        let (r, want) = hostile_report(Some("test-cloud"));
+        let file = d.join(format!("report.{format}"));
+        let bytes = if format == "yaml" {
+            r.to_yaml()
+        } else {
+            r.to_json().expect("json")
+        };
+        std::fs::write(&file, &bytes).expect("write report");
+        let signed = cli(
+            &["report", "sign", s(&file), "--key", s(&key), "--no-spool"],
+            &[],
+            None,
+        );
+        assert_eq!(signed.code, 0, "{format}: {}", signed.stderr);
+        let more = fast(&[]);
+        let spool = d.join(format!("spool-{format}"));
+        let up = cli(
+            &args(
+                &[
+                    "report",
+                    "upload",
+                    s(&file),
+                    "--monitor",
+                    &m.url(),
+                    "--spool-dir",
+                    s(&spool),
+                ],
+                &more,
+            ),
+            &[("SCS_MONITOR_TOKEN", &token_env("test-cloud"))],
+            None,
+        );
+        assert_eq!(up.code, 0, "{format}: {}", up.stderr);
+        let stored: Vec<_> = m
+            .reports()
+            .into_iter()
+            .filter(|x| x.run_uuid == r.run_uuid)
+            .collect();
+        assert_eq!(stored.len(), 1, "{format}");
+        assert_hostile_doc(&stored[0].data, &r, &want, &format!("monitor ({format})"));
+        assert!(pending(&spool).is_empty(), "{format}");
+    }
+}

@@ -109,6 +109,9 @@ pub struct VerifiedBundle {
     pub root_version: u64,
     /// Root versions walked (installed first).
     pub root_chain: Vec<u64>,
+    /// The verified bytes of the scope files carried (path inside the bundle → bytes), so
+    /// nothing reads the bundle file a second time after verification.
+    pub scope_files: BTreeMap<String, Arc<[u8]>>,
     /// Scope files carried (paths inside the bundle).
     pub scopes: Vec<String>,
     /// Overrides used, one line each (empty without overrides).
@@ -488,12 +491,13 @@ pub fn verify_bytes(
                 .map_err(Refusal::from)?;
         }
     }
-    let scopes = opened
+    let scope_files: BTreeMap<String, Arc<[u8]>> = opened
         .files
-        .keys()
-        .filter(|p| p.starts_with("scopes/"))
-        .cloned()
+        .iter()
+        .filter(|(p, _)| p.starts_with("scopes/"))
+        .map(|(p, data)| (p.clone(), Arc::from(data.as_slice())))
         .collect();
+    let scopes = scope_files.keys().cloned().collect();
     Ok(VerifiedBundle {
         source: source.to_string(),
         manifest: opened.manifest.clone(),
@@ -505,6 +509,7 @@ pub fn verify_bytes(
         root_version: trust.version(),
         root_chain: trust.chain.clone(),
         scopes,
+        scope_files,
         overrides,
     })
 }

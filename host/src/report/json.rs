@@ -9,6 +9,12 @@
 //! same values whichever format was uploaded. Deriving it from the YAML
 //! keeps the two formats in step whenever a field is added.
 //!
+//! Strings are escaped as in the YAML: every character that YAML loaders refuse
+//! unescaped (DEL, C1 controls, U+2028/U+2029, U+FEFF, U+FFFE/U+FFFF; serde_json
+//! already escapes C0 controls) is a `\uXXXX` escape, so no character of the JSON
+//! makes a YAML loader (JSON is YAML 1.2; PyYAML reads it) refuse it
+//! (docs/reports.md, Encoding).
+//!
 //! Must never: emit more than one document (the monitor's JSON path reads
 //! exactly one), or reorder keys (the order is the YAML's).
 //!
@@ -116,12 +122,36 @@ impl Serialize for Ordered {
 }
 
 /// Re-serialise one YAML document as pretty JSON (2-space indent, trailing
-/// newline), keeping key order.
+/// newline), keeping key order, with the characters YAML loaders refuse escaped
+/// ([`escape_for_loaders`]).
 pub(crate) fn yaml_to_json(yaml: &str) -> Result<String, String> {
     let v: Ordered = yaml_serde::from_str(yaml).map_err(|e| e.to_string())?;
-    let mut s = serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?;
+    let mut s = escape_for_loaders(serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?);
     s.push('\n');
     Ok(s)
+}
+
+/// serde_json escapes only C0 controls, `"` and `\`. DEL, C1 controls, U+2028, U+2029, the
+/// byte-order mark and U+FFFE/U+FFFF are valid JSON unescaped, but YAML loaders (JSON is YAML
+/// 1.2; PyYAML reads it too) refuse them or read them as line breaks, and some JSON consumers
+/// (JavaScript before ES2019) choke on U+2028: they are written as `\uXXXX` like the YAML
+/// ([`super::literal_ok`]). Outside strings serde_json writes only ASCII punctuation,
+/// digits, letters, spaces and newlines, so every such character is inside a string.
+fn escape_for_loaders(json: String) -> String {
+    let keep = |c: char| c == '\n' || super::literal_ok(c);
+    if json.chars().all(keep) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if keep(c) {
+            out.push(c);
+        } else {
+            // Never a surrogate and never past the BMP (see literal_ok): one escape.
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{:04x}", c as u32));
+        }
+    }
+    out
 }
 
 impl Report {

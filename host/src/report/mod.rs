@@ -4,8 +4,9 @@
 //! `scs-compliance-check.py -o` report, docs/official-behaviour.md b.1, plus our
 //! provenance block under `run.scs_cert`), its YAML serialisation (written
 //! here by hand so that `checked_at` is a YAML timestamp, `reference_date` a
-//! date and every string safely quoted; the monitor reads it with a YAML 1.1
-//! loader), its JSON serialisation ([`json`]), multi-document files and reading
+//! date and every string safely quoted, with every character a YAML 1.1 loader
+//! refuses or reads as a line break escaped, see [`yaml_str`]; the monitor reads
+//! it with a YAML 1.1 loader), its JSON serialisation ([`json`]), multi-document files and reading
 //! report files back ([`combine`]; the runner configuration is
 //! [`crate::plan::config`]), SSHSIG signing and verification of the exact
 //! report bytes ([`signed`], on top of [`crate::trust`]), the spool directory
@@ -303,6 +304,11 @@ fn plain_ok(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == b'/' || first == b'.' || first == b'_') {
         return false;
     }
+    // `.5`, `.5e3`: floats to YAML 1.1 and 1.2. `...` at the start of a line ends a document.
+    let second = s.as_bytes().get(1).copied().unwrap_or(b' ');
+    if first == b'.' && (second.is_ascii_digit() || second == b'_') || s.starts_with("...") {
+        return false;
+    }
     if !s
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_./+@=,():".contains(c) || c == ' ')
@@ -323,7 +329,27 @@ fn plain_ok(s: &str) -> bool {
     !s.chars().next().is_some_and(|c| c.is_ascii_digit())
 }
 
-/// A YAML scalar for `s`: plain when safe, else double-quoted with escapes.
+/// Whether YAML loaders read `c` literally inside a double-quoted scalar of a report: PyYAML's
+/// printable set (`\x09 \x0A \x0D \x20-\x7E \x85 \xA0-\uD7FF \uE000-\uFFFD
+/// \U00010000-\U0010FFFF`, the same in libyaml and ruamel.yaml) less tab, CR, LF, U+0085, U+2028
+/// and U+2029 (line breaks to YAML 1.1, folded inside a scalar) and the byte-order mark. The
+/// rest, C0 and C1 controls, DEL, U+FFFE and U+FFFF, is escaped; all of it is in the BMP and
+/// none of it a surrogate (a Rust string holds none: a lone surrogate in a cloud's JSON is a
+/// serde_json error, or U+FFFD after a lossy decoder).
+pub(crate) fn literal_ok(c: char) -> bool {
+    matches!(c,
+        '\u{20}'..='\u{7e}'
+        | '\u{a0}'..='\u{d7ff}'
+        | '\u{e000}'..='\u{fffd}'
+        | '\u{10000}'..='\u{10ffff}')
+        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// A YAML scalar for `s`: plain when safe, else double-quoted, with every character that
+/// [`literal_ok`] refuses escaped (`\n`, `\t`, `\r`, else `\uXXXX`), so that YAML 1.1 and 1.2
+/// loaders (PyYAML, ruamel.yaml, libyaml, yaml_serde) read back exactly `s`. NUL is the one
+/// exception: it becomes U+FFFD, because the monitor stores reports in PostgreSQL, whose `text`
+/// and `jsonb` cannot hold it (the upload would fail on it).
 pub(crate) fn yaml_str(s: &str) -> String {
     if plain_ok(s) {
         return s.to_string();
@@ -337,20 +363,34 @@ pub(crate) fn yaml_str(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20
-                || c == '\u{7f}'
-                || c == '\u{85}'
-                || c == '\u{2028}'
-                || c == '\u{2029}'
-                || c == '\u{feff}' =>
-            {
+            '\0' => out.push(char::REPLACEMENT_CHARACTER),
+            c if literal_ok(c) => out.push(c),
+            c if (c as u32) <= 0xffff => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
+            c => {
+                let _ = write!(out, "\\U{:08x}", c as u32);
+            }
         }
     }
     out.push('"');
     out
+}
+
+/// YAML loaders (PyYAML, libyaml) read an implicit key of at most 1024 characters; this many
+/// bytes is below that for any key.
+const IMPLICIT_KEY_MAX: usize = 1000;
+
+/// A block-mapping key at `indent`, up to and including its `:` (the caller writes the value
+/// or the newline). A key too long to be implicit is written explicitly: `? KEY`, newline,
+/// `:` at the same indent.
+fn key(out: &mut String, indent: &str, k: &str) {
+    let k = yaml_str(k);
+    if k.len() <= IMPLICIT_KEY_MAX {
+        let _ = write!(out, "{indent}{k}:");
+    } else {
+        let _ = write!(out, "{indent}? {k}\n{indent}:");
+    }
 }
 
 fn opt(s: &Option<String>) -> String {
@@ -398,7 +438,8 @@ impl Report {
         } else {
             o.push_str("  assignment:\n");
             for (k, v) in &self.assignment {
-                let _ = writeln!(o, "    {}: {}", yaml_str(k), yaml_str(v));
+                key(&mut o, "    ", k);
+                let _ = writeln!(o, " {}", yaml_str(v));
             }
         }
         match &self.sections {
@@ -416,7 +457,8 @@ impl Report {
             o.push_str("  invocations:\n");
         }
         for inv in &self.invocations {
-            let _ = writeln!(o, "    {}:", yaml_str(&inv.id));
+            key(&mut o, "    ", &inv.id);
+            o.push('\n');
             let _ = writeln!(o, "      id: {}", yaml_str(&inv.id));
             let _ = writeln!(o, "      cmd: {}", yaml_str(&inv.cmd));
             if inv.results.is_empty() {
@@ -424,7 +466,8 @@ impl Report {
             } else {
                 o.push_str("      results:\n");
                 for (k, v) in &inv.results {
-                    let _ = writeln!(o, "        {}: {v}", yaml_str(k));
+                    key(&mut o, "        ", k);
+                    let _ = writeln!(o, " {v}");
                 }
             }
             let _ = writeln!(o, "      rc: {}", inv.rc);
@@ -705,6 +748,181 @@ mod tests {
             yaml_str("12345678-1234-1234-1234-123456789012"),
             "\"12345678-1234-1234-1234-123456789012\""
         );
+    }
+
+    /// What PyYAML (and libyaml, ruamel.yaml) accept unescaped in a report and do not read as
+    /// a line break: its printable set less U+0085, U+2028, U+2029 (and a byte-order mark);
+    /// a newline only ends a line.
+    fn loader_safe(c: char) -> bool {
+        matches!(c, '\n' | '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+            && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+    }
+
+    /// `s` as a value, a key and a list item of a document, read back by yaml_serde and, through
+    /// the JSON writer, by serde_json: each must be `want`.
+    fn reads_back(s: &str, want: &str) -> Result<(), String> {
+        let y = yaml_str(s);
+        if let Some(c) = y.chars().find(|c| !loader_safe(*c) || *c == '\n') {
+            return Err(format!("{s:?} -> {y}: unescaped {c:?}"));
+        }
+        let back: String = yaml_serde::from_str(&y).map_err(|e| format!("{s:?} -> {y}: {e}"))?;
+        if back != want {
+            return Err(format!("{s:?} -> {y} reads back as {back:?}, not {want:?}"));
+        }
+        let mut doc = String::from("---\nm:\n");
+        key(&mut doc, "  ", s);
+        let _ = writeln!(doc, " {y}\nl:\n- {y}");
+        let expected = serde_json::json!({"m": {want: want}, "l": [want]});
+        let v: serde_json::Value =
+            yaml_serde::from_str(&doc).map_err(|e| format!("{s:?} in\n{doc}: {e}"))?;
+        if v != expected {
+            return Err(format!("{s:?} in\n{doc}reads back as {v}"));
+        }
+        let j = json::yaml_to_json(&doc)?;
+        if let Some(c) = j.chars().find(|c| !loader_safe(*c)) {
+            return Err(format!("{s:?} -> JSON {j}: unescaped {c:?}"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&j).map_err(|e| format!("{j}: {e}"))?;
+        if v != expected {
+            return Err(format!("{s:?} -> JSON {j} reads back as {v}"));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn control_characters_line_separators_and_noncharacters_are_escaped() {
+        let lone = String::from_utf16_lossy(&[0x61, 0xD800, 0x62, 0xDFFF]);
+        for (s, want) in [
+            (
+                "C1 \u{80}\u{81}\u{9b}[31m\u{9f}",
+                "C1 \u{80}\u{81}\u{9b}[31m\u{9f}",
+            ),
+            ("NEL\u{85}", "NEL\u{85}"),
+            ("a\u{2028}b\u{2029}c", "a\u{2028}b\u{2029}c"),
+            ("\u{fffe}\u{ffff}", "\u{fffe}\u{ffff}"),
+            ("del\u{7f}esc\u{1b}bell\u{7}", "del\u{7f}esc\u{1b}bell\u{7}"),
+            ("\u{feff}bom", "\u{feff}bom"),
+            ("tab\tcr\rlf\n", "tab\tcr\rlf\n"),
+            (
+                "edges \u{a0}\u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff}",
+                "edges \u{a0}\u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff}",
+            ),
+            (lone.as_str(), "a\u{fffd}b\u{fffd}"),
+            // NUL: valid YAML and JSON, but the monitor's PostgreSQL cannot store it.
+            ("nul\u{0}", "nul\u{fffd}"),
+            // Plain-looking floats (YAML 1.1 and 1.2 read `.5` as 0.5).
+            (".5", ".5"),
+            (".5e3", ".5e3"),
+            (".Inf", ".Inf"),
+        ] {
+            reads_back(s, want).unwrap();
+        }
+        // Keys past YAML's 1024-character limit for implicit keys.
+        let long = format!("k\u{85}{}", "x".repeat(1500));
+        reads_back(&long, &long).unwrap();
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed};
+
+        /// Characters with a meaning to YAML, the ranges a loader refuses unescaped, their
+        /// edges, and arbitrary ones.
+        fn tricky_char() -> impl Strategy<Value = char> {
+            let from = |r: std::ops::RangeInclusive<u32>| {
+                r.prop_filter_map("a scalar value", char::from_u32)
+            };
+            prop_oneof![
+                4 => any::<char>(),
+                2 => from(0..=0x20),
+                2 => from(0x7f..=0xa0),
+                2 => prop::sample::select(vec![
+                    '\u{2028}', '\u{2029}', '\u{feff}', '\u{fffe}', '\u{ffff}', '\u{fffd}',
+                    '\u{d7ff}', '\u{e000}', '\u{10000}', '\u{10ffff}', '\u{1fffe}',
+                ]),
+                3 => prop::sample::select(" \"'\\:#-?|>&*!%@`{}[],.~=<+/_".chars().collect::<Vec<_>>()),
+                3 => prop::char::range('0', '9'),
+                4 => prop::char::range('a', 'z'),
+            ]
+        }
+
+        /// Words a YAML 1.1 or 1.2 loader resolves to something else than a string when plain,
+        /// or that start a YAML token.
+        const WORDS: &[&str] = &[
+            ".5",
+            ".5e3",
+            "._1",
+            ".inf",
+            ".NaN",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "null",
+            "~",
+            "true",
+            "0x1f",
+            "0o17",
+            "1e3",
+            "1_000",
+            "12:30",
+            "2026-01-01",
+            "- ",
+            ": ",
+            " #",
+            "---",
+            "...",
+            "? ",
+            "&a",
+            "*a",
+            "!!str",
+            "%YAML",
+            "<<",
+            "=",
+        ];
+
+        /// UTF-16 code units: characters, such words, and now and then a lone surrogate (as
+        /// `\ud800` in a cloud's JSON escapes one); or one word alone.
+        fn utf16() -> impl Strategy<Value = Vec<u16>> {
+            let unit = prop_oneof![
+                8 => tricky_char().prop_map(|c| c.encode_utf16(&mut [0; 2]).to_vec()),
+                2 => prop::sample::select(WORDS).prop_map(|w| w.encode_utf16().collect()),
+                1 => (0xd800u16..=0xdfff).prop_map(|u| vec![u]),
+            ];
+            prop_oneof![
+                3 => prop::collection::vec(unit, 0..16).prop_map(|v| v.concat()),
+                1 => prop::sample::select(WORDS).prop_map(|w| w.encode_utf16().collect()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(Config {
+                cases: 300,
+                failure_persistence: None,
+                rng_seed: RngSeed::Fixed(0x5c5_0008),
+                ..Config::default()
+            })]
+
+            /// Any string, decoded as a lossy decoder does (a lone surrogate becomes U+FFFD),
+            /// reads back as itself (NUL as U+FFFD) from YAML and JSON, as a value, key and
+            /// list item; repeated past the implicit-key limit too.
+            #[test]
+            fn every_string_reads_back(units in utf16()) {
+                let s = String::from_utf16_lossy(&units);
+                let want = s.replace('\0', "\u{fffd}");
+                if let Err(e) = reads_back(&s, &want) {
+                    return Err(TestCaseError::fail(e));
+                }
+                if !s.is_empty() {
+                    let n = IMPLICIT_KEY_MAX / s.len() + 1;
+                    if let Err(e) = reads_back(&s.repeat(n), &want.repeat(n)) {
+                        return Err(TestCaseError::fail(e));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

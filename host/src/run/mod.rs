@@ -139,6 +139,9 @@ pub struct RunOptions {
     pub record: Option<PathBuf>,
     /// Serve the calls from this transcript directory instead of a cloud.
     pub replay: Option<PathBuf>,
+    /// The transcript already loaded (and digest-checked) by the caller; used instead of
+    /// reading `replay` again (`report reproduce` reads it once) [default: none].
+    pub replay_transcript: Option<Arc<transcript::LoadedTranscript>>,
 }
 
 /// Progress events for the CLI's display.
@@ -280,9 +283,10 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         components: plan.planned.len(),
         testcases: sel.selected.len(),
     });
-    let replay = match &opts.replay {
-        Some(dir) => Some(Arc::new(transcript::load(dir)?)),
-        None => None,
+    let replay = match (&opts.replay_transcript, &opts.replay) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(dir)) => Some(Arc::new(transcript::load(dir)?)),
+        (None, None) => None,
     };
     let cloud = load_cloud(
         opts,

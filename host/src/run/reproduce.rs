@@ -89,6 +89,8 @@ pub struct Claims {
     pub bundle_manifest_sha256: Option<String>,
     /// Whether the run included the recommended targets.
     pub recommended: bool,
+    /// Whether the run used unsigned development checks (`checks_trust: unsigned-dev`).
+    pub unsigned_dev: bool,
 }
 
 /// Step 1: verify the report's signature against `allowed_signers` (and `principal`), then
@@ -138,7 +140,14 @@ fn claims_of(doc: &Value, name: String) -> Result<Claims, ReproduceError> {
             .collect()
     });
     let provenance = &doc["run"]["scs_cert"];
+    if provenance["transcript"]["mode"].as_str() == Some("replayed") {
+        return Err(missing(
+            "the report's run was itself a replay (run.scs_cert.transcript.mode: replayed); \
+             reproduce the report of the recorded run, which measured the cloud",
+        ));
+    }
     Ok(Claims {
+        unsigned_dev: provenance["checks_trust"].as_str() == Some("unsigned-dev"),
         results: report_results(doc),
         scope_uuid,
         subject,
@@ -245,8 +254,8 @@ pub async fn replay(
     }
     let (_tmp, scope) = match (&inputs.scope, &bundle) {
         (Some(p), _) => (None, p.clone()),
-        (None, Some((_, file))) => {
-            let (d, p) = scope_from_bundle(file, &claims.scope_uuid)?;
+        (None, Some((verified, file))) => {
+            let (d, p) = scope_from_bundle(verified, file, &claims.scope_uuid)?;
             (Some(d), p)
         }
         (None, None) => {
@@ -255,7 +264,9 @@ pub async fn replay(
             ));
         }
     };
-    let opts = replay_options(claims, inputs, scope, bundle.map(|b| b.0));
+    let mut opts = replay_options(claims, inputs, scope, bundle.map(|b| b.0));
+    // The transcript whose digest was just checked is the one replayed (read once).
+    opts.replay_transcript = Some(Arc::new(loaded));
     let r = super::run(&opts, Arc::new(|_| {})).await?;
     let got: BTreeMap<String, i64> = r
         .report
@@ -319,6 +330,7 @@ fn replay_options(
         mediation: MediationLimits::default(),
         record: None,
         replay: Some(inputs.transcript.clone()),
+        replay_transcript: None,
         bundle,
     }
 }
@@ -340,14 +352,16 @@ fn differing(want: &BTreeMap<String, i64>, got: &BTreeMap<String, i64>) -> Vec<S
         .collect()
 }
 
-/// Find the scope in the bundle whose uuid the report names; write it to a temporary file
+/// Find the scope whose uuid the report names among the verified bundle's scope files (the
+/// bytes that were verified; the bundle file is not read again); write it to a temporary file
 /// (the run loads scopes from paths).
-fn scope_from_bundle(bundle: &Path, uuid: &str) -> Result<(TempDir, PathBuf), ReproduceError> {
-    let err = |m: String| ReproduceError::Scope(format!("{}: {m}", bundle.display()));
-    let bytes = std::fs::read(bundle).map_err(|e| err(e.to_string()))?;
-    let opened = crate::bundle::verify::open(&bytes).map_err(|e| err(e.to_string()))?;
-    for (path, data) in &opened.files {
-        if !(path.ends_with(".yaml") || path.ends_with(".yml")) || !path.contains("scope") {
+fn scope_from_bundle(
+    bundle: &VerifiedBundle,
+    file: &Path,
+    uuid: &str,
+) -> Result<(TempDir, PathBuf), ReproduceError> {
+    for (path, data) in &bundle.scope_files {
+        if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
             continue;
         }
         let text = String::from_utf8_lossy(data);
@@ -361,8 +375,9 @@ fn scope_from_bundle(bundle: &Path, uuid: &str) -> Result<(TempDir, PathBuf), Re
             return Ok((dir, p));
         }
     }
-    Err(err(format!(
-        "holds no scope with uuid {uuid}; pass --scope FILE"
+    Err(ReproduceError::Scope(format!(
+        "{}: holds no scope with uuid {uuid}; pass --scope FILE",
+        file.display()
     )))
 }
 
@@ -385,5 +400,37 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(mode: &str, trust: &str) -> Value {
+        serde_json::json!({
+            "spec": {"uuid": "u"},
+            "subject": "s",
+            "reference_date": "2026-11-29",
+            "run": {"scs_cert": {"checks_trust": trust, "transcript": {"mode": mode, "sha256": "x"}}}
+        })
+    }
+
+    /// Hardening, hole 10: a report of a replay vouches for nothing that was measured.
+    #[test]
+    fn reports_of_replayed_runs_are_refused() {
+        let e = claims_of(&doc("replayed", "signed-bundle"), "r.yaml".into())
+            .expect_err("replayed")
+            .to_string();
+        assert!(e.contains("was itself a replay"), "{e}");
+        let c = claims_of(&doc("recorded", "signed-bundle"), "r.yaml".into()).expect("recorded");
+        assert!(!c.unsigned_dev);
+    }
+
+    /// Hardening, hole 10: an unsigned-dev report is recognised (the CLI says so).
+    #[test]
+    fn unsigned_dev_reports_are_recognised() {
+        let c = claims_of(&doc("recorded", "unsigned-dev"), "r.yaml".into()).expect("claims");
+        assert!(c.unsigned_dev);
     }
 }
