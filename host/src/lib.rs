@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod mediate;
 pub mod plan;
 pub mod report;
+mod robustness;
 pub mod run;
 pub mod sandbox;
 pub mod scope;

@@ -2,24 +2,30 @@
 //!
 //! Owns: the wasmtime `Engine` (component model, epoch interruption, NaN
 //! canonicalisation), the import allow-list enforced at load, the on-disk
-//! compile cache (keyed by component sha256 and engine compatibility), and
-//! running one check: a fresh `Store` with a deny-all WASI context, a memory
-//! limit, an epoch deadline plus a wall-clock timeout around host calls, and
-//! capped logs. Traps, timeouts and memory overruns become an ABORT reason;
+//! compile cache (keyed by component sha256 and engine compatibility; every
+//! entry carries an HMAC-SHA256 over the component's sha256, the engine key and
+//! the native code, under a per-user secret key in `cache.key`, mode 0600, in
+//! a directory created mode 0700), and running one check: a fresh `Store`
+//! with a deny-all WASI context, a memory limit, an epoch deadline plus a
+//! wall-clock timeout around host calls, and capped logs. Traps, timeouts and memory overruns become an ABORT reason;
 //! they never take the host down.
 //!
 //! Must never: give a component files, sockets, environment variables, real
 //! randomness or clocks; talk to the cloud itself (all `openstack` calls go
-//! to [`crate::mediate`]); compile bytes other than the ones that were hashed.
+//! to [`crate::mediate`]); compile bytes other than the ones that were hashed;
+//! deserialize cached native code whose MAC does not verify under a key file
+//! that is a regular file of this user with mode 0600 (old `.cwasm.sha256`
+//! entries, forged or corrupted ones are recompiled and overwritten).
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 use crate::mediate::{self, ApiError, ApiRequest, CheckMediator};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
@@ -86,7 +92,9 @@ pub enum SandboxError {
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     /// Compile cache directory (default: `$XDG_CACHE_HOME/scs-cert/components`
-    /// or `~/.cache/scs-cert/components`; None disables the cache).
+    /// or `~/.cache/scs-cert/components`; None disables the cache). Created
+    /// mode 0700 if missing; holds the MAC key `cache.key` (mode 0600) and the
+    /// entries `<sha256>-<engine>.cwasm` with their `.cwasm.mac` sidecars.
     pub cache_dir: Option<PathBuf>,
     /// Default per-check deadline when check.json gives none (default 300 s).
     pub default_timeout: Duration,
@@ -413,6 +421,260 @@ impl wit_os::Host for HostState {
     }
 }
 
+/// Name of the compile cache's MAC key file, inside the cache directory.
+pub(crate) const CACHE_KEY_FILE: &str = "cache.key";
+/// Extension of a cache entry's MAC sidecar (`<sha256>-<engine>.cwasm.mac`).
+const MAC_EXTENSION: &str = "cwasm.mac";
+/// Extension of the plain-sha256 sidecar of older versions: such entries are never loaded.
+const OLD_SUM_EXTENSION: &str = "cwasm.sha256";
+/// Domain separation of the entry MAC.
+const MAC_LABEL: &[u8] = b"scs-cert compile cache entry v1";
+const KEY_LEN: usize = 32;
+const MAC_LEN: usize = 32;
+/// Larger cache entries are not read (components are at most 32 MiB).
+const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The compile cache's secret MAC key (the contents of `cache.key`).
+struct CacheKey([u8; KEY_LEN]);
+
+/// Why the compile cache (or one entry of it) is not used. Never fails a load: it is
+/// logged and the component compiled.
+#[derive(Debug, thiserror::Error)]
+enum CacheError {
+    /// A file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An atomic write failed.
+    #[error(transparent)]
+    Write(#[from] crate::fsutil::WriteError),
+    /// The key file exists but is not one this program may trust.
+    #[error("{}: {reason}", path.display())]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No randomness for a new key.
+    #[error("no randomness for a new cache key: {0}")]
+    Random(String),
+    /// An entry that is not loaded.
+    #[error("{0}")]
+    Untrusted(String),
+}
+
+/// The MAC of a cache entry: HMAC-SHA256 under the cache key over the domain label, the
+/// component's sha256, the engine key and the native code, each length-prefixed.
+fn entry_mac(key: &CacheKey, sha256: &str, engine_key: &str, cwasm: &[u8]) -> HmacSha256 {
+    let mut m = <HmacSha256 as hmac::digest::KeyInit>::new(&hmac_key(&key.0));
+    for field in [MAC_LABEL, sha256.as_bytes(), engine_key.as_bytes(), cwasm] {
+        m.update(&(field.len() as u64).to_le_bytes());
+        m.update(field);
+    }
+    m
+}
+
+/// The 32-byte key zero-padded to the SHA-256 block, which is what HMAC does with a key
+/// shorter than the block (RFC 2104), without a fallible `new_from_slice`.
+fn hmac_key(key: &[u8; KEY_LEN]) -> hmac::digest::Key<HmacSha256> {
+    let mut k = hmac::digest::Key::<HmacSha256>::default();
+    k[..KEY_LEN].copy_from_slice(key);
+    k
+}
+
+/// Open a regular file for reading, without following a symlink or blocking on a FIFO.
+/// Returns it with its metadata (of the opened file, not of the name).
+fn open_regular(path: &Path) -> Result<(std::fs::File, std::fs::Metadata), CacheError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |source| CacheError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(CacheError::Untrusted(format!(
+            "{}: not a regular file",
+            path.display()
+        )));
+    }
+    Ok((f, meta))
+}
+
+/// Read a regular file of at most `max` bytes (see [`open_regular`]).
+fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, CacheError> {
+    use std::io::Read;
+    let (f, meta) = open_regular(path)?;
+    if meta.len() > max {
+        return Err(CacheError::Untrusted(format!(
+            "{}: larger than {max} bytes",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    f.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| CacheError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(CacheError::Untrusted(format!(
+            "{}: larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The effective user id (whose files the key must be).
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions, cannot fail and touches no memory of ours.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::geteuid()
+    }
+}
+
+/// Read `cache.key` if it is a regular file owned by this user, mode 0600, of exactly 32
+/// bytes. `Ok(None)` if there is none.
+fn read_cache_key(path: &Path) -> Result<Option<CacheKey>, CacheError> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let bad = |reason: String| CacheError::BadKey {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (mut f, meta) = match open_regular(path) {
+        Ok(x) => x,
+        Err(CacheError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(CacheError::Io { source, .. }) => {
+            return Err(bad(format!("cannot open it (a symlink?): {source}")));
+        }
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    if meta.uid() != effective_uid() {
+        return Err(bad(format!(
+            "owned by uid {}, not by this user",
+            meta.uid()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode != 0o600 {
+        return Err(bad(format!("mode {mode:04o}, not 0600")));
+    }
+    if meta.len() != KEY_LEN as u64 {
+        return Err(bad(format!("{} bytes, not {KEY_LEN}", meta.len())));
+    }
+    let mut key = [0u8; KEY_LEN];
+    f.read_exact(&mut key)
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    Ok(Some(CacheKey(key)))
+}
+
+/// Create `cache.key` with fresh randomness, mode 0600. The key is written to a temporary
+/// file created with `O_CREAT | O_EXCL` and then hard-linked to its name, which fails if
+/// the name exists: a concurrent run never sees a half-written key, and of two runs
+/// creating one at once, one wins and both use its key.
+fn create_cache_key(dir: &Path, path: &Path) -> Result<(), CacheError> {
+    use rand_core::RngCore;
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut key = [0u8; KEY_LEN];
+    rand_core::OsRng
+        .try_fill_bytes(&mut key)
+        .map_err(|e| CacheError::Random(e.to_string()))?;
+    let mut nonce = [0u8; 8];
+    rand_core::OsRng
+        .try_fill_bytes(&mut nonce)
+        .map_err(|e| CacheError::Random(e.to_string()))?;
+    let tmp = dir.join(format!(
+        ".{CACHE_KEY_FILE}.{}.{}.tmp",
+        std::process::id(),
+        hex::encode(nonce)
+    ));
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| CacheError::Io { path: p, source }
+    };
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
+        // The umask may have narrowed the mode; the key must be exactly 0600.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(io(&tmp))?;
+        f.write_all(&key).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => {}
+            // Another run was quicker: use its key.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io(path)(e)),
+        }
+        let _ = crate::fsutil::sync_dir(dir);
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+/// Set up the cache directory (created mode 0700) and return its MAC key, creating the key
+/// file if there is none. A key file that cannot be trusted (not a regular file, another
+/// owner, a mode other than 0600, a wrong length) is replaced by a fresh key, with a
+/// warning: every entry made under the old key then fails its MAC and is recompiled.
+fn open_cache_key(dir: &Path) -> Result<CacheKey, CacheError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| CacheError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    let path = dir.join(CACHE_KEY_FILE);
+    for _ in 0..3 {
+        match read_cache_key(&path) {
+            Ok(Some(k)) => return Ok(k),
+            Ok(None) => create_cache_key(dir, &path)?,
+            Err(e @ CacheError::BadKey { .. }) => {
+                tracing::warn!(path = %path.display(), "compile cache key not trusted ({e}); replacing it, every entry will be recompiled");
+                match std::fs::remove_file(&path) {
+                    Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(CacheError::Io { path, source });
+                    }
+                    _ => {}
+                }
+                create_cache_key(dir, &path)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(CacheError::BadKey {
+        path,
+        reason: "keeps changing while being set up".into(),
+    })
+}
+
 /// Whether an import name is allowed for a check component.
 pub(crate) fn import_allowed(name: &str) -> bool {
     if let Some(rest) = name.strip_prefix("scs:check/") {
@@ -429,6 +691,7 @@ pub struct Sandbox {
     linker: Linker<HostState>,
     config: SandboxConfig,
     engine_key: String,
+    cache_key: OnceLock<Option<CacheKey>>,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -479,6 +742,7 @@ impl Sandbox {
             linker,
             config,
             engine_key,
+            cache_key: OnceLock::new(),
             stop_ticker,
         })
     }
@@ -488,51 +752,108 @@ impl Sandbox {
         &self.config
     }
 
-    fn cached_component(&self, sha256: &str) -> Option<Component> {
-        let dir = self.config.cache_dir.as_ref()?;
-        let path = dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
-        let sum_path = path.with_extension("cwasm.sha256");
-        let bytes = std::fs::read(&path).ok()?;
-        let want = std::fs::read_to_string(&sum_path).ok()?;
-        if hex::encode(Sha256::digest(&bytes)) != want.trim() {
-            tracing::warn!(path = %path.display(), "compile cache entry does not match its checksum; recompiling");
-            return None;
-        }
-        // SAFETY: the bytes were produced by `precompile_component` of an
-        // engine with the same compatibility hash (it is in the file name),
-        // written by this program into the user's own cache directory, and
-        // their sha256 matches the sidecar written with them. wasmtime also
-        // checks the engine configuration embedded in the artifact.
-        #[allow(unsafe_code)]
-        let c = unsafe { Component::deserialize(&self.engine, &bytes) };
-        c.ok()
+    /// The cache directory and its MAC key, set up on first use (once per sandbox). Any
+    /// problem disables the cache for this sandbox with a warning; it never fails a load.
+    fn cache(&self) -> Option<(&Path, &CacheKey)> {
+        let dir = self.config.cache_dir.as_deref()?;
+        let key = self
+            .cache_key
+            .get_or_init(|| match open_cache_key(dir) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "compile cache disabled: {e}");
+                    None
+                }
+            })
+            .as_ref()?;
+        Some((dir, key))
     }
 
-    fn store_in_cache(&self, sha256: &str, component: &Component) {
-        let Some(dir) = self.config.cache_dir.as_ref() else {
-            return;
+    fn entry_path(&self, dir: &Path, sha256: &str) -> PathBuf {
+        dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
+    }
+
+    /// The cached compilation of the component whose sha256 is `sha256`, if its entry
+    /// carries a valid MAC under the cache key. Anything else is never deserialized.
+    fn cached_component(&self, dir: &Path, key: &CacheKey, sha256: &str) -> Option<Component> {
+        let path = self.entry_path(dir, sha256);
+        let mac_path = path.with_extension(MAC_EXTENSION);
+        let old_sidecar = path.with_extension(OLD_SUM_EXTENSION);
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            _ => {}
+        }
+        let verified = (|| -> Result<Vec<u8>, CacheError> {
+            if old_sidecar.exists() && !mac_path.exists() {
+                return Err(CacheError::Untrusted(
+                    "old-format entry with a plain sha256 sidecar".into(),
+                ));
+            }
+            let bytes = read_bounded(&path, MAX_ENTRY_BYTES)?;
+            let mac_hex = read_bounded(&mac_path, (2 * MAC_LEN + 2) as u64)?;
+            let mac = std::str::from_utf8(&mac_hex)
+                .ok()
+                .and_then(|t| hex::decode(t.trim()).ok())
+                .ok_or_else(|| CacheError::Untrusted("the MAC sidecar is not hex".into()))?;
+            entry_mac(key, sha256, &self.engine_key, &bytes)
+                .verify_slice(&mac)
+                .map_err(|_| CacheError::Untrusted("wrong MAC".into()))?;
+            Ok(bytes)
+        })();
+        let bytes = match verified {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "compile cache entry not trusted ({e}); recompiling");
+                return None;
+            }
         };
-        let result = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(dir)?;
+        // SAFETY: `Component::deserialize` trusts its input to be native code that this
+        // program compiled. These bytes carry a valid HMAC-SHA256 (checked in constant
+        // time just above) under the per-user secret key in `cache.key` (a regular file owned
+        // by this user, mode 0600, checked when it was read), over this component's sha256,
+        // this engine's key and the bytes themselves: only a writer holding the key, i.e.
+        // `store_in_cache` of this program for the user, can have produced them, from
+        // exactly these component bytes with an engine of this configuration. wasmtime
+        // also checks the engine configuration embedded in the artifact.
+        #[allow(unsafe_code)]
+        let c = unsafe { Component::deserialize(&self.engine, &bytes) };
+        match c {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "compile cache entry does not load ({e}); recompiling");
+                None
+            }
+        }
+    }
+
+    /// Write (or overwrite) the entry of `component`: the native code, then its MAC, each
+    /// through [`crate::fsutil::write_atomic_private`]. A crash between the two leaves an
+    /// entry whose MAC does not match, which is recompiled.
+    fn store_in_cache(&self, dir: &Path, key: &CacheKey, sha256: &str, component: &Component) {
+        let path = self.entry_path(dir, sha256);
+        let result = (|| -> Result<(), CacheError> {
             let bytes = component
                 .serialize()
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            let path = dir.join(format!("{sha256}-{}.cwasm", self.engine_key));
-            let tmp = dir.join(format!(
-                ".{sha256}-{}.{}.tmp",
-                self.engine_key,
-                std::process::id()
-            ));
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::write(
-                path.with_extension("cwasm.sha256"),
-                hex::encode(Sha256::digest(&bytes)),
+                .map_err(|e| CacheError::Untrusted(format!("cannot serialize: {e}")))?;
+            let mac = entry_mac(key, sha256, &self.engine_key, &bytes).finalize();
+            crate::fsutil::write_atomic_private(&path, &bytes)?;
+            crate::fsutil::write_atomic_private(
+                &path.with_extension(MAC_EXTENSION),
+                hex::encode(mac.into_bytes()).as_bytes(),
             )?;
-            std::fs::rename(&tmp, &path)?;
+            match std::fs::remove_file(path.with_extension(OLD_SUM_EXTENSION)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(CacheError::Io {
+                        path: path.with_extension(OLD_SUM_EXTENSION),
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
             Ok(())
         })();
         if let Err(e) = result {
-            tracing::warn!(dir = %dir.display(), "cannot write the compile cache: {e}");
+            tracing::warn!(path = %path.display(), "cannot write the compile cache: {e}");
         }
     }
 
@@ -545,7 +866,20 @@ impl Sandbox {
         wasm: &[u8],
         sha256: &str,
     ) -> Result<LoadedComponent, SandboxError> {
-        let (component, from_cache) = match self.cached_component(sha256) {
+        let cache = self.cache().filter(|_| {
+            // The cache is keyed by the sha256 of the bytes that are compiled, never by a
+            // caller's claim about them.
+            let matches = hex::encode(Sha256::digest(wasm)) == sha256;
+            if !matches {
+                tracing::warn!(
+                    check = check_id,
+                    "the given sha256 is not that of the component; compile cache not used"
+                );
+            }
+            matches
+        });
+        let cached = cache.and_then(|(dir, key)| self.cached_component(dir, key, sha256));
+        let (component, from_cache) = match cached {
             Some(c) => (c, true),
             None => {
                 let c = Component::new(&self.engine, wasm).map_err(|e| SandboxError::Invalid {
@@ -578,8 +912,8 @@ impl Sandbox {
             world: WIT_PACKAGE,
             message: format!("{e:#}"),
         })?;
-        if !from_cache {
-            self.store_in_cache(sha256, &component);
+        if let (false, Some((dir, key))) = (from_cache, cache) {
+            self.store_in_cache(dir, key, sha256, &component);
         }
         Ok(LoadedComponent { pre, from_cache })
     }
@@ -644,9 +978,18 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
-        let ticks = (timeout.as_millis() / TICK.as_millis()).max(1) as u64 + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Fair scheduling: on every epoch tick a running component yields its worker thread
+        // to the executor (so a component spinning in pure computation cannot starve the
+        // others and change their verdicts), and past its deadline it is interrupted.
+        let deadline = std::time::Instant::now() + timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if std::time::Instant::now() >= deadline {
+                wasmtime::UpdateDeadline::Interrupt
+            } else {
+                wasmtime::UpdateDeadline::YieldCustom(1, Box::pin(tokio::task::yield_now()))
+            })
+        });
 
         let call = async {
             let inst = loaded.pre.instantiate_async(&mut store).await?;
@@ -754,6 +1097,170 @@ mod tests {
         assert!(!import_allowed("wasi:sockets/tcp@0.2.6"));
         assert!(!import_allowed("wasi:http/outgoing-handler@0.2.6"));
         assert!(!import_allowed("wasi:clocks/wall-clock@0.2.6"));
+    }
+
+    fn scratch_dir() -> PathBuf {
+        std::env::temp_dir().join(format!("scs-sandbox-{}", uuid::Uuid::new_v4()))
+    }
+
+    fn mode_of(p: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::symlink_metadata(p)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+
+    /// An empty component: valid, compiles, enough to exercise the cache entries.
+    const EMPTY_COMPONENT: &[u8] = b"\0asm\x0d\0\x01\0";
+
+    fn sandbox_with_cache(dir: &Path) -> Sandbox {
+        Sandbox::new(SandboxConfig {
+            cache_dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        })
+        .expect("sandbox")
+    }
+
+    /// Hardening, hole 3: the cache directory is created 0700 and the key file 0600, 32
+    /// random bytes; a second setup reads the same key.
+    #[test]
+    fn cache_key_and_directory_are_private() {
+        let base = scratch_dir();
+        let dir = base.join("a/components");
+        let k1 = open_cache_key(&dir).expect("key");
+        assert_eq!(mode_of(&dir), 0o700);
+        let key_path = dir.join(CACHE_KEY_FILE);
+        assert_eq!(mode_of(&key_path), 0o600);
+        assert_eq!(std::fs::read(&key_path).expect("read").len(), KEY_LEN);
+        let k2 = open_cache_key(&dir).expect("key again");
+        assert_eq!(k1.0, k2.0);
+        assert_ne!(k1.0, [0u8; KEY_LEN]);
+        // Nothing else left behind (no temporary files).
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("ls")
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(CACHE_KEY_FILE)]);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// A key file that is readable by others, of the wrong length, or a symlink is not
+    /// trusted: it is replaced by a fresh private key.
+    #[test]
+    fn an_untrusted_key_file_is_replaced() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch_dir();
+        let key_path = dir.join(CACHE_KEY_FILE);
+        let k1 = open_cache_key(&dir).expect("key");
+
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(matches!(
+            read_cache_key(&key_path),
+            Err(CacheError::BadKey { .. })
+        ));
+        let k2 = open_cache_key(&dir).expect("replaced");
+        assert_ne!(k1.0, k2.0);
+        assert_eq!(mode_of(&key_path), 0o600);
+
+        std::fs::write(&key_path, b"short").expect("truncate");
+        let k3 = open_cache_key(&dir).expect("replaced");
+        assert_ne!(k2.0, k3.0);
+        assert_eq!(std::fs::read(&key_path).expect("read").len(), KEY_LEN);
+
+        let elsewhere = dir.join("elsewhere");
+        std::fs::write(&elsewhere, [7u8; KEY_LEN]).expect("write");
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod");
+        std::fs::remove_file(&key_path).expect("rm");
+        std::os::unix::fs::symlink(&elsewhere, &key_path).expect("symlink");
+        assert!(matches!(
+            read_cache_key(&key_path),
+            Err(CacheError::BadKey { .. })
+        ));
+        let k4 = open_cache_key(&dir).expect("replaced");
+        assert_ne!(k4.0, [7u8; KEY_LEN]);
+        assert!(!key_path.is_symlink());
+        assert_eq!(std::fs::read(&elsewhere).expect("kept"), [7u8; KEY_LEN]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The MAC binds the component's sha256, the engine key and the code.
+    #[test]
+    fn entry_mac_binds_every_field() {
+        let key = CacheKey([1u8; KEY_LEN]);
+        let tag = entry_mac(&key, "aa", "e1", b"code").finalize().into_bytes();
+        assert!(
+            entry_mac(&key, "aa", "e1", b"code")
+                .verify_slice(&tag)
+                .is_ok()
+        );
+        for m in [
+            entry_mac(&key, "ab", "e1", b"code"),
+            entry_mac(&key, "aa", "e2", b"code"),
+            entry_mac(&key, "aa", "e1", b"cod3"),
+            entry_mac(&key, "aae", "1", b"code"),
+            entry_mac(&CacheKey([2u8; KEY_LEN]), "aa", "e1", b"code"),
+        ] {
+            assert!(m.verify_slice(&tag).is_err());
+        }
+    }
+
+    /// Hardening, hole 3: an entry is loaded only with a valid MAC; a plain sha256 sidecar
+    /// (the old format), a wrong MAC, another component's entry or a new key all make the
+    /// host recompile instead of deserializing.
+    #[test]
+    fn only_entries_with_a_valid_mac_are_deserialized() {
+        let dir = scratch_dir();
+        let sb = sandbox_with_cache(&dir);
+        let (dir_ref, key) = sb.cache().expect("cache");
+        let component = Component::new(&sb.engine, EMPTY_COMPONENT).expect("compile");
+        let (sha_a, sha_b) = ("a".repeat(64), "b".repeat(64));
+        sb.store_in_cache(dir_ref, key, &sha_a, &component);
+        let entry = sb.entry_path(&dir, &sha_a);
+        assert_eq!(mode_of(&entry), 0o600);
+        assert_eq!(mode_of(&entry.with_extension(MAC_EXTENSION)), 0o600);
+        assert!(sb.cached_component(dir_ref, key, &sha_a).is_some());
+
+        // Another component's entry copied under this name: refused (the MAC binds the sha256).
+        let other = sb.entry_path(&dir, &sha_b);
+        std::fs::copy(&entry, &other).expect("copy");
+        std::fs::copy(
+            entry.with_extension(MAC_EXTENSION),
+            other.with_extension(MAC_EXTENSION),
+        )
+        .expect("copy mac");
+        assert!(sb.cached_component(dir_ref, key, &sha_b).is_none());
+
+        // The old format: a plain sha256 sidecar, no MAC.
+        let code = std::fs::read(&entry).expect("read");
+        std::fs::remove_file(entry.with_extension(MAC_EXTENSION)).expect("rm mac");
+        std::fs::write(
+            entry.with_extension(OLD_SUM_EXTENSION),
+            hex::encode(Sha256::digest(&code)),
+        )
+        .expect("sidecar");
+        assert!(sb.cached_component(dir_ref, key, &sha_a).is_none());
+        // Rewriting the entry removes the old sidecar and makes it loadable again.
+        sb.store_in_cache(dir_ref, key, &sha_a, &component);
+        assert!(!entry.with_extension(OLD_SUM_EXTENSION).exists());
+        assert!(sb.cached_component(dir_ref, key, &sha_a).is_some());
+
+        // Changed code with the old MAC: refused.
+        let mut changed = code.clone();
+        changed.push(0);
+        std::fs::write(&entry, &changed).expect("write");
+        assert!(sb.cached_component(dir_ref, key, &sha_a).is_none());
+        sb.store_in_cache(dir_ref, key, &sha_a, &component);
+
+        // A fresh key (the old one was replaced): the entry is no longer trusted.
+        drop(sb);
+        std::fs::remove_file(dir.join(CACHE_KEY_FILE)).expect("rm key");
+        let sb = sandbox_with_cache(&dir);
+        let (dir_ref, key) = sb.cache().expect("cache");
+        assert!(sb.cached_component(dir_ref, key, &sha_a).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

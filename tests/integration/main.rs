@@ -20,5 +20,6 @@ mod mediation;
 mod replay;
 mod reports;
 mod sandbox;
+mod scheduling;
 mod scope;
 mod trust;

@@ -345,3 +345,167 @@ fn a_keystone_refusal_echoing_the_password_stays_out_of_the_report() {
     assert!(!text.contains("s3cret-pw"), "{text}");
     assert!(text.contains("Unauthorized"), "{text}");
 }
+
+/// A plain HTTP server on 127.0.0.1 that answers every request with an empty flavor list and
+/// keeps the head of each request it got. Returns its `host:port` and the requests.
+fn recording_endpoint() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            if let Ok(mut l) = log.lock() {
+                l.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+            let body = "{\"flavors\": []}";
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (addr.to_string(), seen)
+}
+
+/// Hardening, hole 4: catalog URLs of a hostile cloud are checked before the token or a
+/// check's request goes there. The token response lists compute in five regions: with user
+/// info, at the cloud-metadata address, as `file:`, with a query, and one valid endpoint.
+/// A run per region (`region_name`) with scs-0100, which reads compute: the four bad ones
+/// are refused with one line naming the rule, and nothing reaches them; the valid one is
+/// used (with the token); the token is never in the report.
+#[test]
+fn hostile_catalog_endpoints_are_refused() {
+    const TOKEN: &str = "tok-hole4-5ecret-0123456789abcdef";
+    let (bad_addr, bad_seen) = recording_endpoint();
+    let (good_addr, good_seen) = recording_endpoint();
+    let endpoints = [
+        ("R1", format!("http://user:pw@{bad_addr}/compute/v2.1")),
+        ("R2", "http://169.254.169.254/compute/v2.1".to_string()),
+        ("R3", "file:///etc/passwd".to_string()),
+        ("R4", format!("http://{bad_addr}/compute/v2.1?x=1")),
+        ("R5", format!("http://{good_addr}/compute/v2.1")),
+    ];
+    let body = serde_json::json!({"token": {
+        "user": {"id": "u1", "name": "u"},
+        "project": {"id": "p1", "name": "demo"},
+        "roles": [{"id": "r1", "name": "member"}],
+        "expires_at": "2099-01-01T00:00:00Z",
+        "catalog": [{"type": "compute", "name": "nova", "endpoints": endpoints
+            .iter()
+            .map(|(r, u)| serde_json::json!({"interface": "public", "region_id": r, "url": u}))
+            .collect::<Vec<_>>()}]
+    }})
+    .to_string();
+    let head: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Subject-Token: {TOKEN}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_boxed_str(),
+    );
+    let auth_url = hostile_keystone(head, b' ', 0, Duration::ZERO);
+    let run = |region: &str| {
+        let dir = tempdir();
+        let clouds = dir.path().join("clouds.yaml");
+        std::fs::write(
+            &clouds,
+            format!(
+                "clouds:\n  hostile:\n    region_name: {region}\n    auth:\n      auth_url: \
+                 {auth_url}\n      username: u\n      password: s3cret-pw\n      project_name: demo\n"
+            ),
+        )
+        .expect("clouds.yaml");
+        let out = dir.path().join("r.yaml");
+        let checks = real_checks();
+        let cli = scs_cert(
+            &[
+                "run",
+                "scopes/scs-compatible-iaas.yaml",
+                "-s",
+                "hostile",
+                "--os-cloud",
+                "hostile",
+                "--checks",
+                checks.to_str().expect("path"),
+                "-t",
+                "scs-0100-syntax-check",
+                "--request-timeout",
+                "2",
+                "-o",
+                out.to_str().expect("path"),
+            ],
+            Some(&clouds),
+        );
+        assert!(out.is_file(), "the report is written: {}", cli.stderr);
+        let text = std::fs::read_to_string(&out).expect("report");
+        (cli, read_report(&out), text)
+    };
+    let rules = [
+        "refused: user info in the URL is not allowed",
+        "refused: host 169.254.169.254 is a link-local or unspecified address",
+        "refused: scheme \"file\" is not allowed",
+        "refused: a query in the URL is not allowed",
+    ];
+    for ((region, url), rule) in endpoints.iter().zip(rules) {
+        let (cli, report, text) = run(region);
+        let logs = log_lines(&report);
+        let line = logs.iter().find(|l| l.contains(rule)).unwrap_or_else(|| {
+            panic!(
+                "{region} {url}: no line with {rule:?}: {logs:#?}\n{}",
+                cli.stderr
+            )
+        });
+        assert!(
+            line.contains("\"compute\"") && !line.contains('\n') && !line.contains("user:pw"),
+            "{line}"
+        );
+        assert!(
+            !text.contains(TOKEN),
+            "{region}: the token is in the report"
+        );
+        assert!(
+            !text.contains("s3cret-pw"),
+            "{region}: the password is in the report"
+        );
+        // the host warns once per run about every refused catalog endpoint
+        for r in rules {
+            assert!(
+                cli.stderr.contains(r),
+                "{region}: no warning {r:?}: {}",
+                cli.stderr
+            );
+        }
+        assert!(
+            !cli.stderr.contains(TOKEN) && !cli.stderr.contains("user:pw"),
+            "{}",
+            cli.stderr
+        );
+    }
+    assert!(
+        bad_seen.lock().expect("lock").is_empty(),
+        "requests reached a refused endpoint: {:?}",
+        bad_seen.lock().expect("lock")
+    );
+    // The valid endpoint is used, with the token; the token still stays out of the report.
+    let (cli, _, text) = run("R5");
+    let good = good_seen.lock().expect("lock").clone();
+    assert!(
+        good.iter().any(|r| r.contains("/compute/v2.1/flavors")
+            && r.to_ascii_lowercase()
+                .contains(&format!("x-auth-token: {}", TOKEN.to_ascii_lowercase()))),
+        "{good:?}\n{}",
+        cli.stderr
+    );
+    assert!(!text.contains(TOKEN));
+    assert!(!text.contains("refused:"), "{text}");
+}

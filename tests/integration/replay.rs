@@ -561,3 +561,29 @@ fn crafted_transcripts_are_bad_input_with_one_line() {
     std::os::unix::fs::symlink("/dev/zero", &comp).expect("symlink");
     one_error_line(&replay_cli(), "not a regular file");
 }
+
+/// Hardening, hole 12: the test VM's generated root password (Nova's `adminPass` in the
+/// create-server answer) is masked before the check, the transcript or the report sees it.
+#[test]
+fn a_new_servers_admin_password_never_reaches_the_transcript() {
+    let dir = tempdir();
+    let cloud = start_cloud("compliant");
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["scs-0101-entropy"]);
+    let scope = root().join("scopes/scs-compatible-iaas.yaml");
+    let mut opts = options(&scope, &checks, &clouds);
+    opts.tests = Some("scs-0101".into());
+    opts.record = Some(dir.path().join("transcript"));
+    opts.mediation.clock = scs_cert_host::mediate::ClockMode::Virtual;
+    let r = run_lib(&opts);
+    assert_eq!(results(&r)["scs-0101-entropy-avail"], 1);
+    let text = all_transcript_text(dir.path());
+    assert!(
+        text.contains("adminPass"),
+        "the entropy check created a server"
+    );
+    for (i, _) in text.match_indices("adminPass") {
+        let after: String = text[i..].chars().take(24).collect();
+        assert!(after.contains("***"), "adminPass not masked: {after}");
+    }
+}

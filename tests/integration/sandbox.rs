@@ -166,12 +166,24 @@ fn unknown_import_is_refused_at_load() {
     }
 }
 
+/// The compile cache: a second load uses the entry without recompiling (the entry's files
+/// keep their mtime); the directory is created 0700, the key file and the entries are 0600;
+/// a corrupted entry is recompiled and rewritten.
 #[test]
 fn compiled_components_are_cached_on_disk() {
-    let dir = tempdir();
+    use std::os::unix::fs::PermissionsExt;
+    let base = tempdir();
+    let dir = base.path().join("cache/components");
     let cfg = SandboxConfig {
-        cache_dir: Some(dir.path().to_path_buf()),
+        cache_dir: Some(dir.clone()),
         ..Default::default()
+    };
+    let mode = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .expect("meta")
+            .permissions()
+            .mode()
+            & 0o7777
     };
     let (wasm, sha) = wasm_of("scs-0123-services");
     let first = Sandbox::new(cfg.clone()).expect("sandbox");
@@ -182,6 +194,28 @@ fn compiled_components_are_cached_on_disk() {
             .from_cache
     );
     drop(first);
+    assert_eq!(mode(&dir), 0o700, "cache directory");
+    assert_eq!(mode(&dir.join("cache.key")), 0o600, "key file");
+    assert_eq!(std::fs::read(dir.join("cache.key")).expect("key").len(), 32);
+    let entry = cwasm_of(&dir, &sha);
+    let mac = entry.with_extension("cwasm.mac");
+    assert_eq!(mode(&entry), 0o600);
+    assert_eq!(mode(&mac), 0o600);
+    assert!(!entry.with_extension("cwasm.sha256").exists());
+    let mtimes = |paths: &[&std::path::Path]| -> Vec<std::time::SystemTime> {
+        paths
+            .iter()
+            .map(|p| {
+                std::fs::metadata(p)
+                    .expect("meta")
+                    .modified()
+                    .expect("mtime")
+            })
+            .collect()
+    };
+    let before = mtimes(&[&entry, &mac, &dir.join("cache.key")]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+
     let second = Sandbox::new(cfg.clone()).expect("sandbox");
     assert!(
         second
@@ -189,21 +223,199 @@ fn compiled_components_are_cached_on_disk() {
             .expect("load")
             .from_cache
     );
+    drop(second);
+    assert_eq!(
+        mtimes(&[&entry, &mac, &dir.join("cache.key")]),
+        before,
+        "the second load rewrote the cache"
+    );
+
     // A corrupted cache entry is detected and the component recompiled.
-    let entry = std::fs::read_dir(dir.path())
-        .expect("ls")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
-        .expect("cache entry");
     let mut bytes = std::fs::read(&entry).expect("read");
     let n = bytes.len() / 2;
     bytes[n] ^= 0xff;
-    std::fs::write(&entry, bytes).expect("write");
-    let third = Sandbox::new(cfg).expect("sandbox");
+    std::fs::write(&entry, &bytes).expect("write");
+    let third = Sandbox::new(cfg.clone()).expect("sandbox");
     assert!(
         !third
             .load("scs-0123-services", &wasm, &sha)
             .expect("load")
             .from_cache
     );
+    drop(third);
+    assert_ne!(
+        std::fs::read(&entry).expect("read"),
+        bytes,
+        "entry rewritten"
+    );
+    let fourth = Sandbox::new(cfg).expect("sandbox");
+    assert!(
+        fourth
+            .load("scs-0123-services", &wasm, &sha)
+            .expect("load")
+            .from_cache
+    );
+    // A sha256 that is not that of the bytes: the cache is neither read nor written.
+    let wrong = "0".repeat(64);
+    assert!(
+        !fourth
+            .load("scs-0123-services", &wasm, &wrong)
+            .expect("load")
+            .from_cache
+    );
+    assert!(cache_entry_files(&dir, &wrong).is_empty());
+}
+
+/// A second whole run with the same cache does not recompile: every entry keeps its mtime,
+/// and the verdicts are the same.
+#[test]
+fn a_second_run_uses_the_compile_cache() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let cache = dir.path().join("cache");
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["scs-0123-services", "scs-0100-flavor-naming"]);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.sandbox.cache_dir = Some(cache.clone());
+    let snapshot = || -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let mut v: Vec<_> = std::fs::read_dir(&cache)
+            .expect("ls cache")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .map(|p| {
+                let t = std::fs::metadata(&p)
+                    .expect("meta")
+                    .modified()
+                    .expect("mtime");
+                (p, t)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let first = run_lib(&opts);
+    let after_first = snapshot();
+    // cache.key plus code and MAC of both components.
+    assert_eq!(after_first.len(), 5, "{after_first:?}");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = run_lib(&opts);
+    assert_eq!(snapshot(), after_first, "the second run recompiled");
+    assert_eq!(first.report.results(), second.report.results());
+    assert_eq!(result_of(&second.report, "scs-0123-service-compute"), 1);
+}
+
+/// The cache entry files (`.cwasm` and its sidecars) of one component, by file name.
+fn cache_entry_files(dir: &std::path::Path, sha: &str) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .expect("ls cache")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{sha}-")) && n.contains(".cwasm"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn cwasm_of(dir: &std::path::Path, sha: &str) -> std::path::PathBuf {
+    cache_entry_files(dir, sha)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap_or_else(|| panic!("no cache entry for {sha}"))
+}
+
+/// Hardening, hole 3: whoever can write the cache directory cannot make the host run native
+/// code of their choosing. Two forgeries of the entry of scs-0123-services: (1) another
+/// component's compiled code with a matching plain sha256 sidecar (what the old cache
+/// accepted), (2) another component's complete, valid entry copied under this component's
+/// name. Neither is loaded: the run gives scs-0123's real verdicts and the entry is rewritten.
+#[test]
+fn forged_compile_cache_entries_are_not_loaded() {
+    use sha2::Digest;
+    let cache = tempdir();
+    let cfg = SandboxConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..Default::default()
+    };
+    let (wasm_a, sha_a) = wasm_of("scs-0123-services");
+    let (wasm_b, sha_b) = wasm_of("scs-0100-flavor-naming");
+    {
+        let sb = Sandbox::new(cfg.clone()).expect("sandbox");
+        sb.load("scs-0123-services", &wasm_a, &sha_a)
+            .expect("load a");
+        sb.load("scs-0100-flavor-naming", &wasm_b, &sha_b)
+            .expect("load b");
+    }
+    let entry_a = cwasm_of(cache.path(), &sha_a);
+    let entry_b = cwasm_of(cache.path(), &sha_b);
+    let code_b = std::fs::read(&entry_b).expect("read b");
+    let cloud = start_cloud("compliant");
+
+    // Forgery 1: B's native code under A's name with a plain sha256 sidecar.
+    // Forgery 2: B's whole entry (code and sidecars, whatever they are) under A's name.
+    for forgery in 1..=2 {
+        for p in cache_entry_files(cache.path(), &sha_a) {
+            std::fs::remove_file(p).expect("rm a");
+        }
+        if forgery == 1 {
+            std::fs::write(&entry_a, &code_b).expect("forge cwasm");
+            std::fs::write(
+                entry_a.with_extension("cwasm.sha256"),
+                hex::encode(sha2::Sha256::digest(&code_b)),
+            )
+            .expect("forge sidecar");
+        } else {
+            for p in cache_entry_files(cache.path(), &sha_b) {
+                let name = p.file_name().and_then(|n| n.to_str()).expect("name");
+                let to = cache.path().join(name.replacen(&sha_b, &sha_a, 1));
+                std::fs::copy(&p, &to).expect("copy b's entry");
+            }
+        }
+
+        // Loading directly: not from the cache.
+        let sb = Sandbox::new(cfg.clone()).expect("sandbox");
+        let loaded = sb.load("scs-0123-services", &wasm_a, &sha_a).expect("load");
+        assert!(
+            !loaded.from_cache,
+            "forgery {forgery} was loaded from the cache"
+        );
+        drop(sb);
+        let rewritten = std::fs::read(&entry_a).expect("entry a");
+        assert_ne!(rewritten, code_b, "forgery {forgery}: entry not rewritten");
+
+        // Forge again and run the real check through the library: right verdicts.
+        if forgery == 1 {
+            std::fs::write(&entry_a, &code_b).expect("forge cwasm");
+            std::fs::write(
+                entry_a.with_extension("cwasm.sha256"),
+                hex::encode(sha2::Sha256::digest(&code_b)),
+            )
+            .expect("forge sidecar");
+        } else {
+            for p in cache_entry_files(cache.path(), &sha_b) {
+                let name = p.file_name().and_then(|n| n.to_str()).expect("name");
+                let to = cache.path().join(name.replacen(&sha_b, &sha_a, 1));
+                std::fs::copy(&p, &to).expect("copy b's entry");
+            }
+        }
+        let dir = tempdir();
+        let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+        let checks = checks_with(dir.path(), &["scs-0123-services"]);
+        let mut opts = options(&test_scope(), &checks, &clouds);
+        opts.sandbox.cache_dir = Some(cache.path().to_path_buf());
+        let r = run_lib(&opts);
+        for id in ["scs-0123-service-compute", "scs-0123-service-identity"] {
+            assert_eq!(
+                result_of(&r.report, id),
+                1,
+                "forgery {forgery}: {id} did not pass, so the forged code ran"
+            );
+        }
+        assert_ne!(
+            std::fs::read(&entry_a).expect("entry a"),
+            code_b,
+            "forgery {forgery}: entry not rewritten by the run"
+        );
+    }
 }

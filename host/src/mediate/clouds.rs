@@ -163,6 +163,10 @@ pub struct CloudConfig {
     pub interface: String,
     /// TLS options.
     pub tls: Tls,
+    /// `scs_cert_allow_link_local: true`: accept catalog endpoints on link-local or
+    /// unspecified IP addresses (169.254.0.0/16, 0.0.0.0, fe80::/10, ::), which are refused
+    /// by default because they reach cloud-metadata services (default false).
+    pub allow_link_local: bool,
 }
 
 /// Where the files are looked for, in order.
@@ -277,6 +281,11 @@ pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudCo
             .map(|i| i.trim_end_matches("URL").to_string())
             .unwrap_or_else(|| "public".to_string()),
         tls: read_tls(cloud, path),
+        allow_link_local: match cloud.get("scs_cert_allow_link_local") {
+            None => false,
+            Some(_) => bool_field(cloud, "scs_cert_allow_link_local")
+                .ok_or_else(|| field_err("scs_cert_allow_link_local", "must be true or false"))?,
+        },
     })
 }
 
@@ -496,6 +505,28 @@ mod tests {
         assert_eq!(
             e,
             "c.yaml: clouds.b.auth.password: missing; put it in clouds.yaml or secure.yaml"
+        );
+    }
+
+    /// Hardening, hole 4: link-local catalog endpoints are refused unless the cloud's entry
+    /// says `scs_cert_allow_link_local: true`.
+    #[test]
+    fn link_local_allowance() {
+        let base = "clouds:\n  c:\n    auth:\n      auth_url: http://k\n      username: u\n      password: p\n      project_id: x\n";
+        let c = from_value(&doc(base), "c", Path::new("c.yaml")).unwrap();
+        assert!(!c.allow_link_local);
+        for (v, want) in [("true", true), ("false", false), ("\"yes\"", true)] {
+            let d = doc(&format!("{base}    scs_cert_allow_link_local: {v}\n"));
+            let c = from_value(&d, "c", Path::new("c.yaml")).unwrap();
+            assert_eq!(c.allow_link_local, want, "{v}");
+        }
+        let d = doc(&format!("{base}    scs_cert_allow_link_local: maybe\n"));
+        let e = from_value(&d, "c", Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "c.yaml: clouds.c.scs_cert_allow_link_local: must be true or false"
         );
     }
 

@@ -222,6 +222,101 @@ pub(crate) fn parse_token(body: &Value) -> Result<TokenInfo, String> {
     })
 }
 
+/// Why a catalog endpoint URL is not used (Hardening, hole 4). The catalog comes from the
+/// cloud, so a hostile one could point the token and the checks' requests anywhere; each
+/// variant names the rule that refused the URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnsafeEndpoint {
+    /// Not parseable as a URL.
+    #[error("it is not a URL ({0})")]
+    NotAUrl(String),
+    /// A scheme other than http or https.
+    #[error("scheme {0:?} is not allowed (only http and https)")]
+    Scheme(String),
+    /// `user:password@` in the URL.
+    #[error("user info in the URL is not allowed")]
+    UserInfo,
+    /// A query string.
+    #[error("a query in the URL is not allowed")]
+    Query,
+    /// A fragment.
+    #[error("a fragment in the URL is not allowed")]
+    Fragment,
+    /// A link-local or unspecified address (cloud metadata lives there).
+    #[error(
+        "host {0} is a link-local or unspecified address (cloud metadata); allowed only with \
+         scs_cert_allow_link_local: true for the cloud in clouds.yaml"
+    )]
+    LinkLocal(String),
+}
+
+/// Whether `ip` is link-local or unspecified: 169.254.0.0/16, 0.0.0.0, fe80::/10, ::, and
+/// IPv4-mapped IPv6 forms of the IPv4 ones. Loopback is not.
+fn link_local_or_unspecified(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.is_link_local() || a.is_unspecified(),
+        std::net::IpAddr::V6(a) => {
+            a.is_unspecified()
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_link_local() || v4.is_unspecified())
+        }
+    }
+}
+
+/// Check a catalog endpoint URL before anything is sent to it: http or https, no user info,
+/// no query, no fragment, and (unless `allow_link_local`) a host that is not a link-local or
+/// unspecified IP address. Host names are not resolved here.
+pub fn check_endpoint_url(url: &str, allow_link_local: bool) -> Result<(), UnsafeEndpoint> {
+    let u = reqwest::Url::parse(url).map_err(|e| UnsafeEndpoint::NotAUrl(e.to_string()))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(UnsafeEndpoint::Scheme(bounded_text(u.scheme(), 20)));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(UnsafeEndpoint::UserInfo);
+    }
+    if u.query().is_some() {
+        return Err(UnsafeEndpoint::Query);
+    }
+    if u.fragment().is_some() {
+        return Err(UnsafeEndpoint::Fragment);
+    }
+    // the URL parser has normalised IP hosts (decimal, octal, hex IPv4 forms included)
+    let ip = u
+        .host_str()
+        .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+        .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+    if !allow_link_local && let Some(ip) = ip.filter(|ip| link_local_or_unspecified(*ip)) {
+        return Err(UnsafeEndpoint::LinkLocal(ip.to_string()));
+    }
+    Ok(())
+}
+
+/// A catalog URL as messages may show it: without user info, query or fragment, at most
+/// 200 characters, no control characters.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            bounded_text(u.as_str(), 200)
+        }
+        Err(_) => format!("(an unparseable URL of {} bytes)", url.len()),
+    }
+}
+
+/// At most `max` characters of `text`, control characters removed: what of a server's text
+/// may reach a message or a log line.
+pub fn bounded_text(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().filter(|c| !c.is_control()).take(max).collect();
+    if text.chars().filter(|c| !c.is_control()).nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Largest token response read (a catalog of a few hundred endpoints is far below it).
 pub const MAX_TOKEN_RESPONSE_BYTES: u64 = 16 << 20;
 
@@ -315,12 +410,14 @@ fn refusal_text(bytes: &[u8], auth: &Auth) -> String {
         Auth::ApplicationCredential { secret, .. } => secret.expose(),
     };
     let mask = |t: &str| {
-        let t: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
-        if secret.is_empty() {
+        // the secret is masked before the cut, so no prefix of it survives the cut
+        let t: String = t.chars().filter(|c| !c.is_control()).collect();
+        let t = if secret.is_empty() {
             t
         } else {
             t.replace(secret, "***")
-        }
+        };
+        bounded_text(&t, 200)
     };
     let json: Option<Value> = serde_json::from_slice(bytes).ok();
     let error = json.as_ref().and_then(|v| v.get("error"));
@@ -358,6 +455,91 @@ mod tests {
         let html = b"<html><body>proxy error, request was {password: s3cret-pw}</body></html>";
         let t = refusal_text(html, &auth);
         assert!(!t.contains("s3cret-pw") && !t.contains("html"), "{t}");
+    }
+
+    /// Hardening, hole 4: each rule of the catalog endpoint check, and the allowance.
+    #[test]
+    fn catalog_endpoint_rules() {
+        let ok = |u: &str| check_endpoint_url(u, false);
+        for good in [
+            "http://127.0.0.1:8774/compute/v2.1",
+            "https://nova.example:8774/v2.1/",
+            "http://[::1]:9292",
+            "http://169.253.1.1/x",
+            "http://metadata.google.internal/x",
+        ] {
+            assert_eq!(ok(good), Ok(()), "{good}");
+        }
+        assert!(matches!(ok("file:///etc/passwd"), Err(UnsafeEndpoint::Scheme(s)) if s == "file"));
+        assert!(matches!(
+            ok("gopher://h:70/x"),
+            Err(UnsafeEndpoint::Scheme(_))
+        ));
+        assert!(matches!(ok("ftp://h/x"), Err(UnsafeEndpoint::Scheme(_))));
+        assert_eq!(
+            ok("http://user:pw@127.0.0.1/x"),
+            Err(UnsafeEndpoint::UserInfo)
+        );
+        assert_eq!(ok("http://user@127.0.0.1/x"), Err(UnsafeEndpoint::UserInfo));
+        assert_eq!(ok("http://127.0.0.1/x?y=1"), Err(UnsafeEndpoint::Query));
+        assert_eq!(ok("http://127.0.0.1/x?"), Err(UnsafeEndpoint::Query));
+        assert_eq!(ok("http://127.0.0.1/x#f"), Err(UnsafeEndpoint::Fragment));
+        assert!(matches!(ok("not a url"), Err(UnsafeEndpoint::NotAUrl(_))));
+        for bad in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://169.254.0.1:80/",
+            "http://0.0.0.0:8774/",
+            "http://[fe80::1]/",
+            "http://[febf::1]/",
+            "http://[::]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://2852039166/", // 169.254.169.254 as one decimal number
+            "http://0xa9.0xfe.0xa9.0xfe/",
+        ] {
+            assert!(
+                matches!(ok(bad), Err(UnsafeEndpoint::LinkLocal(_))),
+                "{bad}"
+            );
+            assert_eq!(check_endpoint_url(bad, true), Ok(()), "{bad} allowed");
+        }
+        // the allowance lifts only the address rule
+        assert_eq!(
+            check_endpoint_url("http://u:p@169.254.169.254/", true),
+            Err(UnsafeEndpoint::UserInfo)
+        );
+        assert!(ok("http://[fec0::1]/").is_ok());
+        let msg = UnsafeEndpoint::LinkLocal("169.254.169.254".into()).to_string();
+        assert!(
+            msg.contains("scs_cert_allow_link_local") && !msg.contains('\n'),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn shown_urls_and_bounded_text() {
+        assert_eq!(
+            shown_url("http://user:pw@127.0.0.1:5/x?token=1#f"),
+            "http://127.0.0.1:5/x"
+        );
+        assert_eq!(shown_url("::::"), "(an unparseable URL of 4 bytes)");
+        assert_eq!(bounded_text("a\nb\u{1b}c", 10), "abc");
+        let long = "x".repeat(1000);
+        assert_eq!(bounded_text(&long, 200).chars().count(), 201);
+        // a secret that straddles the cut is masked before it
+        let auth = Auth::Password {
+            username: Some("u".into()),
+            user_id: None,
+            password: Secret::new("s3cret-pw"),
+            user_domain: Domain::Name("Default".into()),
+            project: ProjectScope::Id("p".into()),
+        };
+        let body = format!(
+            r#"{{"error": {{"message": "{}s3cret-pw"}}}}"#,
+            "y".repeat(195)
+        );
+        let t = refusal_text(body.as_bytes(), &auth);
+        assert!(!t.contains("s3cr"), "{t}");
+        assert!(t.chars().count() <= 201, "{t}");
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub(super) const RESERVED_REQUEST_HEADERS: &[&str] = &[
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
+    "x-storage-token",
     "x-auth-token",
     "x-subject-token",
     "authorization",
@@ -148,6 +149,7 @@ pub(super) fn header_allowed(name: &str, anchor: Anchor) -> bool {
 pub(super) const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "x-subject-token",
     "x-auth-token",
+    "x-storage-token",
     "set-cookie",
     "authorization",
     "www-authenticate",
@@ -161,6 +163,43 @@ pub(super) const DROPPED_RESPONSE_HEADERS: &[&str] = &[
     "keep-alive",
     "transfer-encoding",
 ];
+
+/// JSON keys whose values are secrets a cloud may put into an ordinary response (Nova's
+/// `adminPass`, the generated root password of a new server): masked before the check, the
+/// transcript or the report can see them.
+const SECRET_BODY_KEYS: &[&str] = &["adminPass", "admin_pass", "auth_token", "password"];
+
+/// `body` with the values of [`SECRET_BODY_KEYS`] replaced by `"***"` when it is JSON that has
+/// any of them; anything else unchanged (no allocation unless a key name appears).
+pub(super) fn redact_body(body: Vec<u8>) -> Vec<u8> {
+    let mentions = |k: &&str| {
+        body.windows(k.len() + 2)
+            .any(|w| w[0] == b'"' && &w[1..=k.len()] == k.as_bytes() && w[k.len() + 1] == b'"')
+    };
+    if !SECRET_BODY_KEYS.iter().any(mentions) {
+        return body;
+    }
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    fn mask(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if SECRET_BODY_KEYS.contains(&k.as_str()) && x.is_string() {
+                        *x = serde_json::Value::String("***".into());
+                    } else {
+                        mask(x);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    mask(&mut v);
+    serde_json::to_vec(&v).unwrap_or(body)
+}
 
 /// Whether a check's path is a plain relative path: no `..`, scheme, query, fragment,
 /// backslash, space or control character, and no percent-encoded dot, slash or backslash
@@ -285,6 +324,24 @@ mod tests {
         let root = url("http://127.0.0.1:8080/");
         assert!(confine(&root, &url("http://127.0.0.1:8080/bucket")).is_ok());
         assert!(confine(&root, &url("http://127.0.0.2:8080/bucket")).is_err());
+    }
+
+    /// Hardening, hole 12: a new server's `adminPass` never reaches a check or a transcript.
+    #[test]
+    fn secrets_in_response_bodies_are_masked() {
+        let body = br#"{"server": {"id": "s1", "adminPass": "Xy7-secret", "links": []}}"#.to_vec();
+        let out = String::from_utf8(redact_body(body)).expect("utf-8");
+        assert!(!out.contains("Xy7-secret"), "{out}");
+        assert!(out.contains(r#""adminPass":"***""#), "{out}");
+        assert!(out.contains(r#""id":"s1""#), "{out}");
+        let plain = br#"{"flavors": [{"name": "password-less"}]}"#.to_vec();
+        assert_eq!(
+            redact_body(plain.clone()),
+            plain,
+            "untouched without a secret key"
+        );
+        assert!(!header_allowed("x-storage-token", Anchor::Endpoint));
+        assert!(DROPPED_RESPONSE_HEADERS.contains(&"x-storage-token"));
     }
 
     #[test]

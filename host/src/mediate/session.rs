@@ -11,7 +11,7 @@ use super::clouds::{CloudConfig, Secret};
 use super::keystone::{self, Service, TokenInfo};
 use super::request::{
     Anchor, ApiError, ApiRequest, ApiResponse, DROPPED_RESPONSE_HEADERS, confine, header_allowed,
-    validate_path,
+    redact_body, validate_path,
 };
 use super::{ClockMode, MediateError, transcript};
 use std::collections::HashMap;
@@ -131,6 +131,26 @@ pub(crate) fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, Mediat
     b.build().map_err(|e| MediateError::Client(error_chain(&e)))
 }
 
+/// The one-line refusal of a catalog endpoint (service type, URL without user info, rule).
+fn refused_endpoint(service_type: &str, url: &str, rule: &keystone::UnsafeEndpoint) -> ApiError {
+    ApiError::Denied(format!(
+        "catalog endpoint {} for service type {:?} refused: {rule}",
+        keystone::shown_url(url),
+        keystone::bounded_text(service_type, 64)
+    ))
+}
+
+/// Warn once per run about every catalog endpoint that requests will be refused for.
+fn warn_about_unsafe_endpoints(info: &TokenInfo, allow_link_local: bool) {
+    for svc in &info.catalog {
+        for ep in &svc.endpoints {
+            if let Err(rule) = keystone::check_endpoint_url(&ep.url, allow_link_local) {
+                tracing::warn!("{}", refused_endpoint(&svc.service_type, &ep.url, &rule));
+            }
+        }
+    }
+}
+
 /// Service types that name the same API (Service Type Authority aliases).
 fn alias_family(service_type: &str) -> &'static [&'static str] {
     const BLOCK: &[&str] = &["block-storage", "volumev3", "volumev2", "volume"];
@@ -151,6 +171,7 @@ impl Session {
         let (token, info) = keystone::authenticate(&client, cloud, limits.request_timeout).await?;
         tracing::debug!(user = %info.user, project = %info.project, roles = ?info.roles,
             services = info.catalog.len(), "authenticated");
+        warn_about_unsafe_endpoints(&info, cloud.allow_link_local);
         Ok(Session {
             client,
             token: tokio::sync::RwLock::new((token, 0)),
@@ -226,6 +247,8 @@ impl Session {
                         None => true,
                     };
                     if ep.interface == self.interface && region_ok {
+                        keystone::check_endpoint_url(&ep.url, self.cloud.allow_link_local)
+                            .map_err(|rule| refused_endpoint(service_type, &ep.url, &rule))?;
                         return Ok(ep.url.trim_end_matches('/').to_string());
                     }
                 }
@@ -413,7 +436,7 @@ impl Session {
         Ok(ApiResponse {
             status,
             headers,
-            body,
+            body: redact_body(body),
         })
     }
 }

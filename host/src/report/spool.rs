@@ -205,7 +205,7 @@ impl Spool {
         let name = entry_name(signed);
         let path = self.dir.join(&name);
         let body = signed.body();
-        crate::fsutil::write_atomic(&path, &body)
+        crate::fsutil::write_atomic_private(&path, &body)
             .map_err(|e| io(&path, "cannot write the spool entry")(e.source))?;
         self.entry(&path)
     }
@@ -306,7 +306,7 @@ impl Spool {
         let bytes = builder
             .into_inner()
             .map_err(io(out, "cannot build the carry file"))?;
-        crate::fsutil::write_atomic(out, &bytes).map_err(|e| SpoolError::Io {
+        crate::fsutil::write_atomic_private(out, &bytes).map_err(|e| SpoolError::Io {
             path: out.display().to_string(),
             action: "cannot write the carry file",
             message: e.source.to_string(),
@@ -395,6 +395,11 @@ mod tests {
         assert_eq!(p.len(), 2);
         let carry = dir.path().join("carry.tar");
         spool.export(&p, &carry).unwrap();
+        // Hardening, hole 12: carry files and spool entries are the user's only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&carry), 0o600);
+        assert_eq!(mode(&p[0].path), 0o600);
         let bytes = std::fs::read(&carry).unwrap();
         assert!(is_carry(&bytes));
         let items = read_carry(&bytes, "carry.tar").unwrap();

@@ -13,7 +13,7 @@ use scs_check_sdk::{self as sdk, TestcaseResult, Verdict};
 
 fn run_one(id: &str) -> TestcaseResult {
     match id {
-        "test-loop" => {
+        "test-loop" | "test-spin-a" | "test-spin-b" | "test-spin-c" => {
             let mut n: u64 = 0;
             loop {
                 n = std::hint::black_box(n.wrapping_add(1));
@@ -57,6 +57,17 @@ fn run_one(id: &str) -> TestcaseResult {
                 }
                 Err(e) => sdk::result(id, Verdict::Abort, e.to_string()),
             }
+        }
+        "test-a-quick" => {
+            // An honest check that waits like a write check: 10 reads, 100 ms apart (about
+            // 1 s), within a 4 s deadline.
+            for _ in 0..10 {
+                if let Err(e) = Request::get("compute", "flavors/detail").send() {
+                    return sdk::result(id, Verdict::Abort, e.to_string());
+                }
+                sdk::sleep_ms(100);
+            }
+            sdk::result(id, Verdict::Pass, "10 reads")
         }
         "test-poll" => {
             let mut statuses = Vec::new();
