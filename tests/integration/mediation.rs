@@ -248,19 +248,34 @@ fn hostile_keystone(head: &'static str, byte: u8, bytes: usize, gap: Duration) -
 /// Certify `-t scs-0123-service-compute` against the cloud at `auth_url` with
 /// `--request-timeout 2`; the wall time and the run.
 fn certify_against(auth_url: &str) -> (Duration, CliRun, serde_json::Value) {
+    let t0 = std::time::Instant::now();
+    let (cli, report, _) = certify_hostile(auth_url, None, "scs-0123-service-compute");
+    (t0.elapsed(), cli, report)
+}
+
+/// Certify `-t TESTCASE` with `--request-timeout 2` against a cloud `hostile` whose Keystone
+/// is `auth_url` (password `s3cret-pw`, optionally in `region`); the run, the report and its
+/// text. The report must be written whatever happens.
+fn certify_hostile(
+    auth_url: &str,
+    region: Option<&str>,
+    testcase: &str,
+) -> (CliRun, serde_json::Value, String) {
     let dir = tempdir();
     let clouds = dir.path().join("clouds.yaml");
+    let region = region
+        .map(|r| format!("    region_name: {r}\n"))
+        .unwrap_or_default();
     std::fs::write(
         &clouds,
         format!(
-            "clouds:\n  hostile:\n    auth:\n      auth_url: {auth_url}\n      username: u\n      \
-             password: s3cret-pw\n      project_name: demo\n"
+            "clouds:\n  hostile:\n{region}    auth:\n      auth_url: {auth_url}\n      \
+             username: u\n      password: s3cret-pw\n      project_name: demo\n"
         ),
     )
     .expect("clouds.yaml");
     let out = dir.path().join("r.yaml");
     let checks = real_checks();
-    let t0 = std::time::Instant::now();
     let cli = scs_cert(
         &[
             "run",
@@ -272,7 +287,7 @@ fn certify_against(auth_url: &str) -> (Duration, CliRun, serde_json::Value) {
             "--checks",
             checks.to_str().expect("path"),
             "-t",
-            "scs-0123-service-compute",
+            testcase,
             "--request-timeout",
             "2",
             "-o",
@@ -280,9 +295,9 @@ fn certify_against(auth_url: &str) -> (Duration, CliRun, serde_json::Value) {
         ],
         Some(&clouds),
     );
-    let took = t0.elapsed();
     assert!(out.is_file(), "the report is written: {}", cli.stderr);
-    (took, cli, read_report(&out))
+    let text = std::fs::read_to_string(&out).expect("report");
+    (cli, read_report(&out), text)
 }
 
 use std::time::Duration;
@@ -414,42 +429,7 @@ fn hostile_catalog_endpoints_are_refused() {
         .into_boxed_str(),
     );
     let auth_url = hostile_keystone(head, b' ', 0, Duration::ZERO);
-    let run = |region: &str| {
-        let dir = tempdir();
-        let clouds = dir.path().join("clouds.yaml");
-        std::fs::write(
-            &clouds,
-            format!(
-                "clouds:\n  hostile:\n    region_name: {region}\n    auth:\n      auth_url: \
-                 {auth_url}\n      username: u\n      password: s3cret-pw\n      project_name: demo\n"
-            ),
-        )
-        .expect("clouds.yaml");
-        let out = dir.path().join("r.yaml");
-        let checks = real_checks();
-        let cli = scs_cert(
-            &[
-                "run",
-                "scopes/scs-compatible-iaas.yaml",
-                "-s",
-                "hostile",
-                "--os-cloud",
-                "hostile",
-                "--checks",
-                checks.to_str().expect("path"),
-                "-t",
-                "scs-0100-syntax-check",
-                "--request-timeout",
-                "2",
-                "-o",
-                out.to_str().expect("path"),
-            ],
-            Some(&clouds),
-        );
-        assert!(out.is_file(), "the report is written: {}", cli.stderr);
-        let text = std::fs::read_to_string(&out).expect("report");
-        (cli, read_report(&out), text)
-    };
+    let run = |region: &str| certify_hostile(&auth_url, Some(region), "scs-0100-syntax-check");
     let rules = [
         "refused: user info in the URL is not allowed",
         "refused: host 169.254.169.254 is a link-local or unspecified address",
