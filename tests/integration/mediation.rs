@@ -489,3 +489,31 @@ fn hostile_catalog_endpoints_are_refused() {
     assert!(!text.contains(TOKEN));
     assert!(!text.contains("refused:"), "{text}");
 }
+
+/// Hardening, hole 2, with a real component: a check that asks for `%2e%2e/...` and similar
+/// paths below its compute endpoint is refused before anything is sent, and the cloud never
+/// sees a request outside the compute endpoint's path.
+#[test]
+fn encoded_dot_segments_cannot_leave_the_endpoint() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["test-escape"]);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-escape".into());
+    let r = run_lib(&opts);
+    assert_eq!(
+        result_of(&r.report, "test-escape"),
+        1,
+        "{:?}",
+        invocation_of(&r.report, "test-escape").stderr
+    );
+    let outside: Vec<String> = cloud
+        .requests()
+        .iter()
+        .filter(|q| q.path != "/identity/v3/auth/tokens" || q.method != "POST")
+        .filter(|q| !q.path.starts_with("/compute/v2.1"))
+        .map(|q| format!("{} {}", q.method, q.path))
+        .collect();
+    assert!(outside.is_empty(), "requests outside compute: {outside:?}");
+}

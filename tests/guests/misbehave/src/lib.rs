@@ -38,6 +38,27 @@ fn run_one(id: &str) -> TestcaseResult {
                 ),
             }
         }
+        "test-escape" => {
+            // Tries to leave the compute endpoint with encoded dot segments; PASS when the
+            // host refused every one before sending it.
+            let attempts = [
+                "%2e%2e/%2e%2e/identity/v3/auth/tokens",
+                ".%2e/.%2e/identity/v3",
+                "%2E./image/v2/images",
+                "flavors/%2e%2e%2f%2e%2e%2fidentity",
+                "x/%2E%2E/%2E%2E/%2E%2E/identity/v3",
+            ];
+            let sent: Vec<&str> = attempts
+                .iter()
+                .filter(|p| Request::get("compute", p).send().is_ok())
+                .copied()
+                .collect();
+            if sent.is_empty() {
+                sdk::result(id, Verdict::Pass, "every escape was refused")
+            } else {
+                sdk::result(id, Verdict::Fail, format!("sent: {sent:?}"))
+            }
+        }
         "test-echo" => {
             // Report everything the guest can see, so the test can assert
             // that no token or password is among it.
