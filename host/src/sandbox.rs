@@ -265,6 +265,26 @@ pub struct HostState {
     log_bytes: usize,
     logs_dropped: usize,
     limits: LogLimits,
+    /// Clock reads and sleeps so far (each is recorded with `--record`).
+    clock_calls: u64,
+}
+
+/// Clock reads and sleeps one check may make (a poll loop needs hundreds; each call is an
+/// event of the transcript, so an unbounded number would be unbounded host memory).
+pub(crate) const MAX_CLOCK_CALLS_PER_CHECK: u64 = 100_000;
+
+impl HostState {
+    /// Count one clock call; an error past [`MAX_CLOCK_CALLS_PER_CHECK`].
+    fn clock_call(&mut self) -> wasmtime::Result<()> {
+        self.clock_calls += 1;
+        if self.clock_calls > MAX_CLOCK_CALLS_PER_CHECK {
+            return Err(wasmtime::Error::msg(format!(
+                "more than {MAX_CLOCK_CALLS_PER_CHECK} clock reads and sleeps; a check polls with \
+                 sleeps of at least a second"
+            )));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -331,9 +351,11 @@ impl bindings::scs::check::log::Host for HostState {
 // answer.
 impl bindings::scs::check::clock::Host for HostState {
     async fn now(&mut self) -> wasmtime::Result<u64> {
+        self.clock_call()?;
         self.mediator.now().map_err(wasmtime::Error::msg)
     }
     async fn sleep(&mut self, ms: u64) -> wasmtime::Result<()> {
+        self.clock_call()?;
         self.mediator.sleep(ms).await.map_err(wasmtime::Error::msg)
     }
 }
@@ -969,6 +991,7 @@ impl Sandbox {
             mediator,
             logs: Vec::new(),
             log_bytes: 0,
+            clock_calls: 0,
             logs_dropped: 0,
             limits: LogLimits {
                 lines: self.config.max_log_lines,

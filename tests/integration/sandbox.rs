@@ -419,3 +419,29 @@ fn forged_compile_cache_entries_are_not_loaded() {
         );
     }
 }
+
+/// Hardening, hole 7: clock reads are events of the transcript, so their number is bounded
+/// per check: a component reading the clock 200,000 times ABORTs with one line saying so,
+/// while recording, and the run and its transcript are written.
+#[test]
+fn clock_floods_are_bounded() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["test-clock-flood"]);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-clock-flood".into());
+    opts.record = Some(dir.path().join("transcript"));
+    let r = run_lib(&opts);
+    assert_eq!(result_of(&r.report, "test-clock-flood"), 0);
+    let inv = invocation_of(&r.report, "test-clock-flood");
+    assert!(
+        inv.stderr
+            .iter()
+            .any(|l| l.contains("more than 100000 clock reads and sleeps")),
+        "{:?}",
+        inv.stderr
+    );
+    let w = r.transcript.expect("transcript written");
+    assert!(w.bytes < 10_000_000, "transcript is {} bytes", w.bytes);
+}
