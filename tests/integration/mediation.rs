@@ -215,34 +215,9 @@ fn latency_is_absorbed_and_verdicts_stay_the_same() {
     assert_eq!(result_of(&report, "scs-0100-semantics-check"), 1);
 }
 
-/// A hostile identity endpoint on 127.0.0.1: answers every request with the status line and
-/// headers at once, then `bytes` bytes of `byte`, one every `gap` (a trickle), or in 64 KiB
-/// chunks as fast as it can when `gap` is zero (a flood). Returns its auth URL.
+/// A hostile identity endpoint: [`hostile_http`] serving Keystone's path.
 fn hostile_keystone(head: &'static str, byte: u8, bytes: usize, gap: Duration) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                let _ = s.read(&mut buf);
-                if s.write_all(head.as_bytes()).is_err() {
-                    return;
-                }
-                let chunk = vec![byte; if gap.is_zero() { 1 << 16 } else { 1 }];
-                let mut sent = 0;
-                while sent < bytes && s.write_all(&chunk).is_ok() {
-                    sent += chunk.len();
-                    if !gap.is_zero() {
-                        std::thread::sleep(gap);
-                    }
-                }
-            });
-        }
-    });
-    format!("http://{addr}/v3")
+    format!("{}/v3", hostile_http(head, byte, bytes, gap))
 }
 
 /// Certify `-t scs-0123-service-compute` against the cloud at `auth_url` with

@@ -1704,3 +1704,29 @@ fn cloud_strings_with_control_characters_survive_yaml_json_pyyaml_and_upload() {
         assert!(pending(&spool).is_empty(), "{format}");
     }
 }
+
+/// Hardening (holes 4, 5): a monitor that redirects to a huge `Location` and floods its answer
+/// body gives one bounded line and the refusal code; the host reads at most 64 KiB of the
+/// answer, and the report stays in the spool.
+#[test]
+fn a_hostile_monitor_answer_is_bounded() {
+    let location = format!("http://elsewhere.invalid/{}", "x".repeat(20_000));
+    let head: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Type: text/plain\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .into_boxed_str(),
+    );
+    let url = hostile_http(head, b'x', 100 << 20, std::time::Duration::ZERO);
+    let sg = signed_sample();
+    let r = upload(&sg, &format!("{url}/"), &[]);
+    assert_eq!(r.code, 9, "{}", r.stderr);
+    let error = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("error"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(error.len() < 1_000, "{} chars: {error:.300}", error.len());
+    assert_eq!(pending(&sg.spool).len(), 1, "the report stays in the spool");
+}

@@ -192,6 +192,25 @@ enum Try {
     },
 }
 
+/// How much of a monitor's answer is read: its decision is the status line; the body only
+/// gives the one-line detail of a refusal.
+pub(crate) const MAX_ANSWER_BYTES: usize = 64 << 10;
+
+/// The first [`MAX_ANSWER_BYTES`] of the answer body; the rest is not read.
+async fn read_answer(resp: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+    let mut body = Vec::new();
+    while body.len() < MAX_ANSWER_BYTES {
+        match resp.chunk().await? {
+            Some(chunk) => {
+                let room = MAX_ANSWER_BYTES - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            None => break,
+        }
+    }
+    Ok(body)
+}
+
 fn detail_of(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let detail = serde_json::from_str::<serde_json::Value>(&text)
@@ -293,7 +312,7 @@ impl Monitor {
             .body(signed.body())
             .send()
             .await;
-        let resp = match sent {
+        let mut resp = match sent {
             Ok(r) => r,
             Err(e) => {
                 let what = if e.is_timeout() {
@@ -320,9 +339,14 @@ impl Monitor {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let body = match resp.bytes().await {
-            Ok(b) => b.to_vec(),
+            .map(|l| {
+                l.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .take(200)
+                    .collect::<String>()
+            });
+        let body = match read_answer(&mut resp).await {
+            Ok(b) => b,
             Err(e) if status == 200 || status == 409 => {
                 // The status line is the monitor's decision; a broken body
                 // after it does not change that.
