@@ -273,6 +273,11 @@ pub struct HostState {
 /// event of the transcript, so an unbounded number would be unbounded host memory).
 pub(crate) const MAX_CLOCK_CALLS_PER_CHECK: u64 = 100_000;
 
+/// Results for testcases the host did not ask for are named one per line up to this many,
+/// then counted in one line (a component returning a million bogus ids must not make a
+/// million report lines).
+const MAX_UNREQUESTED_LINES: usize = 10;
+
 impl HostState {
     /// Count one clock call; an error past [`MAX_CLOCK_CALLS_PER_CHECK`].
     fn clock_call(&mut self) -> wasmtime::Result<()> {
@@ -1054,13 +1059,28 @@ impl Sandbox {
         let mut results = Vec::with_capacity(testcases.len());
         match (&raw, &abort) {
             (Some(list), _) => {
-                for r in list {
-                    if !testcases.contains(&r.id) {
-                        state.logs.push(LogLine {
-                            level: "WARNING",
-                            message: format!("the check returned a result for {:?}, which was not requested; ignored", r.id),
-                        });
-                    }
+                let unrequested: Vec<&str> = list
+                    .iter()
+                    .filter(|r| !testcases.contains(&r.id))
+                    .map(|r| r.id.as_str())
+                    .collect();
+                for id in unrequested.iter().take(MAX_UNREQUESTED_LINES) {
+                    let id: String = id.chars().take(200).collect();
+                    state.logs.push(LogLine {
+                        level: "WARNING",
+                        message: format!(
+                            "the check returned a result for {id:?}, which was not requested; ignored"
+                        ),
+                    });
+                }
+                if unrequested.len() > MAX_UNREQUESTED_LINES {
+                    state.logs.push(LogLine {
+                        level: "WARNING",
+                        message: format!(
+                            "the check returned {} more results for testcases not requested; ignored",
+                            unrequested.len() - MAX_UNREQUESTED_LINES
+                        ),
+                    });
                 }
                 for t in testcases {
                     // A later result for the same id overwrites an earlier one (a.3 step 6).

@@ -1445,6 +1445,22 @@ timeline:
             "no WARNING naming {id}: {stderr:?}"
         );
     }
+    // 5,000 further bogus ids: named up to a bound, then counted in one line.
+    let unrequested = stderr
+        .iter()
+        .filter(|l| l.contains("not requested"))
+        .count();
+    assert!(
+        unrequested <= 11,
+        "{unrequested} lines about unrequested results"
+    );
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("4993 more results for testcases not requested")),
+        "{stderr:?}"
+    );
+    assert!(!results.keys().any(|k| k.starts_with("bogus-")));
 }
 
 /// Hardening, hole 11: once a bundle carried root version 2 (which retired key k1), a later
