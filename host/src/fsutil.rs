@@ -6,6 +6,9 @@
 //! Owns: the temporary-file naming (`.NAME.PID.tmp` beside the target), fsync of the data and of
 //! the directory, removal of the temporary file on failure.
 //!
+//! Also owns [`read_bounded`], the one way untrusted files are read (regular files only,
+//! never more than a bound).
+//!
 //! Must never: follow a symlink planted at the temporary name, or leave a temporary file
 //! behind on an error it saw.
 
@@ -87,6 +90,67 @@ fn create_fresh(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
         }
         other => other,
     }
+}
+
+/// Why a bounded read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The operating system refused.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A device, FIFO or directory (also behind a symlink).
+    #[error("{}: not a regular file", path.display())]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Larger than the bound (or grew past it while being read).
+    #[error("{}: more than {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size when known, else `limit + 1`.
+        len: u64,
+        /// The bound.
+        limit: u64,
+    },
+}
+
+/// Read a file that must be a regular file of at most `limit` bytes; reading stops at the
+/// bound even if the file grows meanwhile. Every reader of untrusted files goes through this.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    let too_large = |len| ReadError::TooLarge {
+        path: path.to_path_buf(),
+        len,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit + 1));
+    }
+    Ok(bytes)
 }
 
 /// fsync a directory, so that a rename or unlink in it survives a crash.

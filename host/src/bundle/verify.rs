@@ -223,24 +223,18 @@ fn verify_signatures(
 
 /// Read a bundle file (size-capped) into memory, once.
 pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, super::BundleError> {
-    let meta = std::fs::metadata(path).map_err(|e| super::BundleError::Read {
+    use crate::fsutil::ReadError;
+    let read = |message: String| super::BundleError::Read {
         path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    if meta.len() > archive::MAX_ARCHIVE_BYTES {
-        return Err(super::BundleError::Refused(Refusal::new(
+        message,
+    };
+    crate::fsutil::read_bounded(path, archive::MAX_ARCHIVE_BYTES).map_err(|e| match e {
+        ReadError::Io { source, .. } => read(source.to_string()),
+        ReadError::NotRegular { .. } => read("not a regular file".to_string()),
+        ReadError::TooLarge { len, limit, .. } => super::BundleError::Refused(Refusal::new(
             Reason::Oversize,
-            format!(
-                "{}: {} bytes; the limit is {}",
-                path.display(),
-                meta.len(),
-                archive::MAX_ARCHIVE_BYTES
-            ),
-        )));
-    }
-    std::fs::read(path).map_err(|e| super::BundleError::Read {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+            format!("{}: {len} bytes; the limit is {limit}", path.display()),
+        )),
     })
 }
 

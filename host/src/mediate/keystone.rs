@@ -270,7 +270,10 @@ fn link_local_or_unspecified(ip: std::net::IpAddr) -> bool {
 pub fn check_endpoint_url(url: &str, allow_link_local: bool) -> Result<(), UnsafeEndpoint> {
     let u = reqwest::Url::parse(url).map_err(|e| UnsafeEndpoint::NotAUrl(e.to_string()))?;
     if !matches!(u.scheme(), "http" | "https") {
-        return Err(UnsafeEndpoint::Scheme(bounded_text(u.scheme(), 20)));
+        return Err(UnsafeEndpoint::Scheme(crate::errtext::bounded_text(
+            u.scheme(),
+            20,
+        )));
     }
     if !u.username().is_empty() || u.password().is_some() {
         return Err(UnsafeEndpoint::UserInfo);
@@ -301,20 +304,10 @@ pub fn shown_url(url: &str) -> String {
             let _ = u.set_password(None);
             u.set_query(None);
             u.set_fragment(None);
-            bounded_text(u.as_str(), 200)
+            crate::errtext::bounded_text(u.as_str(), 200)
         }
         Err(_) => format!("(an unparseable URL of {} bytes)", url.len()),
     }
-}
-
-/// At most `max` characters of `text`, control characters removed: what of a server's text
-/// may reach a message or a log line.
-pub fn bounded_text(text: &str, max: usize) -> String {
-    let mut out: String = text.chars().filter(|c| !c.is_control()).take(max).collect();
-    if text.chars().filter(|c| !c.is_control()).nth(max).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 /// Largest token response read (a catalog of a few hundred endpoints is far below it).
@@ -417,7 +410,7 @@ fn refusal_text(bytes: &[u8], auth: &Auth) -> String {
         } else {
             t.replace(secret, "***")
         };
-        bounded_text(&t, 200)
+        crate::errtext::bounded_text(&t, 200)
     };
     let json: Option<Value> = serde_json::from_slice(bytes).ok();
     let error = json.as_ref().and_then(|v| v.get("error"));
@@ -522,9 +515,12 @@ mod tests {
             "http://127.0.0.1:5/x"
         );
         assert_eq!(shown_url("::::"), "(an unparseable URL of 4 bytes)");
-        assert_eq!(bounded_text("a\nb\u{1b}c", 10), "abc");
+        assert_eq!(crate::errtext::bounded_text("a\nb\u{1b}c", 10), "abc");
         let long = "x".repeat(1000);
-        assert_eq!(bounded_text(&long, 200).chars().count(), 201);
+        assert_eq!(
+            crate::errtext::bounded_text(&long, 200).chars().count(),
+            201
+        );
         // a secret that straddles the cut is masked before it
         let auth = Auth::Password {
             username: Some("u".into()),

@@ -136,7 +136,7 @@ fn refused_endpoint(service_type: &str, url: &str, rule: &keystone::UnsafeEndpoi
     ApiError::Denied(format!(
         "catalog endpoint {} for service type {:?} refused: {rule}",
         keystone::shown_url(url),
-        keystone::bounded_text(service_type, 64)
+        crate::errtext::bounded_text(service_type, 64)
     ))
 }
 

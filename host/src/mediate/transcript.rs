@@ -36,36 +36,21 @@ pub(crate) const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 /// Largest compressed component file read.
 pub(crate) const MAX_COMPRESSED_BYTES: u64 = 256 << 20;
 
-/// Read a transcript file: it must be a regular file (not a device, FIFO or directory, also
-/// not behind a symlink to one) of at most `limit` bytes; reading stops at the bound.
+/// Read a transcript file: a regular file (not a device, FIFO or directory, also not behind a
+/// symlink to one) of at most `limit` bytes.
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, TranscriptError> {
-    let meta = std::fs::metadata(path).map_err(|e| io_err(path, e))?;
-    if !meta.is_file() {
-        return Err(TranscriptError::Format {
+    use crate::fsutil::ReadError;
+    crate::fsutil::read_bounded(path, limit).map_err(|e| match e {
+        ReadError::Io { source, .. } => io_err(path, source),
+        ReadError::NotRegular { .. } => TranscriptError::Format {
             path: path.to_path_buf(),
             message: "not a regular file; a transcript holds plain files only".to_string(),
-        });
-    }
-    if meta.len() > limit {
-        return Err(TranscriptError::Format {
+        },
+        ReadError::TooLarge { len, limit, .. } => TranscriptError::Format {
             path: path.to_path_buf(),
-            message: format!(
-                "{} bytes, more than the {limit} a transcript file may have",
-                meta.len()
-            ),
-        });
-    }
-    let file = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
-        .map_err(|e| io_err(path, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(TranscriptError::Format {
-            path: path.to_path_buf(),
-            message: format!("grew past {limit} bytes while being read"),
-        });
-    }
-    Ok(bytes)
+            message: format!("{len} bytes, more than the {limit} a transcript file may have"),
+        },
+    })
 }
 
 /// Transcript errors; each names the file and the problem.

@@ -273,13 +273,14 @@ pub fn read_report_file(path: &Path) -> Result<Vec<u8>, SignedError> {
         path: path.display().to_string(),
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| read(e.to_string()))?;
-    if meta.len() > MAX_REPORT_BYTES {
-        return Err(read(format!(
+    use crate::fsutil::ReadError;
+    crate::fsutil::read_bounded(path, MAX_REPORT_BYTES).map_err(|e| match e {
+        ReadError::Io { source, .. } => read(source.to_string()),
+        ReadError::NotRegular { .. } => read("not a regular file; not a report".to_string()),
+        ReadError::TooLarge { .. } => read(format!(
             "larger than {MAX_REPORT_BYTES} bytes; not a report"
-        )));
-    }
-    std::fs::read(path).map_err(|e| read(e.to_string()))
+        )),
+    })
 }
 
 /// The format of a report file: by its extension, else by its content.

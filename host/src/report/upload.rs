@@ -339,12 +339,7 @@ impl Monitor {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(|l| {
-                l.chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .take(200)
-                    .collect::<String>()
-            });
+            .map(|l| crate::errtext::bounded_text(l, 200));
         let body = match read_answer(&mut resp).await {
             Ok(b) => b,
             Err(e) if status == 200 || status == 409 => {
