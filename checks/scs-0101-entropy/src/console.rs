@@ -59,24 +59,33 @@ pub fn splitlines(text: &str) -> Vec<&str> {
 
 /// d.2 step 5, parsing: in each line find the marker; the section is the
 /// text after it up to the next `:`, the payload is the rest, stripped. A
-/// marker line without a `:` (e.g. `_scs-test-end`) has an empty payload.
+/// marker line without a `:` after the marker (e.g. `_scs-test-end`, or a
+/// line cut short on the console) carries no `: value` part and is skipped,
+/// as the official parser skips it: it contributes no payload, not even an
+/// empty one. An empty payload after a `:` is kept (`_scs-test-x: ` gives
+/// `""`).
 pub fn parse_console(output: &str) -> Collected {
     let mut collected = Collected::new();
     for line in splitlines(output) {
-        let Some(idx) = line.find(MARKER) else {
-            continue;
-        };
-        let rest = &line[idx + MARKER.len()..];
-        let (section, payload) = match rest.split_once(':') {
-            Some((s, p)) => (s, p),
-            None => (rest, ""),
-        };
-        collected
-            .entry(section.to_string())
-            .or_default()
-            .push(pystr::strip(payload).to_string());
+        if let Some((section, payload)) = parse_line(line) {
+            collected
+                .entry(section.to_string())
+                .or_default()
+                .push(payload.to_string());
+        }
     }
     collected
+}
+
+/// One console line (d.2 step 5): `(section, payload)` if it carries the
+/// marker followed by `section:payload`; the payload is stripped. `None`
+/// for a line without the marker, and for a marker line without a `:` after
+/// the marker.
+pub fn parse_line(line: &str) -> Option<(&str, &str)> {
+    let idx = line.find(MARKER)?;
+    let rest = &line[idx + MARKER.len()..];
+    let (section, payload) = rest.split_once(':')?;
+    Some((section, pystr::strip(payload)))
 }
 
 /// d.2 step 5, polling: fetch the console; until it contains
@@ -240,7 +249,8 @@ mod tests {
         assert_eq!(c["entropy-avail"], vec!["256"]);
         assert_eq!(c["fips-test"].len(), 4);
         assert_eq!(c["fips-test"][3], "rngtest: FIPS 140-2 failures: 2");
-        assert_eq!(c["end"], vec![""]);
+        // `_scs-test-end` has no `: value` part: skipped, no `end` section
+        assert!(!c.contains_key("end"));
         assert_eq!(c["rngd"], vec!["Unit rngd.service could not be found."]);
         // a login prompt in front of the marker does not matter
         let c =
@@ -248,6 +258,30 @@ mod tests {
         assert_eq!(c["entropy-avail"], vec!["256"]);
         // no marker: nothing
         assert!(parse_console("256\nfailures: 0\n").is_empty());
+    }
+
+    #[test]
+    fn marker_lines_without_a_value_are_skipped() {
+        assert_eq!(parse_line("_scs-test-end"), None);
+        assert_eq!(
+            parse_line("[ 20.6] cloud-init[539]: _scs-test-fips-test"),
+            None
+        );
+        assert_eq!(parse_line("no marker: 256"), None);
+        // the `:` must come after the marker; one before it does not count
+        assert_eq!(parse_line("cloud-init[539]: _scs-test-entropy-avail"), None);
+        assert_eq!(
+            parse_line("x: _scs-test-entropy-avail: 256 "),
+            Some(("entropy-avail", "256"))
+        );
+        assert_eq!(parse_line("_scs-test-rngd:"), Some(("rngd", "")));
+        assert_eq!(parse_line("_scs-test-a:b:c"), Some(("a", "b:c")));
+        // such lines add nothing, not even an empty payload
+        let c = parse_console(
+            "_scs-test-fips-test\n_scs-test-fips-test: failures: 1\n_scs-test-fips-test\n",
+        );
+        assert_eq!(c["fips-test"], vec!["failures: 1"]);
+        assert_eq!(c.len(), 1);
     }
 
     #[test]
@@ -266,7 +300,15 @@ mod tests {
         );
         assert_eq!(l.errors().len(), 1);
         assert!(entropy_avail(&parse_console("_scs-test-fips-test: x\n"), "D", &mut l).is_err());
-        let empty = parse_console("_scs-test-entropy-avail\n");
+        // a marker line without `: value` is skipped: the section is
+        // missing (ABORT), not an empty value (FAIL)
+        let bare = parse_console("_scs-test-entropy-avail\n");
+        assert!(entropy_avail(&bare, "D", &mut Lines::new()).is_err());
+        // ... and the first line *with* a value counts
+        let later = parse_console("_scs-test-entropy-avail\n_scs-test-entropy-avail: 256\n");
+        assert_eq!(entropy_avail(&later, "D", &mut Lines::new()), Ok(true));
+        // an empty value after the `:` is a value: FAIL
+        let empty = parse_console("_scs-test-entropy-avail: \n");
         assert_eq!(entropy_avail(&empty, "D", &mut Lines::new()), Ok(false));
     }
 
