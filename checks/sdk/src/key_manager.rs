@@ -10,14 +10,11 @@
 //! not pick, retry a write, or turn an API error into a default value.
 
 use crate::json::JsonError;
-use crate::openstack::{ApiError, Method, Request, catalog, identity, query_of_link};
+use crate::openstack::{ApiError, Method, Page, Request, catalog, identity, paginate};
 use serde_json::Value;
 
 /// Catalog service type of Barbican.
 pub const SERVICE: &str = "key-manager";
-
-/// Upper bound on pages followed in one listing (a loop guard).
-const MAX_PAGES: usize = 10_000;
 
 /// Whether a Barbican endpoint URL already names the API version (`.../v1`).
 pub fn endpoint_has_version(url: &str) -> bool {
@@ -48,14 +45,11 @@ fn json_error(what: &str, problem: String) -> ApiError {
     })
 }
 
-/// The query of the next page.
-pub type NextQuery = Vec<(String, String)>;
-
 /// One page of a secrets listing, as openstacksdk's `Resource.list` reads
 /// it: the items (`secrets` must exist; a non-list value is one item; every
-/// item must be an object) and the next page's query, if any (top-level
-/// `next`: a string, empty meaning none).
-pub fn parse_page(what: &str, body: &Value) -> Result<(Vec<Value>, Option<NextQuery>), ApiError> {
+/// item must be an object) and the next page's link, if any (top-level
+/// `next`: a string, empty meaning none; not read on an empty page).
+pub fn parse_page(what: &str, body: &Value) -> Result<Page, ApiError> {
     let Value::Object(map) = body else {
         return Err(json_error(what, "body is not a JSON object".to_string()));
     };
@@ -67,44 +61,29 @@ pub fn parse_page(what: &str, body: &Value) -> Result<(Vec<Value>, Option<NextQu
     if let Some(i) = items.iter().position(|v| !v.is_object()) {
         return Err(json_error(what, format!("secrets[{i}] is not an object")));
     }
+    if items.is_empty() {
+        // openstacksdk reads no link of an empty page: it stops there
+        return Ok(Page { items, next: None });
+    }
     let next = match map.get("next") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.is_empty() => None,
-        Some(Value::String(s)) => Some(query_of_link(s)),
+        Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
             return Err(json_error(what, format!("`next` is not a string: {other}")));
         }
     };
-    Ok((items, next))
+    Ok(Page { items, next })
 }
 
-/// `GET v1/secrets`, every page.
+/// `GET v1/secrets`, every page (the shared [`paginate`] loop: an empty
+/// page ends the listing, even with a `next` link).
 pub fn list_secrets() -> Result<Vec<Value>, ApiError> {
-    let mut req = Request::get(SERVICE, &path("secrets"));
-    let mut items = Vec::new();
-    let mut seen: Vec<NextQuery> = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let what = req.describe();
-        let body = req.send_json()?;
-        let (page, next) = parse_page(&what, &body)?;
-        if page.is_empty() {
-            return Ok(items);
-        }
-        items.extend(page);
-        let Some(query) = next else {
-            return Ok(items);
-        };
-        if seen.contains(&query) {
-            return Err(ApiError::Pagination(format!(
-                "{what}: the next link repeats an earlier page; stopping"
-            )));
-        }
-        seen.push(query.clone());
-        req = req.with_query(query);
-    }
-    Err(ApiError::Pagination(format!(
-        "more than {MAX_PAGES} pages; stopping"
-    )))
+    paginate(
+        Request::get(SERVICE, &path("secrets")),
+        Request::send_json,
+        parse_page,
+    )
 }
 
 /// The `id` openstacksdk gives a listed secret: the body's `id` if the key
@@ -158,23 +137,32 @@ mod tests {
     fn pages() {
         let body = json!({"secrets": [{"name": "a"}], "total": 3,
             "next": "http://barbican:9311/v1/secrets?limit=1&offset=1"});
-        let (items, next) = parse_page("x", &body).unwrap();
-        assert_eq!(items.len(), 1);
+        let page = parse_page("x", &body).unwrap();
+        assert_eq!(page.items.len(), 1);
         assert_eq!(
-            next,
-            Some(vec![
-                ("limit".to_string(), "1".to_string()),
-                ("offset".to_string(), "1".to_string())
-            ])
+            page.next.as_deref(),
+            Some("http://barbican:9311/v1/secrets?limit=1&offset=1")
         );
-        let (_, next) = parse_page("x", &json!({"secrets": [], "next": ""})).unwrap();
-        assert_eq!(next, None);
+        let page = parse_page("x", &json!({"secrets": [], "next": ""})).unwrap();
+        assert_eq!(page.next, None);
         // a single object counts as one secret
-        let (items, _) = parse_page("x", &json!({"secrets": {"name": "a"}})).unwrap();
-        assert_eq!(items.len(), 1);
+        let page = parse_page("x", &json!({"secrets": {"name": "a"}})).unwrap();
+        assert_eq!(page.items.len(), 1);
         assert!(parse_page("x", &json!({"total": 0})).is_err());
         assert!(parse_page("x", &json!({"secrets": ["a"]})).is_err());
-        assert!(parse_page("x", &json!({"secrets": [], "next": 5})).is_err());
+        assert!(parse_page("x", &json!({"secrets": [{}], "next": 5})).is_err());
+        // an empty page ends the listing: its `next` is not even read
+        let page = parse_page("x", &json!({"secrets": [], "next": 5})).unwrap();
+        assert_eq!(
+            page,
+            Page {
+                items: vec![],
+                next: None
+            }
+        );
+        let page =
+            parse_page("x", &json!({"secrets": [], "next": "/v1/secrets?offset=9"})).unwrap();
+        assert_eq!(page.next, None);
     }
 
     #[test]

@@ -11,14 +11,11 @@
 //! a write, or turn an API error into a default value.
 
 use crate::json::{Field, JsonError};
-use crate::openstack::{ApiError, Method, Request, catalog, identity, query_of_link};
+use crate::openstack::{ApiError, Method, Page, Request, catalog, identity, paginate};
 use serde_json::{Value, json};
 
 /// Catalog service type of Neutron.
 pub const SERVICE: &str = "network";
-
-/// Upper bound on pages followed in one listing (a loop guard).
-const MAX_PAGES: usize = 10_000;
 
 /// Whether a Neutron endpoint URL already names the API version
 /// (`.../v2.0`), so that paths must not add it again (openstacksdk's
@@ -66,47 +63,37 @@ pub fn page_items(what: &str, body: &Value, key: &str) -> Result<Vec<Value>, Api
     }
 }
 
-/// GET every page of a Neutron collection (`<key>_links` rel `next`; an
-/// empty page ends the listing, as in openstacksdk).
-pub fn list_collection(first: Request, key: &str) -> Result<Vec<Value>, ApiError> {
-    let mut items = Vec::new();
-    let mut req = first;
-    let mut seen: Vec<Vec<(String, String)>> = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let what = req.describe();
-        let body = req.send_json()?;
-        let page = page_items(&what, &body, key)?;
-        if page.is_empty() {
-            return Ok(items);
-        }
-        items.extend(page);
-        let root = Field::root(&what, &body);
-        let mut next = None;
-        if let Some(Value::Array(links)) = root.get(&format!("{key}_links")).value() {
-            for l in links {
-                if l.get("rel").and_then(Value::as_str) == Some("next")
-                    && let Some(href) = l.get("href").and_then(Value::as_str)
-                {
-                    next = Some(href.to_string());
-                    break;
-                }
+/// One page of a Neutron collection as openstacksdk reads it: the items
+/// ([`page_items`]) and the first `<key>_links` entry with rel `next` that
+/// has a string `href`.
+pub fn parse_page(what: &str, body: &Value, key: &str) -> Result<Page, ApiError> {
+    let items = page_items(what, body, key)?;
+    if items.is_empty() {
+        // openstacksdk reads no link of an empty page: it stops there
+        return Ok(Page { items, next: None });
+    }
+    let mut next = None;
+    if let Some(Value::Array(links)) = Field::root(what, body).get(&format!("{key}_links")).value()
+    {
+        for l in links {
+            if l.get("rel").and_then(Value::as_str) == Some("next")
+                && let Some(href) = l.get("href").and_then(Value::as_str)
+            {
+                next = Some(href.to_string());
+                break;
             }
         }
-        let Some(next) = next else {
-            return Ok(items);
-        };
-        let query = query_of_link(&next);
-        if seen.contains(&query) {
-            return Err(ApiError::Pagination(format!(
-                "{what}: the next link repeats an earlier page ({next}); stopping"
-            )));
-        }
-        seen.push(query.clone());
-        req = req.with_query(query);
     }
-    Err(ApiError::Pagination(format!(
-        "more than {MAX_PAGES} pages; stopping"
-    )))
+    Ok(Page { items, next })
+}
+
+/// GET every page of a Neutron collection (`<key>_links` rel `next`; an
+/// empty page ends the listing, as in openstacksdk: the shared
+/// [`paginate`] loop).
+pub fn list_collection(first: Request, key: &str) -> Result<Vec<Value>, ApiError> {
+    paginate(first, Request::send_json, |what, body| {
+        parse_page(what, body, key)
+    })
 }
 
 /// `GET v2.0/default-security-group-rules` (all pages), raw rule objects
@@ -215,6 +202,36 @@ mod tests {
         // a missing key is an error (KeyError), and so is a non-object body
         assert!(page_items("x", &json!({}), "rules").is_err());
         assert!(page_items("x", &json!([1]), "rules").is_err());
+    }
+
+    #[test]
+    fn pages_and_next_links() {
+        let body = json!({"security_groups": [{"id": "a"}], "security_groups_links": [
+            {"rel": "self", "href": "http://n/v2.0/security-groups"},
+            {"rel": "next", "href": "http://n/v2.0/security-groups?marker=a"}]});
+        let page = parse_page("x", &body, "security_groups").unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(
+            page.next.as_deref(),
+            Some("http://n/v2.0/security-groups?marker=a")
+        );
+        // an empty page has no next page, whatever it links to
+        let body = json!({"security_groups": [], "security_groups_links": [
+            {"rel": "next", "href": "http://n/v2.0/security-groups?marker=a"}]});
+        let page = parse_page("x", &body, "security_groups").unwrap();
+        assert_eq!(
+            page,
+            Page {
+                items: vec![],
+                next: None
+            }
+        );
+        // no links, or no rel next: last page
+        let body = json!({"security_groups": [{"id": "a"}]});
+        assert_eq!(
+            parse_page("x", &body, "security_groups").unwrap().next,
+            None
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Typed OpenStack helpers over the host's mediated `openstack` interface.
 //!
 //! Owns: request building, status handling, JSON decoding with field paths,
-//! pagination (Nova `*_links` with rel `next`, Glance `next`, markers), and the
+//! pagination (the one loop every listing of the SDK shares, [`paginate`]:
+//! Nova `*_links` with rel `next`, Glance `next`, markers; an empty page ends
+//! a listing as in openstacksdk), and the
 //! flavor, image and catalog models the checks share. The flavor and image
 //! lists are requested as *shared* reads: the host fetches them once per run
 //! for all checks.
@@ -258,39 +260,45 @@ pub enum NextStyle {
     NextField,
 }
 
-/// GET every page of a collection and return the items of `key`.
-/// The query of each `next` link replaces the previous query; the path stays.
-pub fn list_all(first: Request, key: &str, style: NextStyle) -> Result<Vec<Value>, ApiError> {
+/// One page of a listing, as the pagination loop needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// The page's items.
+    pub items: Vec<Value>,
+    /// The link to the next page, if the page names one.
+    pub next: Option<String>,
+}
+
+/// The pagination loop every listing shares, openstacksdk's `Resource.list`
+/// (d.0): fetch a page, take its items, and follow its next link. An
+/// **empty page ends the listing even when it carries a next link**
+/// (openstacksdk asks for the next page only `if resources`), so a cloud
+/// whose last page is empty but still links onwards is listed exactly as
+/// the official suite lists it. The query of each next link replaces the
+/// previous query; the path stays. A next link that repeats an earlier
+/// page, or more than [`MAX_PAGES`] pages, is an error (a loop guard;
+/// openstacksdk would loop for ever).
+///
+/// `fetch` sends one request and returns its JSON body; `parse` takes a
+/// page apart (its first argument describes the request, for messages).
+/// Both are parameters so that the loop runs natively in unit tests.
+pub fn paginate(
+    first: Request,
+    mut fetch: impl FnMut(&Request) -> Result<Value, ApiError>,
+    mut parse: impl FnMut(&str, &Value) -> Result<Page, ApiError>,
+) -> Result<Vec<Value>, ApiError> {
     let mut items = Vec::new();
     let mut req = first;
     let mut seen_queries: Vec<Vec<(String, String)>> = Vec::new();
     for _ in 0..MAX_PAGES {
         let what = req.describe();
-        let body = req.send_json()?;
-        let root = Field::root(&what, &body);
-        let page = root.get(key);
-        match page.value() {
-            Some(Value::Array(a)) => items.extend(a.iter().cloned()),
-            _ => {
-                page.array()?;
-            }
+        let body = fetch(&req)?;
+        let page = parse(&what, &body)?;
+        if page.items.is_empty() {
+            return Ok(items);
         }
-        let next = match style {
-            NextStyle::NextField => root.get("next").opt_string()?,
-            NextStyle::Links => {
-                let links = root.get(&format!("{key}_links"));
-                let mut next = None;
-                if links.value().is_some() {
-                    for l in links.array()? {
-                        if l.get("rel").opt_string()?.as_deref() == Some("next") {
-                            next = Some(l.get("href").string()?);
-                        }
-                    }
-                }
-                next
-            }
-        };
-        let Some(next) = next else {
+        items.extend(page.items);
+        let Some(next) = page.next else {
             return Ok(items);
         };
         let query = query_of_link(&next);
@@ -305,6 +313,52 @@ pub fn list_all(first: Request, key: &str, style: NextStyle) -> Result<Vec<Value
     Err(ApiError::Pagination(format!(
         "more than {MAX_PAGES} pages; stopping"
     )))
+}
+
+/// One page of a Nova/Cinder/Neutron-style (`<key>_links` rel `next`) or
+/// Glance-style (top-level `next`) collection: `key` must be a list. The
+/// links of an empty page are not read (it ends the listing anyway).
+pub fn parse_page(what: &str, body: &Value, key: &str, style: NextStyle) -> Result<Page, ApiError> {
+    let root = Field::root(what, body);
+    let page = root.get(key);
+    let items = match page.value() {
+        Some(Value::Array(a)) => a.clone(),
+        // not a list (or missing): the error names the field
+        _ => {
+            return Err(page.array().err().map_or_else(
+                || ApiError::Pagination(format!("{what}: `{key}` is not a list")),
+                ApiError::Json,
+            ));
+        }
+    };
+    if items.is_empty() {
+        // openstacksdk reads no link of an empty page: it stops there
+        return Ok(Page { items, next: None });
+    }
+    let next = match style {
+        NextStyle::NextField => root.get("next").opt_string()?,
+        NextStyle::Links => {
+            let links = root.get(&format!("{key}_links"));
+            let mut next = None;
+            if links.value().is_some() {
+                for l in links.array()? {
+                    if l.get("rel").opt_string()?.as_deref() == Some("next") {
+                        next = Some(l.get("href").string()?);
+                    }
+                }
+            }
+            next
+        }
+    };
+    Ok(Page { items, next })
+}
+
+/// GET every page of a collection and return the items of `key`
+/// ([`paginate`] with [`parse_page`]; an empty page ends the listing).
+pub fn list_all(first: Request, key: &str, style: NextStyle) -> Result<Vec<Value>, ApiError> {
+    paginate(first, Request::send_json, |what, body| {
+        parse_page(what, body, key, style)
+    })
 }
 
 /// A Nova flavor with its extra_specs.
@@ -455,8 +509,140 @@ pub fn identity() -> host::IdentityInfo {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// The `marker` query parameter of a request ("" for none).
+    fn marker(req: &Request) -> String {
+        req.inner
+            .query
+            .iter()
+            .find(|(k, _)| k == "marker")
+            .map_or(String::new(), |(_, v)| v.clone())
+    }
+
+    /// List with a scripted cloud: `pages` maps a marker to the body served
+    /// for it. Returns the result and the markers asked for, in order.
+    fn list(
+        pages: &[(&str, Value)],
+        key: &str,
+        style: NextStyle,
+    ) -> (Result<Vec<Value>, ApiError>, Vec<String>) {
+        let mut asked = Vec::new();
+        let r = paginate(
+            Request::get("compute", "servers/detail"),
+            |req| {
+                let m = marker(req);
+                asked.push(m.clone());
+                pages
+                    .iter()
+                    .find(|(p, _)| *p == m)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| ApiError::Host(format!("no page for marker {m:?}")))
+            },
+            |what, body| parse_page(what, body, key, style),
+        );
+        (r, asked)
+    }
+
+    fn nova_page(ids: &[&str], next: Option<&str>) -> Value {
+        let items: Vec<Value> = ids.iter().map(|i| json!({"id": i})).collect();
+        match next {
+            Some(m) => json!({"servers": items, "servers_links": [
+                {"rel": "next", "href": format!("http://nova/v2.1/servers/detail?marker={m}")}]}),
+            None => json!({"servers": items}),
+        }
+    }
+
+    #[test]
+    fn pages_are_followed_until_no_next_link() {
+        let (r, asked) = list(
+            &[
+                ("", nova_page(&["a", "b"], Some("b"))),
+                ("b", nova_page(&["c"], None)),
+            ],
+            "servers",
+            NextStyle::Links,
+        );
+        assert_eq!(r.unwrap().len(), 3);
+        assert_eq!(asked, ["", "b"]);
+    }
+
+    #[test]
+    fn an_empty_page_ends_the_listing_despite_a_next_link() {
+        // openstacksdk follows a next link only after a non-empty page
+        let (r, asked) = list(
+            &[
+                ("", nova_page(&["a"], Some("a"))),
+                ("a", nova_page(&[], Some("z"))),
+                ("z", nova_page(&["never"], None)),
+            ],
+            "servers",
+            NextStyle::Links,
+        );
+        assert_eq!(r.unwrap(), vec![json!({"id": "a"})]);
+        assert_eq!(asked, ["", "a"]);
+        // also on the first page, and also for Glance's `next` field
+        let (r, asked) = list(
+            &[
+                ("", json!({"images": [], "next": "/v2/images?marker=x"})),
+                ("x", json!({"images": [{"id": "never"}]})),
+            ],
+            "images",
+            NextStyle::NextField,
+        );
+        assert_eq!(r.unwrap(), Vec::<Value>::new());
+        assert_eq!(asked, [""]);
+        // an empty page's links are not even read
+        let (r, _) = list(
+            &[("", json!({"servers": [], "servers_links": "garbage"}))],
+            "servers",
+            NextStyle::Links,
+        );
+        assert_eq!(r.unwrap(), Vec::<Value>::new());
+    }
+
+    #[test]
+    fn glance_next_field() {
+        let (r, asked) = list(
+            &[
+                (
+                    "",
+                    json!({"images": [{"id": "1"}], "next": "/v2/images?marker=1"}),
+                ),
+                ("1", json!({"images": [{"id": "2"}], "next": null})),
+            ],
+            "images",
+            NextStyle::NextField,
+        );
+        assert_eq!(r.unwrap().len(), 2);
+        assert_eq!(asked, ["", "1"]);
+    }
+
+    #[test]
+    fn pagination_errors() {
+        // a next link that repeats an earlier page
+        let (r, asked) = list(
+            &[
+                ("", nova_page(&["a"], Some("a"))),
+                ("a", nova_page(&["b"], Some("a"))),
+            ],
+            "servers",
+            NextStyle::Links,
+        );
+        assert!(matches!(r, Err(ApiError::Pagination(_))), "{r:?}");
+        assert_eq!(asked, ["", "a"]);
+        // a page whose items are not a list, or missing
+        let (r, _) = list(&[("", json!({"servers": {}}))], "servers", NextStyle::Links);
+        assert!(matches!(r, Err(ApiError::Json(_))), "{r:?}");
+        let (r, _) = list(&[("", json!({}))], "servers", NextStyle::Links);
+        assert!(matches!(r, Err(ApiError::Json(_))), "{r:?}");
+        // a fetch error ends the listing with that error
+        let (r, _) = list(&[], "servers", NextStyle::Links);
+        assert!(matches!(r, Err(ApiError::Host(_))), "{r:?}");
+    }
 
     #[test]
     fn link_queries() {
