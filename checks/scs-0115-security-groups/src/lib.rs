@@ -499,6 +499,80 @@ mod tests {
         assert!(errors(&l)[0].ends_with("('IPv4', 'custom'), ('IPv6', 'custom')"));
     }
 
+    /// openstacksdk reads `used_in_default_sg` and `used_in_non_default_sg`
+    /// as `type=bool` fields: a JSON boolean as is, null or a missing key as
+    /// None, a dict through `bool(**value)` (raises unless empty), anything
+    /// else through Python's `bool()`. `None` here: the conversion raises.
+    const USED_IN_TABLE: &[(&str, Option<bool>)] = &[
+        ("true", Some(true)),
+        ("false", Some(false)),
+        ("null", Some(false)),
+        ("\"true\"", Some(true)),
+        ("\"false\"", Some(true)), // a non-empty string is True
+        ("\"False\"", Some(true)),
+        ("\"0\"", Some(true)),
+        ("\" \"", Some(true)),
+        ("\"\"", Some(false)),
+        ("0", Some(false)),
+        ("1", Some(true)),
+        ("-1", Some(true)),
+        ("2", Some(true)),
+        ("0.0", Some(false)),
+        ("-0.0", Some(false)),
+        ("0.5", Some(true)),
+        ("1e-300", Some(true)),
+        ("18446744073709551615", Some(true)),
+        ("[]", Some(false)),
+        ("[false]", Some(true)),
+        ("[0]", Some(true)),
+        ("{}", Some(false)),  // bool(**{}) is bool(): False
+        ("{\"a\": 1}", None), // bool(a=1): TypeError → ABORT
+    ];
+
+    #[test]
+    fn used_in_fields_follow_python_truthiness() {
+        for (text, want) in USED_IN_TABLE {
+            let v: Value = serde_json::from_str(text).unwrap();
+            // the conversion itself
+            let holder = json!({"used_in_default_sg": v});
+            let got = sdk_bool(&holder, "used_in_default_sg");
+            assert_eq!(got.as_ref().ok().copied(), *want, "{text}: {got:?}");
+            // ... as it decides the egress counters: an IPv4 rule carrying
+            // the value in one field, with the other field true
+            for (field, counter) in [
+                ("used_in_default_sg", "('IPv4', 'default')"),
+                ("used_in_non_default_sg", "('IPv4', 'custom')"),
+            ] {
+                let mut v4 = rule("egress", "IPv4");
+                v4[field] = v.clone();
+                let (r, l) = full(&[v4, rule("egress", "IPv6")]);
+                match want {
+                    None => assert!(r.is_err(), "{field}={text}: {r:?}"),
+                    Some(true) => assert_eq!(r, Ok(true), "{field}={text}: {l:?}"),
+                    Some(false) => {
+                        assert_eq!(r, Ok(false), "{field}={text}");
+                        assert!(errors(&l)[0].ends_with(counter), "{field}={text}: {l:?}");
+                    }
+                }
+            }
+            // ... and whether a PARENT ingress rule is allowed (only when
+            // used_in_non_default_sg is false)
+            let mut rules = neutron_defaults();
+            rules[0]["used_in_non_default_sg"] = v.clone();
+            let r = full(&rules).0;
+            match want {
+                None => assert!(r.is_err(), "PARENT {text}: {r:?}"),
+                Some(used) => assert_eq!(r, Ok(!used), "PARENT {text}"),
+            }
+        }
+        // a missing field reads as None: false
+        let mut v4 = rule("egress", "IPv4");
+        v4.as_object_mut().unwrap().remove("used_in_default_sg");
+        let (r, l) = full(&[v4, rule("egress", "IPv6")]);
+        assert_eq!(r, Ok(false));
+        assert!(errors(&l)[0].ends_with("('IPv4', 'default')"));
+    }
+
     #[test]
     fn short_mode() {
         // a fresh Neutron group: two egress rules, no ingress
