@@ -3,7 +3,7 @@
 //! which takes the console fetch and the clock as arguments.
 
 use scs_check_sdk::lines::Lines;
-use scs_check_sdk::pystr;
+use scs_check_sdk::pystr::{self, splitlines};
 use scs_check_sdk::wait::Clock;
 use std::collections::BTreeMap;
 
@@ -18,44 +18,6 @@ pub const CONSOLE_POLLS: u32 = 300;
 
 /// Section name → payloads, in console order.
 pub type Collected = BTreeMap<String, Vec<String>>;
-
-/// Python's `str.splitlines()`: splits on `\n`, `\r\n`, `\r`, `\v`, `\f`,
-/// `\x1c`–`\x1e`, `\x85`, U+2028 and U+2029; no empty last line.
-pub fn splitlines(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let is_break = matches!(
-            c,
-            '\n' | '\r'
-                | '\x0b'
-                | '\x0c'
-                | '\x1c'
-                | '\x1d'
-                | '\x1e'
-                | '\u{85}'
-                | '\u{2028}'
-                | '\u{2029}'
-        );
-        if !is_break {
-            continue;
-        }
-        out.push(&text[start..i]);
-        let mut next = i + c.len_utf8();
-        if c == '\r'
-            && let Some(&(j, '\n')) = chars.peek()
-        {
-            chars.next();
-            next = j + 1;
-        }
-        start = next;
-    }
-    if start < text.len() {
-        out.push(&text[start..]);
-    }
-    out
-}
 
 /// d.2 step 5, parsing: in each line find the marker; the section is the
 /// text after it up to the next `:`, the payload is the rest, stripped. A
@@ -229,19 +191,6 @@ mod tests {
 [   20.660000] cloud-init[539]: _scs-test-rngd: Unit rngd.service could not be found.\r
 [   20.670000] cloud-init[539]: _scs-test-end\r
 ";
-
-    #[test]
-    fn python_splitlines() {
-        assert_eq!(
-            splitlines("a\nb\r\nc\rd\x0be\x0cf\u{2028}g"),
-            vec!["a", "b", "c", "d", "e", "f", "g"]
-        );
-        assert_eq!(splitlines("a\n"), vec!["a"]);
-        assert_eq!(splitlines("a\n\nb"), vec!["a", "", "b"]);
-        assert_eq!(splitlines(""), Vec::<&str>::new());
-        assert_eq!(splitlines("\r\n"), vec![""]);
-        assert_eq!(splitlines("x\r"), vec!["x"]);
-    }
 
     #[test]
     fn parsing() {

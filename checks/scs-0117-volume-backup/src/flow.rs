@@ -110,6 +110,22 @@ fn check_none_left(listed: Result<Vec<Resource>, String>, prefix: &str) -> Resul
     }
 }
 
+/// The text the official cleanup looks for in a backup delete's "not
+/// found" exception to tell a missing backup service from a vanished
+/// backup (d.9).
+pub const MISSING_SERVICE_MARK: &str = "cinder-backup";
+
+/// Whether a backup delete's "not found" means the backup service is
+/// missing: the official code re-raises when `'cinder-backup' in str(e)`.
+/// `exception_text` must be that `str(e)`, openstacksdk's exception text
+/// (the status, the request URL and the messages of the body; see
+/// `scs_check_sdk::response::sdk_exception_text`), not the raw body: a body
+/// field other than `message`, or a plain-text body, is not part of it,
+/// while the URL is.
+pub fn missing_backup_service(exception_text: &str) -> bool {
+    exception_text.contains(MISSING_SERVICE_MARK)
+}
+
 /// How cleanup reacts to "not found" for a backup delete that names
 /// `cinder-backup` (the backup service is missing): the official code
 /// re-raises at once, leaving the volumes alone.
@@ -168,11 +184,11 @@ pub fn cleanup(
         info(log, format!("↳ deleting volume backup '{}' ...", backup.id));
         match cinder.delete_backup(&backup.id) {
             Ok(Deleted::Done) => {}
-            Ok(Deleted::NotFound(body)) => {
+            Ok(Deleted::NotFound(text)) => {
                 // Vanished on its own: fine. But "not found" also comes when
                 // the cinder-backup service is missing: re-raised (d.9).
-                if body.contains("cinder-backup") {
-                    let e = format!("backup {} not found: {body}", backup.id);
+                if missing_backup_service(&text) {
+                    let e = format!("backup {} not found: {text}", backup.id);
                     match on_missing_service {
                         OnMissingService::RaiseNow => return Err(e),
                         OnMissingService::RaiseAfterVolumes => {
@@ -660,6 +676,67 @@ mod tests {
             ),
             Ok(false)
         );
+    }
+
+    /// Whether a 404 to `DELETE backups/{id}` at `url` makes the official
+    /// cleanup re-raise, decided on openstacksdk's exception text.
+    fn reraised(url: &str, content_type: &str, body: &str) -> bool {
+        let headers = vec![("content-type".to_string(), content_type.to_string())];
+        missing_backup_service(&scs_check_sdk::response::sdk_exception_text(
+            url,
+            404,
+            &headers,
+            body.as_bytes(),
+        ))
+    }
+
+    #[test]
+    fn missing_service_is_searched_in_the_exception_text() {
+        const URL: &str = "http://cinder:8776/v3/p1/backups/0b5c";
+        const JSON: &str = "application/json";
+        // Cinder's answer when cinder-backup is missing: the message counts
+        assert!(reraised(
+            URL,
+            JSON,
+            r#"{"itemNotFound": {"code": 404, "message": "Service cinder-backup could not be found."}}"#
+        ));
+        // an ordinary vanished backup
+        assert!(!reraised(
+            URL,
+            JSON,
+            r#"{"itemNotFound": {"code": 404, "message": "Backup 0b5c could not be found."}}"#
+        ));
+        // the word in a JSON field other than `message` is not in str(e)
+        assert!(!reraised(
+            URL,
+            JSON,
+            r#"{"itemNotFound": {"message": "Not found", "service": "cinder-backup"}}"#
+        ));
+        // a plain-text body is not in str(e) either (the reason phrase is)
+        assert!(!reraised(
+            URL,
+            "text/plain",
+            "Service cinder-backup could not be found."
+        ));
+        // ... but an html body's text is, tags removed
+        assert!(reraised(
+            URL,
+            "text/html",
+            "<html><body><h1>404</h1><p>Service <b>cinder-backup</b> is down</p></body></html>"
+        ));
+        // a JSON body that is not an object: the whole body
+        assert!(reraised(URL, JSON, r#"["cinder-backup"]"#));
+        // the request URL is part of str(e)
+        assert!(reraised(
+            "https://cinder-backup.example/v3/p1/backups/0b5c",
+            JSON,
+            r#"{"itemNotFound": {"message": "Backup 0b5c could not be found."}}"#
+        ));
+        assert!(reraised(
+            "http://cinder:8776/v3/p1/backups/cinder-backup",
+            "text/plain",
+            ""
+        ));
     }
 
     #[test]

@@ -11,14 +11,56 @@
 //! Must never: delete a resource the caller did not name by id, wait or
 //! retry on its own (see [`crate::wait`]), or hide an API error.
 
-use crate::bindings::scs::check::openstack::Response;
+use crate::bindings::scs::check::openstack::{Response, Service};
 use crate::json::Field;
-use crate::openstack::{ApiError, Method, NextStyle, Request, list_all};
+use crate::openstack::{ApiError, Method, NextStyle, Request, catalog, identity, list_all};
 use crate::response;
 use serde_json::{Value, json};
 
 /// The service type the block-storage calls use.
 pub const SERVICE: &str = "block-storage";
+
+/// The catalog types of Cinder, in the order the host tries them after the
+/// requested one (Service Type Authority aliases).
+pub const ALIASES: [&str; 4] = ["block-storage", "volumev3", "volumev2", "volume"];
+
+/// The catalog URL the host sends `service_type` requests to: the first
+/// endpoint of the run's interface and region (an empty region matches
+/// any) under `service_type`, then under its [`ALIASES`], without a
+/// trailing slash. None if the catalog has none.
+pub fn endpoint_url_in(
+    catalog: &[Service],
+    interface: &str,
+    region: &str,
+    service_type: &str,
+) -> Option<String> {
+    let order =
+        std::iter::once(service_type).chain(ALIASES.into_iter().filter(|t| *t != service_type));
+    for t in order {
+        for svc in catalog.iter().filter(|s| s.type_ == t) {
+            if let Some(e) = svc
+                .endpoints
+                .iter()
+                .find(|e| e.interface == interface && (region.is_empty() || e.region == region))
+            {
+                return Some(e.url.trim_end_matches('/').to_string());
+            }
+        }
+    }
+    None
+}
+
+/// The URL of a request for `rel` below the block-storage endpoint, as
+/// openstacksdk would name it in an exception (the catalog URL plus the
+/// path; the host's version discovery may add a version segment, which
+/// no text the checks search for depends on).
+pub fn request_url(rel: &str) -> String {
+    let id = identity();
+    match endpoint_url_in(&catalog(), &id.interface, &id.region, SERVICE) {
+        Some(base) => format!("{base}/{rel}"),
+        None => rel.to_string(),
+    }
+}
 
 /// A volume or a backup: the fields the checks look at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +188,10 @@ pub fn restore_backup(backup_id: &str, name: &str) -> Result<(), ApiError> {
 pub enum Deleted {
     /// 2xx.
     Done,
-    /// 404, with the whole body (Cinder's message says what was not found).
+    /// 404, with the text of the exception openstacksdk raises for it,
+    /// `str(e)` ([`response::sdk_exception_text`]: the status, the request
+    /// URL and the messages of the body), which is what the official code
+    /// searches (d.9).
     NotFound(String),
 }
 
@@ -154,7 +199,12 @@ fn delete(rel: &str) -> Result<Deleted, ApiError> {
     let req = Request::new(SERVICE, Method::Delete, rel);
     let resp: Response = req.send()?;
     if resp.status == 404 {
-        return Ok(Deleted::NotFound(response::body_text(&resp)));
+        return Ok(Deleted::NotFound(response::sdk_exception_text(
+            &request_url(rel),
+            resp.status,
+            &resp.headers,
+            &resp.body,
+        )));
     }
     response::ok(&req, resp)?;
     Ok(Deleted::Done)
@@ -173,6 +223,47 @@ pub fn delete_backup(id: &str) -> Result<Deleted, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::scs::check::openstack::Endpoint;
+
+    fn svc(t: &str, eps: &[(&str, &str, &str)]) -> Service {
+        Service {
+            type_: t.to_string(),
+            name: String::new(),
+            endpoints: eps
+                .iter()
+                .map(|(i, r, u)| Endpoint {
+                    interface: (*i).to_string(),
+                    region: (*r).to_string(),
+                    url: (*u).to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn endpoint_urls_like_the_host() {
+        let cat = vec![
+            svc("volume", &[("public", "R", "http://old/v1/p")]),
+            svc(
+                "volumev3",
+                &[
+                    ("internal", "R", "http://int/v3/p"),
+                    ("public", "R", "http://c/v3/p/"),
+                ],
+            ),
+        ];
+        // block-storage is absent: volumev3 comes before volume
+        assert_eq!(
+            endpoint_url_in(&cat, "public", "R", SERVICE).as_deref(),
+            Some("http://c/v3/p")
+        );
+        assert_eq!(
+            endpoint_url_in(&cat, "public", "", "volume").as_deref(),
+            Some("http://old/v1/p")
+        );
+        assert_eq!(endpoint_url_in(&cat, "public", "X", SERVICE), None);
+        assert_eq!(endpoint_url_in(&cat, "admin", "R", SERVICE), None);
+    }
 
     fn r(id: &str, name: Option<&str>) -> Resource {
         Resource {

@@ -1,7 +1,8 @@
 //! Python `str` semantics that the official checks rely on, for exact
 //! re-implementation: `str.isspace` (also what `re`'s `\s`, `str.strip()` and
 //! `str.rstrip()` use), `str.isdecimal` (also what `re`'s `\d` matches, and
-//! what `int()` accepts as digits), `strip`, `rstrip` and `rsplit(sep, 1)`.
+//! what `int()` accepts as digits), `strip`, `rstrip`, `rsplit(sep, 1)` and
+//! `splitlines()`.
 //!
 //! Owns: the character tables, taken from CPython 3.11 (Unicode 14.0.0):
 //! 29 whitespace code points and the 66 runs of ten decimal digits (general
@@ -71,6 +72,44 @@ pub fn rsplit_once<'a>(s: &'a str, sep: &str) -> (&'a str, Option<&'a str>) {
     }
 }
 
+/// Python `str.splitlines()`: splits on `\n`, `\r\n`, `\r`, `\v`, `\f`,
+/// `\x1c`–`\x1e`, `\x85`, U+2028 and U+2029; no empty last line.
+pub fn splitlines(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let is_break = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
+        if !is_break {
+            continue;
+        }
+        out.push(&text[start..i]);
+        let mut next = i + c.len_utf8();
+        if c == '\r'
+            && let Some(&(j, '\n')) = chars.peek()
+        {
+            chars.next();
+            next = j + 1;
+        }
+        start = next;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 /// Python `repr()` of a string, close enough for log lines: single quotes
 /// unless the text contains a single quote and no double quote.
 pub fn repr(s: &str) -> String {
@@ -121,6 +160,19 @@ mod tests {
         assert_eq!(decimal_value('a'), None);
         assert!(is_decimal("0123") && is_decimal("\u{661}\u{662}"));
         assert!(!is_decimal("") && !is_decimal("1.5") && !is_decimal("-1") && !is_decimal(" 1"));
+    }
+
+    #[test]
+    fn python_splitlines() {
+        assert_eq!(
+            splitlines("a\nb\r\nc\rd\x0be\x0cf\u{2028}g"),
+            vec!["a", "b", "c", "d", "e", "f", "g"]
+        );
+        assert_eq!(splitlines("a\n"), vec!["a"]);
+        assert_eq!(splitlines("a\n\nb"), vec!["a", "", "b"]);
+        assert_eq!(splitlines(""), Vec::<&str>::new());
+        assert_eq!(splitlines("\r\n"), vec![""]);
+        assert_eq!(splitlines("x\r"), vec!["x"]);
     }
 
     #[test]
