@@ -36,6 +36,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import sqlite3
 import struct
 import sys
@@ -374,7 +375,8 @@ def load_fixture(path):
         "type": str(s["type"]), "name": str(s["name"]), "path": opt_str(s.get("path")),
         "url": opt_str(s.get("url")),
         "interfaces": [str(i) for i in s.get("interfaces") or ["public"]],
-        "region": opt_str(s.get("region")), "enabled": to_bool(s.get("enabled"), True)}
+        "region": opt_str(s.get("region")), "enabled": to_bool(s.get("enabled"), True),
+        "shape": [str(x) for x in s.get("shape") or []]}
         for s in raw.get("services") or []]
     gen = raw.get("generate") or {}
     flavors = list(raw.get("flavors") or [])
@@ -592,6 +594,32 @@ def template(url):
     return url
 
 
+VERSION_SEGMENT = re.compile(r"^v[0-9]+(\.[0-9]+)?$")
+SHAPE_VERSION = {"image": "v2", "network": "v2.0", "key-manager": "v1"}
+
+
+def shaped(url, svc):
+    """The real endpoint URL in the fixture's `shape` (the rules simcloud applies to `path`,
+    tests/simcloud/README.md): no-project, unversioned, versioned, project, slash."""
+    shape = svc.get("shape") or []
+    head, _, path = url.partition("://")
+    host, _, path = path.partition("/")
+    segs = [x for x in path.split("/") if x]
+    if "no-project" in shape:
+        segs = [x for x in segs if "project_id" not in x and "tenant_id" not in x]
+    if "unversioned" in shape:
+        for i in range(len(segs) - 1, -1, -1):
+            if VERSION_SEGMENT.match(segs[i]):
+                segs = segs[:i]
+                break
+    if "versioned" in shape and svc["type"] in SHAPE_VERSION:
+        segs.append(SHAPE_VERSION[svc["type"]])
+    if "project" in shape:
+        segs.append("%(project_id)s")
+    out = head + "://" + "/".join([host] + segs)
+    return out + "/" if "slash" in shape else out
+
+
 def endpoint_url(cloud, svc):
     """Where a fixture service's endpoints point on the real cloud."""
     if svc["url"]:
@@ -600,9 +628,9 @@ def endpoint_url(cloud, svc):
     if t == "identity":
         return cloud.ep["identity"]
     if t in ("compute", "image", "network", "placement") and t in cloud.ep:
-        return cloud.ep[t]
+        return shaped(cloud.ep[t], svc)
     if t in VOLUME_TYPES:
-        return cloud.ep["block-storage"]
+        return shaped(cloud.ep["block-storage"], svc)
     # not running here (load-balancer, key-manager, object-store, ...): the catalog names it,
     # every request is refused
     return NOT_SERVED + template(svc["path"] or "/" + t)

@@ -8,17 +8,19 @@
 //! - [`session`]: the run's cloud session (token, catalog, endpoints, HTTP, shared reads,
 //!   limits);
 //! - [`clouds`], [`keystone`]: clouds.yaml and authentication;
+//! - [`discovery`]: API versions and microversions from the cloud's version documents;
 //! - [`transcript`]: recording and replaying what a check exchanged.
 //!
 //! Must never: hand the token, a password or a secret to a check (the token
 //! is added here, after the check's request is validated, and response
 //! headers that could carry it are dropped); let a check reach a host that is
-//! not a catalog endpoint; cache an ordinary (non-shared) read; follow
-//! redirects.
+//! not a catalog endpoint; cache an ordinary (non-shared) read; follow a
+//! redirect to another origin.
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
 pub mod clouds;
+pub(crate) mod discovery;
 pub mod grants;
 pub mod keystone;
 pub mod request;

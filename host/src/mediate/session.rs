@@ -3,11 +3,19 @@
 //! run-wide cache of shared reads (fetched once per run for all checks, single-flight), the
 //! limits of mediation, and the debug log of every call.
 //!
+//! Owns also: turning a check's path into a URL through version discovery (see
+//! [`super::discovery`]: one version document per service and run, shared by all checks;
+//! microversion headers negotiated down to what the cloud offers) and following redirects
+//! the way keystoneauth does where that is safe (same origin, or http to https on the same
+//! host; at most [`MAX_REDIRECTS`] hops, each logged).
+//!
 //! Must never: hand the token or a secret to a check (the token is added here, after the
 //! check's request is validated; response headers that could carry it are dropped), reach a
-//! host that is not a catalog endpoint, cache an ordinary read, or follow redirects.
+//! host that is not a catalog endpoint, send the token (or a check's headers) after a redirect
+//! to another origin, or cache an ordinary read.
 
 use super::clouds::{CloudConfig, Secret};
+use super::discovery::{self, CatalogUrl, Family};
 use super::keystone::{self, Service, TokenInfo};
 use super::request::{
     Anchor, ApiError, ApiRequest, ApiResponse, DROPPED_RESPONSE_HEADERS, confine, header_allowed,
@@ -75,7 +83,32 @@ pub struct SessionStats {
     pub bytes: u64,
     /// Shared reads served from the run cache.
     pub shared_hits: u64,
+    /// Version-discovery requests (at most one per service; not in `requests`).
+    pub discovery_requests: u64,
+    /// Time spent on them, in milliseconds.
+    pub discovery_ms: u64,
+    /// Redirects followed.
+    pub redirects: u64,
 }
+
+/// Most redirects followed for one request (keystoneauth follows up to 30; a cloud that needs
+/// more than a few is misconfigured).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Where a service's paths go, once per service and run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resolved {
+    /// The service root: paths that start with a version segment (`v2/images`) go here.
+    pub root: String,
+    /// The versioned base: all other paths go here.
+    pub base: String,
+    /// The family, when the service type has one.
+    pub family: Option<Family>,
+    /// The cloud's microversion range (min, max), when discovery found one.
+    pub microversions: Option<((u32, u32), (u32, u32))>,
+}
+
+type ResolvedCell = Arc<OnceCell<Arc<Resolved>>>;
 
 /// An authenticated session with one cloud, shared by all checks of a run.
 pub struct Session {
@@ -90,6 +123,8 @@ pub struct Session {
     pub(super) limits: MediationLimits,
     pub(super) shared: Mutex<HashMap<ApiRequest, SharedCell>>,
     pub(super) stats: Mutex<SessionStats>,
+    /// Discovery results per catalog URL (single flight).
+    resolved: Mutex<HashMap<String, ResolvedCell>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -103,7 +138,8 @@ impl std::fmt::Debug for Session {
 
 use crate::errtext::error_chain;
 
-/// Build the HTTP client for a cloud (TLS options honoured, no redirects).
+/// Build the HTTP client for a cloud (TLS options honoured: `cacert`, the client certificate,
+/// `insecure`; no redirects).
 pub(crate) fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, MediateError> {
     crate::install_crypto_provider();
     let mut b = reqwest::Client::builder()
@@ -161,6 +197,32 @@ fn alias_family(service_type: &str) -> &'static [&'static str] {
     }
 }
 
+/// Whether a redirect from `from` to `to` may be followed with the token and the check's
+/// headers: same origin, or http to https on the same host (any port); and `to` passes the
+/// catalog URL rules (scheme, no user info, no link-local host unless allowed; a query is
+/// fine here, pagination links carry one).
+pub(crate) fn redirect_allowed(
+    from: &reqwest::Url,
+    to: &reqwest::Url,
+    allow_link_local: bool,
+) -> Result<(), String> {
+    let same_origin = from.origin() == to.origin();
+    let upgrade = from.scheme() == "http"
+        && to.scheme() == "https"
+        && from.host_str().is_some()
+        && from.host_str() == to.host_str();
+    if !same_origin && !upgrade {
+        return Err(format!(
+            "it leads to another origin ({}), which must not see the token",
+            to.origin().ascii_serialization()
+        ));
+    }
+    let mut bare = to.clone();
+    bare.set_query(None);
+    bare.set_fragment(None);
+    keystone::check_endpoint_url(bare.as_str(), allow_link_local).map_err(|e| e.to_string())
+}
+
 impl Session {
     /// Authenticate against the cloud and keep the token.
     pub async fn connect(
@@ -182,6 +244,7 @@ impl Session {
             limits,
             shared: Mutex::new(HashMap::new()),
             stats: Mutex::new(SessionStats::default()),
+            resolved: Mutex::new(HashMap::new()),
         })
     }
 
@@ -264,16 +327,180 @@ impl Session {
         )))
     }
 
-    fn url_for(&self, req: &ApiRequest) -> Result<reqwest::Url, ApiError> {
+    /// Counters so far (requests, bytes, shared hits, discovery, redirects).
+    pub fn stats(&self) -> SessionStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Where the paths of the service at `catalog_url` go: discovered once per catalog URL and
+    /// run (single flight), whichever check asks first. Discovery never fails a request: when
+    /// the version document cannot be read, the catalog URL is used as it is, as before
+    /// discovery existed, and a warning says why.
+    async fn resolved(
+        &self,
+        service_type: &str,
+        catalog_url: &str,
+        timeout: Duration,
+    ) -> Arc<Resolved> {
+        let cell = {
+            let mut map = self
+                .resolved
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            map.entry(catalog_url.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            Arc::new(self.discover(service_type, catalog_url, timeout).await)
+        })
+        .await
+        .clone()
+    }
+
+    async fn discover(&self, service_type: &str, catalog_url: &str, timeout: Duration) -> Resolved {
+        let trimmed = catalog_url.trim_end_matches('/').to_string();
+        let as_is = |family| Resolved {
+            root: trimmed.clone(),
+            base: trimmed.clone(),
+            family,
+            microversions: None,
+        };
+        let Some(fam) = discovery::family(service_type) else {
+            return as_is(None);
+        };
+        let cat = discovery::split_catalog_url(catalog_url, &self.info.project_id);
+        let versioned = |microversions| Resolved {
+            root: cat.root.clone(),
+            base: trimmed.clone(),
+            family: Some(fam),
+            microversions,
+        };
+        if cat.satisfies(&fam) && !fam.discover_when_versioned {
+            return versioned(None);
+        }
+        let started = Instant::now();
+        let doc = self.version_document(&cat, timeout).await;
+        if let Ok(mut st) = self.stats.lock() {
+            st.discovery_requests += 1;
+            st.discovery_ms += started.elapsed().as_millis() as u64;
+        }
+        let chosen = doc.and_then(|entries| {
+            discovery::choose(&entries, &fam).cloned().ok_or_else(|| {
+                let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+                format!(
+                    "it offers {}, none of them v{}.{} or later of major version {}",
+                    if ids.is_empty() {
+                        "no versions".to_string()
+                    } else {
+                        ids.join(", ")
+                    },
+                    fam.major,
+                    fam.min_minor,
+                    fam.major
+                )
+            })
+        });
+        let shown_root = keystone::shown_url(&cat.root);
+        let resolved = match chosen {
+            Ok(entry) if cat.satisfies(&fam) => versioned(entry.microversions),
+            Ok(entry) => {
+                let (base, note) = discovery::base_from_entry(&cat, &entry, &fam);
+                if let Some(note) = note {
+                    tracing::warn!("{service_type}: the version document at {shown_root}: {note}");
+                }
+                Resolved {
+                    root: cat.root.clone(),
+                    base,
+                    family: Some(fam),
+                    microversions: entry.microversions,
+                }
+            }
+            Err(why) if cat.satisfies(&fam) => {
+                tracing::debug!("{service_type}: no microversion range from {shown_root}: {why}");
+                versioned(None)
+            }
+            Err(why) => {
+                tracing::warn!(
+                    "{service_type}: version discovery at {shown_root} failed ({why}); using the \
+                     catalog URL {} as it is",
+                    keystone::shown_url(catalog_url)
+                );
+                as_is(Some(fam))
+            }
+        };
+        tracing::info!(
+            service = service_type,
+            base = %keystone::shown_url(&resolved.base),
+            microversions = ?resolved.microversions.map(|(a, b)| format!("{}.{}-{}.{}", a.0, a.1, b.0, b.1)),
+            ms = started.elapsed().as_millis() as u64,
+            "API version resolved"
+        );
+        resolved
+    }
+
+    /// GET the version document at the service root (token sent: the root is on the catalog
+    /// endpoint's origin), read it. Glance and Cinder answer 300 Multiple Choices.
+    async fn version_document(
+        &self,
+        cat: &CatalogUrl,
+        timeout: Duration,
+    ) -> Result<Vec<discovery::VersionEntry>, String> {
+        let url = reqwest::Url::parse(&format!("{}/", cat.root))
+            .map_err(|e| format!("the root is not a URL: {e}"))?;
+        let token = self.token.read().await.0.clone();
+        let probe = ApiRequest {
+            service_type: String::new(),
+            method: super::Method::Get,
+            path: String::new(),
+            query: Vec::new(),
+            headers: vec![("accept".to_string(), "application/json".to_string())],
+            body: None,
+            anchor: Anchor::Endpoint,
+            shared: false,
+        };
+        let resp = self
+            .send_following(
+                &probe,
+                url,
+                &probe.headers,
+                timeout,
+                &token,
+                "version discovery",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        if resp.status != 200 && resp.status != 300 {
+            return Err(format!("HTTP {}", resp.status));
+        }
+        discovery::parse_versions(&resp.body)
+    }
+
+    /// The URL of a request and the service's resolution (None for host-root requests).
+    async fn url_for(
+        &self,
+        req: &ApiRequest,
+        timeout: Duration,
+    ) -> Result<(reqwest::Url, Option<Arc<Resolved>>), ApiError> {
         validate_path(&req.path)?;
-        let base = self.endpoint(&req.service_type)?;
-        let base = match req.anchor {
-            Anchor::Endpoint => base,
+        let catalog = self.endpoint(&req.service_type)?;
+        let (base, resolved) = match req.anchor {
+            // a path that names its version (`v2/images`) needs no discovery: the root is in
+            // the catalog URL
+            Anchor::Endpoint if discovery::path_names_version(&req.path) => {
+                let root = match discovery::family(&req.service_type) {
+                    Some(_) => discovery::split_catalog_url(&catalog, &self.info.project_id).root,
+                    None => catalog.trim_end_matches('/').to_string(),
+                };
+                (root, None)
+            }
+            Anchor::Endpoint => {
+                let r = self.resolved(&req.service_type, &catalog, timeout).await;
+                (r.base.clone(), Some(r))
+            }
             Anchor::HostRoot => {
-                let u = reqwest::Url::parse(&base).map_err(|e| {
-                    ApiError::Transport(format!("catalog URL {base:?} is not a URL: {e}"))
+                let u = reqwest::Url::parse(&catalog).map_err(|e| {
+                    ApiError::Transport(format!("catalog URL {catalog:?} is not a URL: {e}"))
                 })?;
-                u.origin().ascii_serialization()
+                (u.origin().ascii_serialization(), None)
             }
         };
         let path = req.path.trim_start_matches('/');
@@ -290,35 +517,38 @@ impl Session {
         if !req.query.is_empty() {
             url.query_pairs_mut().extend_pairs(req.query.iter());
         }
-        Ok(url)
+        Ok((url, resolved))
     }
 
-    fn build(
-        &self,
+    /// The check's headers, after the reserved ones were refused and microversion headers
+    /// negotiated down to the cloud's maximum (as openstacksdk does instead of failing with 406).
+    fn headers_for(
         req: &ApiRequest,
-        url: &reqwest::Url,
-        timeout: Duration,
-        token: &Secret,
-    ) -> Result<reqwest::RequestBuilder, ApiError> {
-        let mut rb = self
-            .client
-            .request(req.method.reqwest(), url.clone())
-            .timeout(timeout);
+        resolved: Option<&Resolved>,
+        check: &str,
+    ) -> Result<Vec<(String, String)>, ApiError> {
+        let mut out = Vec::with_capacity(req.headers.len());
         for (k, v) in &req.headers {
             if !header_allowed(k, req.anchor) {
                 return Err(ApiError::Denied(format!(
                     "header {k:?} is reserved for the host"
                 )));
             }
-            rb = rb.header(k.as_str(), v.as_str());
+            let negotiated = resolved.and_then(|r| {
+                let name = r.family?.microversion_name?;
+                let (_, max) = r.microversions?;
+                discovery::negotiate_header(k, v, name, max)
+            });
+            match negotiated {
+                Some(n) => {
+                    tracing::debug!(check, header = %k, asked = %v, sent = %n,
+                        "microversion negotiated down to the cloud's maximum");
+                    out.push((k.clone(), n));
+                }
+                None => out.push((k.clone(), v.clone())),
+            }
         }
-        if req.anchor == Anchor::Endpoint {
-            rb = rb.header("X-Auth-Token", token.expose());
-        }
-        if let Some(body) = &req.body {
-            rb = rb.body(body.clone());
-        }
-        Ok(rb)
+        Ok(out)
     }
 
     /// Get a new token after a 401, unless another check already did
@@ -347,14 +577,16 @@ impl Session {
         timeout: Duration,
         check: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let url = self.url_for(req)?;
+        let started = Instant::now();
+        let (url, resolved) = self.url_for(req, timeout).await?;
+        let headers = Self::headers_for(req, resolved.as_deref(), check)?;
         let (token, generation) = {
             let g = self.token.read().await;
             (g.0.clone(), g.1)
         };
-        let started = Instant::now();
+        let left = timeout.saturating_sub(started.elapsed());
         let mut result = self
-            .exchange(self.build(req, &url, timeout, &token)?, timeout)
+            .send_following(req, url.clone(), &headers, left, &token, check)
             .await;
         // An expired token (HTTP 401) is renewed once and the request
         // retried, as openstacksdk does; the check never sees the 401.
@@ -365,7 +597,7 @@ impl Session {
             let left = timeout.saturating_sub(started.elapsed());
             if !left.is_zero() {
                 result = self
-                    .exchange(self.build(req, &url, left, &fresh)?, left)
+                    .send_following(req, url.clone(), &headers, left, &fresh, check)
                     .await;
             }
         }
@@ -387,6 +619,92 @@ impl Session {
             }
         }
         result
+    }
+
+    /// Send, following redirects where that is safe (see [`redirect_allowed`]). Any other
+    /// redirect is handed to the check as the response it is, with a warning. 303 (and 301/302
+    /// after a POST) continue as GET without a body, as HTTP clients do. The whole chain
+    /// shares `timeout`.
+    async fn send_following(
+        &self,
+        req: &ApiRequest,
+        mut url: reqwest::Url,
+        headers: &[(String, String)],
+        timeout: Duration,
+        token: &Secret,
+        check: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let deadline = Instant::now() + timeout;
+        let mut method = req.method.reqwest();
+        let mut body = req.body.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ApiError::Timeout(format!(
+                    "no complete answer within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+            let mut rb = self
+                .client
+                .request(method.clone(), url.clone())
+                .timeout(left);
+            for (k, v) in headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            if req.anchor == Anchor::Endpoint {
+                rb = rb.header("X-Auth-Token", token.expose());
+            }
+            if let Some(b) = &body {
+                rb = rb.body(b.clone());
+            }
+            let resp = self.exchange(rb, left).await?;
+            if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(resp);
+            }
+            let Some(location) = resp
+                .headers
+                .iter()
+                .find(|(k, _)| k == "location")
+                .map(|(_, v)| v.clone())
+            else {
+                return Ok(resp);
+            };
+            let from = keystone::shown_url(url.as_str());
+            let next = match url.join(&location) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(check, status = resp.status, from = %from,
+                        "redirect not followed: the Location is not a URL ({e})");
+                    return Ok(resp);
+                }
+            };
+            let to = keystone::shown_url(next.as_str());
+            if let Err(why) = redirect_allowed(&url, &next, self.cloud.allow_link_local) {
+                tracing::warn!(check, status = resp.status, from = %from, to = %to,
+                    "redirect not followed: {why}");
+                return Ok(resp);
+            }
+            if hop == MAX_REDIRECTS {
+                return Err(ApiError::Transport(format!(
+                    "more than {MAX_REDIRECTS} redirects, the last from {from} to {to}"
+                )));
+            }
+            tracing::info!(check, status = resp.status, from = %from, to = %to, "redirect followed");
+            if let Ok(mut s) = self.stats.lock() {
+                s.redirects += 1;
+            }
+            let to_get = resp.status == 303 && method != reqwest::Method::HEAD
+                || matches!(resp.status, 301 | 302) && method == reqwest::Method::POST;
+            if to_get {
+                method = reqwest::Method::GET;
+                body = None;
+            }
+            url = next;
+        }
+        Err(ApiError::Transport(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
     }
 
     async fn exchange(

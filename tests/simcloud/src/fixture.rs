@@ -209,6 +209,30 @@ pub struct Service {
     /// Disabled services are left out of the catalog.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// How the catalog URL differs from `path`, as real clouds register endpoints (default:
+    /// none, the catalog shows `path`). The API stays served where `path` says, and at the
+    /// shapes' URLs too.
+    #[serde(default)]
+    pub shape: Vec<Shape>,
+}
+
+/// One way a catalog URL can look (applied in this order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// Without the `{project_id}` segment (`/volume/v3`, as the current install guides
+    /// register Cinder); the service is mounted there too and takes the project from the token.
+    NoProject,
+    /// The service root without the version segment (`/compute` instead of `/compute/v2.1`):
+    /// the version document is there.
+    Unversioned,
+    /// With the version segment where `path` has none (`/image/v2`, `/network/v2.0`,
+    /// `/key-manager/v1`).
+    Versioned,
+    /// With `/{project_id}` after the version (`/compute/v2.1/{project_id}`, legacy Nova).
+    Project,
+    /// With a trailing slash.
+    Slash,
 }
 
 /// A Nova flavor.

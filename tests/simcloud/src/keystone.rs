@@ -468,7 +468,10 @@ pub(crate) fn catalog(shared: &Shared, project_id: &str) -> Value {
                 (Some(path), _) => format!(
                     "{}{}",
                     shared.base_url,
-                    substitute_project(path, project_id)
+                    substitute_project(
+                        &crate::world::catalog_path(path, &s.service_type, &s.shape),
+                        project_id
+                    )
                 ),
                 (None, Some(url)) => substitute_project(url, project_id),
                 (None, None) => shared.base_url.clone(),

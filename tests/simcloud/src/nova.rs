@@ -67,26 +67,37 @@ fn requested_version(headers: &HeaderMap) -> Option<String> {
 
 /// Negotiate the microversion as Nova does: none -> 2.1, `latest` -> max, bad format -> 400,
 /// out of range -> 406.
-pub(crate) fn negotiate(headers: &HeaderMap) -> Result<(u32, u32), Box<Response>> {
+/// The highest microversion this cloud offers (`compute.max_microversion`, default Nova 33's).
+pub(crate) fn max_version(shared: &Shared) -> (u32, u32) {
+    shared
+        .fixture
+        .compute
+        .max_microversion
+        .as_deref()
+        .and_then(parse_version)
+        .unwrap_or(NOVA_MAX_MICROVERSION)
+}
+
+pub(crate) fn negotiate(headers: &HeaderMap, max: (u32, u32)) -> Result<(u32, u32), Box<Response>> {
     let Some(text) = requested_version(headers) else {
         return Ok(MIN_VERSION);
     };
     if text.eq_ignore_ascii_case("latest") {
-        return Ok(NOVA_MAX_MICROVERSION);
+        return Ok(max);
     }
     let Some(version) = parse_version(&text) else {
         return Err(Box::new(bad_request(&format!(
             "API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
         ))));
     };
-    if version < MIN_VERSION || version > NOVA_MAX_MICROVERSION {
+    if version < MIN_VERSION || version > max {
         return Err(Box::new(fault(
             StatusCode::NOT_ACCEPTABLE,
             "computeFault",
             &format!(
                 "Version {text} is not supported by the API. Minimum is {} and maximum is {}.",
                 fmt_version(MIN_VERSION),
-                fmt_version(NOVA_MAX_MICROVERSION)
+                fmt_version(max)
             ),
         )));
     }
@@ -104,11 +115,11 @@ fn with_version_headers(resp: Response, version: (u32, u32)) -> Response {
     )
 }
 
-fn version_v21(href: String) -> Value {
+fn version_v21(href: String, max: (u32, u32)) -> Value {
     json!({
         "id": "v2.1",
         "status": "CURRENT",
-        "version": fmt_version(NOVA_MAX_MICROVERSION),
+        "version": fmt_version(max),
         "min_version": fmt_version(MIN_VERSION),
         "updated": "2013-07-23T11:33:21Z",
         "links": [
@@ -128,7 +139,7 @@ pub(crate) fn versions(shared: &Shared, req: &Req) -> Response {
         return method_not_allowed(&req.method, &req.path);
     }
     let href = format!("{}{}/", shared.base_url, shared.world.compute_path);
-    let mut v21 = version_v21(href);
+    let mut v21 = version_v21(href, max_version(shared));
     if let Some(o) = v21.as_object_mut() {
         o.remove("media-types");
     }
@@ -159,7 +170,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
         return match req.method.as_str() {
             "GET" => json_response(
                 StatusCode::OK,
-                &json!({"version": version_v21(format!("{}/", links.app_url))}),
+                &json!({"version": version_v21(format!("{}/", links.app_url), max_version(shared))}),
             ),
             _ => method_not_allowed(&req.method, &req.path),
         };
@@ -167,15 +178,31 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
     let Some(token) = shared.authenticate(&req.headers) else {
         return shared.unauthorized();
     };
-    let version = match negotiate(&req.headers) {
+    let version = match negotiate(&req.headers, max_version(shared)) {
         Ok(v) => v,
         Err(resp) => return *resp,
     };
-    let segments: Vec<String> = route
+    let mut segments: Vec<String> = route
         .trim_start_matches('/')
         .split('/')
         .map(decode_path_segment)
         .collect();
+    // Nova accepts the project id after the version (`/v2.1/{project_id}/servers`, the
+    // legacy catalog registration); another project's id is refused as Nova does.
+    if let Some(first) = segments.first()
+        && first.len() == 32
+        && first.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        let own = token.project.as_deref().map(project_id).unwrap_or_default();
+        if *first != own {
+            return fault(
+                StatusCode::BAD_REQUEST,
+                "badRequest",
+                "Malformed request URL: URL's project_id does not match Context's project_id.",
+            );
+        }
+        segments.remove(0);
+    }
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let get = req.method == "GET";
     let resp = match segments.as_slice() {
@@ -483,7 +510,7 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        let v = |h: &[(&'static str, &'static str)]| negotiate(&headers(h)).map_err(|r| r.status());
+        let v = |h: &[(&'static str, &'static str)]| negotiate(&headers(h), NOVA_MAX_MICROVERSION).map_err(|r| r.status());
         assert_eq!(v(&[]), Ok((2, 1)));
         assert_eq!(v(&[("openstack-api-version", "compute 2.61")]), Ok((2, 61)));
         assert_eq!(

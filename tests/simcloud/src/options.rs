@@ -25,6 +25,10 @@ pub struct ComputeOptions {
     /// GETs of a new server that still show `BUILD` (default 2: the third GET shows `ACTIVE`).
     #[serde(default = "two")]
     pub server_build_polls: u32,
+    /// Highest microversion Nova offers, e.g. "2.53" for an older cloud (default: 2.96, as
+    /// Nova 33); requests for more get 406, as from Nova.
+    #[serde(default)]
+    pub max_microversion: Option<String>,
     /// Milliseconds a new server stays in `BUILD` at least (default 0).
     #[serde(default)]
     pub server_build_ms: u64,
@@ -73,6 +77,7 @@ impl Default for ComputeOptions {
     fn default() -> Self {
         ComputeOptions {
             server_build_polls: two(),
+            max_microversion: None,
             server_build_ms: 0,
             server_delete_polls: 0,
             server_delete_ms: 0,

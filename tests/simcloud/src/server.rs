@@ -152,6 +152,23 @@ impl Shared {
                     mounts.push((root.to_owned(), Mount::CinderRoot));
                 }
             }
+            // `/volume/v3` (registered without the project id): version document at `/volume`.
+            if !path.contains('{')
+                && let Some(root) = strip_version_segment(path)
+                && !root.is_empty()
+            {
+                mounts.push((root.to_owned(), Mount::CinderRoot));
+            }
+            // Cinder (since Yoga) also serves `/v3/...` without the project id, taking it from
+            // the token: what a client that discovered `/v3/` from the root sends.
+            let without: Vec<&str> = path
+                .split('/')
+                .filter(|seg| !seg.contains('{'))
+                .collect();
+            let without = without.join("/");
+            if without != *path && !world.volume_paths.contains(&without) {
+                mounts.push((without, Mount::Cinder));
+            }
         }
         let served: Vec<&str> = ["identity", "compute", "image"]
             .iter()

@@ -8,8 +8,8 @@ use serde_json::{Map, Value, json};
 
 use crate::error::Error;
 use crate::fixture::{
-    AppCredential, DefaultRule, Fixture, Flavor, IMAGE_CORE_FIELDS, MemberStatus, Service, User,
-    Visibility, check_image_status,
+    AppCredential, DefaultRule, Fixture, Flavor, IMAGE_CORE_FIELDS, MemberStatus, Service, Shape,
+    User, Visibility, check_image_status,
 };
 use crate::ids;
 use crate::net::{Cidr, parse_cidr, parse_prefix};
@@ -148,6 +148,7 @@ pub(crate) struct ImageRec {
 impl World {
     pub fn build(fixture: &Fixture) -> Result<World, Error> {
         fixture.check_static_rules()?;
+        let fixture = &with_shapes_applied(fixture)?;
         let flavors = build_flavors(fixture)?;
         let images = build_images(fixture)?;
         let mount = |kind: &str, default: &str| {
@@ -672,12 +673,83 @@ pub(crate) fn path_project<'a>(template: &str, path: &'a str) -> Option<&'a str>
 fn segment_matches(template: &str, actual: &str) -> bool {
     for placeholder in PROJECT_PLACEHOLDERS {
         if let Some((before, after)) = template.split_once(placeholder) {
-            return actual.len() > before.len() + after.len()
+            // a project id (Keystone's are 32 hex digits), not any word: `/v3/types` is no
+            // `/v3/{project_id}` path
+            return actual.len() == before.len() + 32 + after.len()
                 && actual.starts_with(before)
-                && actual.ends_with(after);
+                && actual.ends_with(after)
+                && actual[before.len()..actual.len() - after.len()]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit());
         }
     }
     template == actual
+}
+
+/// The fixture with `no-project` shapes applied to the mount paths (the service is served
+/// there), after checking that each shape fits its service type.
+fn with_shapes_applied(fixture: &Fixture) -> Result<Fixture, Error> {
+    let mut f = fixture.clone();
+    for svc in &mut f.services {
+        for shape in &svc.shape {
+            let fits = match shape {
+                Shape::Project => svc.service_type == "compute",
+                Shape::Versioned => version_segment_for(&svc.service_type).is_some(),
+                Shape::NoProject | Shape::Unversioned | Shape::Slash => true,
+            };
+            if !fits || svc.path.is_none() {
+                return Err(Error::Invalid(format!(
+                    "services: shape {shape:?} does not fit the {} service {:?} (it needs a \
+                     `path`; project: compute only; versioned: image, network, key-manager)",
+                    svc.service_type, svc.name
+                )));
+            }
+        }
+        if svc.shape.contains(&Shape::NoProject)
+            && let Some(path) = &svc.path
+        {
+            let kept: Vec<&str> = path
+                .split('/')
+                .filter(|seg| !PROJECT_PLACEHOLDERS.iter().any(|p| seg.contains(p)))
+                .collect();
+            svc.path = Some(kept.join("/"));
+        }
+    }
+    Ok(f)
+}
+
+/// The version segment a `versioned` shape adds.
+fn version_segment_for(service_type: &str) -> Option<&'static str> {
+    match service_type {
+        "image" => Some("v2"),
+        "network" => Some("v2.0"),
+        "key-manager" => Some("v1"),
+        _ => None,
+    }
+}
+
+/// What the catalog shows for a service mounted at `path` (placeholders not yet substituted).
+pub(crate) fn catalog_path(path: &str, service_type: &str, shape: &[Shape]) -> String {
+    let mut out = path.trim_end_matches('/').to_owned();
+    if shape.contains(&Shape::Unversioned) {
+        let mut segs: Vec<&str> = out.split('/').collect();
+        if let Some(i) = segs.iter().rposition(|s| strip_version_segment(&format!("/{s}")).is_some()) {
+            segs.truncate(i);
+        }
+        out = segs.join("/");
+    }
+    if shape.contains(&Shape::Versioned)
+        && let Some(seg) = version_segment_for(service_type)
+    {
+        out = format!("{out}/{seg}");
+    }
+    if shape.contains(&Shape::Project) {
+        out.push_str("/{project_id}");
+    }
+    if shape.contains(&Shape::Slash) {
+        out.push('/');
+    }
+    out
 }
 
 /// `/compute/v2.1` -> `/compute`: the parent of a trailing version segment, if any.
