@@ -1,4 +1,5 @@
-//! Keystone v3 authentication: password and application-credential tokens.
+//! Keystone v3 authentication: tokens from a password, an application credential, or an
+//! existing token (`v3token`, rescoped to the project).
 //!
 //! Owns: building the `POST /v3/auth/tokens` body from a [`CloudConfig`],
 //! reading `X-Subject-Token`, and parsing the token body into the identity
@@ -130,15 +131,9 @@ pub(crate) fn auth_body(auth: &Auth) -> Value {
                 }),
                 (None, None) => json!({ "password": password.expose() }),
             };
-            let scope = match project {
-                ProjectScope::Id(id) => json!({ "project": { "id": id } }),
-                ProjectScope::Name { name, domain } => {
-                    json!({ "project": { "name": name, "domain": domain_json(domain) } })
-                }
-            };
             json!({ "auth": {
                 "identity": { "methods": ["password"], "password": { "user": user } },
-                "scope": scope
+                "scope": project_scope_json(project)
             }})
         }
         Auth::ApplicationCredential {
@@ -161,6 +156,20 @@ pub(crate) fn auth_body(auth: &Auth) -> Value {
                 "methods": ["application_credential"],
                 "application_credential": cred
             }}})
+        }
+        Auth::Token { token, project } => json!({ "auth": {
+            "identity": { "methods": ["token"], "token": { "id": token.expose() } },
+            "scope": project_scope_json(project)
+        }}),
+    }
+}
+
+/// `{"project": {"id": …}}` or `{"project": {"name": …, "domain": …}}`.
+fn project_scope_json(project: &ProjectScope) -> Value {
+    match project {
+        ProjectScope::Id(id) => json!({ "project": { "id": id } }),
+        ProjectScope::Name { name, domain } => {
+            json!({ "project": { "name": name, "domain": domain_json(domain) } })
         }
     }
 }
@@ -398,10 +407,7 @@ async fn token_exchange(
 /// `error.message` when the body is its JSON error, with the credential's secret masked in
 /// case the server echoes the request; never the raw body of something else.
 fn refusal_text(bytes: &[u8], auth: &Auth) -> String {
-    let secret = match auth {
-        Auth::Password { password, .. } => password.expose(),
-        Auth::ApplicationCredential { secret, .. } => secret.expose(),
-    };
+    let secret = auth.secret().expose();
     let mask = |t: &str| {
         // the secret is masked before the cut, so no prefix of it survives the cut
         let t: String = t.chars().filter(|c| !c.is_control()).collect();
@@ -569,6 +575,32 @@ mod tests {
             "s"
         );
         assert!(b["auth"].get("scope").is_none());
+        let b = auth_body(&Auth::Token {
+            token: Secret::new("tok"),
+            project: ProjectScope::Id("p1".into()),
+        });
+        assert_eq!(b["auth"]["identity"]["methods"], json!(["token"]));
+        assert_eq!(b["auth"]["identity"]["token"]["id"], "tok");
+        assert_eq!(b["auth"]["scope"]["project"]["id"], "p1");
+        let b = auth_body(&Auth::Token {
+            token: Secret::new("tok"),
+            project: ProjectScope::Name {
+                name: "demo".into(),
+                domain: Domain::Name("Default".into()),
+            },
+        });
+        assert_eq!(b["auth"]["scope"]["project"]["name"], "demo");
+        assert_eq!(b["auth"]["scope"]["project"]["domain"]["name"], "Default");
+        assert_eq!(
+            refusal_text(
+                br#"{"error": {"message": "token gAAAAAtok3n is invalid"}}"#,
+                &Auth::Token {
+                    token: Secret::new("gAAAAAtok3n"),
+                    project: ProjectScope::Id("p".into())
+                }
+            ),
+            "token *** is invalid"
+        );
     }
 
     #[test]

@@ -160,6 +160,9 @@ pub(crate) fn http_client(cloud: &CloudConfig) -> Result<reqwest::Client, Mediat
             b = b.add_root_certificate(c);
         }
     }
+    if let Some(cert) = &cloud.tls.client_cert {
+        b = b.identity(cert.identity()?);
+    }
     if cloud.tls.insecure {
         tracing::warn!(cloud = %cloud.name, "TLS certificate verification is off (verify: false / insecure: true)");
         b = b.danger_accept_invalid_certs(true);
@@ -756,5 +759,44 @@ impl Session {
             headers,
             body: redact_body(body),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_allowed;
+
+    fn u(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap()
+    }
+
+    /// Issue 11, redirects: which hops keep the token.
+    #[test]
+    fn redirects_keep_to_the_origin_or_its_https_upgrade() {
+        let from = u("http://api.example:8774/v2.1/flavors");
+        for ok in [
+            "http://api.example:8774/compute/v2.1/flavors?marker=x",
+            "https://api.example/v2.1/flavors",
+            "https://api.example:8443/v2.1/flavors",
+        ] {
+            assert_eq!(redirect_allowed(&from, &u(ok), false), Ok(()), "{ok}");
+        }
+        for bad in [
+            "http://other.example:8774/v2.1/flavors",
+            "http://api.example:9999/v2.1/flavors",
+            "https://api.example.evil/v2.1/flavors",
+            "ftp://api.example/v2.1",
+        ] {
+            assert!(redirect_allowed(&from, &u(bad), false).is_err(), "{bad}");
+        }
+        // https never downgrades
+        let from = u("https://api.example/v2.1");
+        assert!(redirect_allowed(&from, &u("http://api.example/v2.1"), false).is_err());
+        // the catalog rules still hold on the same origin
+        let from = u("http://169.254.169.254/v2.1");
+        assert!(redirect_allowed(&from, &u("http://169.254.169.254/x"), false).is_err());
+        assert!(redirect_allowed(&from, &u("http://169.254.169.254/x"), true).is_ok());
+        let from = u("http://h/v2.1");
+        assert!(redirect_allowed(&from, &u("http://user:pw@h/x"), false).is_err());
     }
 }

@@ -448,7 +448,9 @@ fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPl
     })
 }
 
-/// The cloud's clouds.yaml entry (`os_cloud`, else `$OS_CLOUD`), when a live cloud is needed.
+/// The cloud, when a live cloud is needed: `os_cloud`, else `$OS_CLOUD`, else the cloud made
+/// of the `OS_*` variables of an openrc file (openstacksdk's `envvars`); a clouds.yaml entry,
+/// or those variables when the name is `envvars` (see [`clouds::load_with`]).
 fn load_cloud(
     opts: &RunOptions,
     variables: &BTreeMap<String, String>,
@@ -457,12 +459,17 @@ fn load_cloud(
     if !needs_cloud {
         return Ok(None);
     }
+    let env = clouds::Environment::process();
     let name = variables
         .get("os_cloud")
         .cloned()
-        .or_else(|| std::env::var("OS_CLOUD").ok().filter(|s| !s.is_empty()));
+        .or_else(|| clouds::default_cloud_name(&env));
     match name {
-        Some(n) => Ok(Some(clouds::load(&n, opts.clouds_file.as_deref())?)),
+        Some(n) => Ok(Some(clouds::load_with(
+            &n,
+            opts.clouds_file.as_deref(),
+            &env,
+        )?)),
         None => Err(RunError::NoCloud),
     }
 }

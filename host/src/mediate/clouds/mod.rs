@@ -1,25 +1,51 @@
-//! clouds.yaml and secure.yaml, as openstacksdk reads them.
+//! Cloud credentials as openstacksdk reads them: clouds.yaml, secure.yaml, clouds-public.yaml
+//! profiles and the `OS_*` environment variables of an openrc file.
 //!
-//! Owns: finding the files (`OS_CLIENT_CONFIG_FILE`, `./clouds.yaml`,
-//! `~/.config/openstack/clouds.yaml`, `/etc/openstack/clouds.yaml`; the same
-//! for `secure.yaml` with `OS_CLIENT_SECURE_FILE`), merging secure.yaml over
-//! clouds.yaml, and turning one cloud entry into a typed [`CloudConfig`].
+//! Owns: choosing the cloud (the name given, else `OS_CLOUD`, else the cloud made of the
+//! `OS_*` variables), and turning it into a typed [`CloudConfig`]. The parts:
+//! - [`files`]: finding clouds.yaml, secure.yaml and clouds-public.yaml, merging secure.yaml
+//!   over clouds.yaml and a `profile:` under its cloud entry;
+//! - [`envvars`]: openstacksdk's `envvars` cloud, made of the `OS_*` variables;
+//! - [`normalise`]: openstacksdk's spelling fixes (`tenant_*`, `auth_token`, `endpoint_type`,
+//!   `domain_*`, settings outside `auth:`) on one cloud entry;
+//! - [`resolve`]: one normalised entry into [`CloudConfig`], with one error line per wrong or
+//!   missing setting, naming the clouds.yaml field or the environment variable;
+//! - [`tls`]: the client certificate (`cert`/`key`, `OS_CERT`/`OS_KEY`).
 //!
-//! Must never: log or print a password, secret or token ([`Secret`] redacts
-//! itself in `Debug`), or guess credentials that are not in the files.
+//! The environment is read once ([`Environment::process`]) and passed down, so every rule is
+//! a pure function that tests call with an environment of their own.
+//!
+//! Must never: log or print a password, secret or token ([`Secret`] redacts itself in `Debug`,
+//! [`Environment`] shows only variable names), or guess credentials that are neither in the
+//! files nor in the environment.
+
+mod envvars;
+mod files;
+mod normalise;
+mod resolve;
+mod tls;
+
+pub use tls::ClientCert;
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Errors reading cloud configuration. Each names the file or field and the fix.
+/// Errors reading cloud configuration. Each is one line naming the file and field, or the
+/// environment variable, and the fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CloudsError {
     /// No clouds.yaml anywhere.
     #[error(
-        "no clouds.yaml found (looked at {0}); create one or point OS_CLIENT_CONFIG_FILE at it"
+        "no clouds.yaml found (looked at {looked}); create one or point OS_CLIENT_CONFIG_FILE at it{hint}"
     )]
-    NotFound(String),
+    NotFound {
+        /// The places looked at.
+        looked: String,
+        /// What else would work (the `OS_*` cloud), or empty.
+        hint: String,
+    },
     /// I/O error.
     #[error("{path}: cannot read: {source}")]
     Read {
@@ -33,7 +59,7 @@ pub enum CloudsError {
     Yaml {
         /// The file.
         path: PathBuf,
-        /// The parser's message.
+        /// The parser's message (one line).
         message: String,
     },
     /// The cloud name is not in the file.
@@ -48,7 +74,7 @@ pub enum CloudsError {
         /// Names present.
         known: String,
     },
-    /// A field is missing or has the wrong type.
+    /// A field is missing, has the wrong type, or contradicts another.
     #[error("{path}: clouds.{cloud}.{field}: {problem}")]
     Field {
         /// The file.
@@ -57,6 +83,45 @@ pub enum CloudsError {
         cloud: String,
         /// Field path below the cloud.
         field: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// An environment variable of the `OS_*` cloud is missing, wrong, or contradicts another.
+    #[error("{var}: {problem} (cloud {cloud:?}, made of the OS_* environment variables)")]
+    Env {
+        /// The variable.
+        var: String,
+        /// The cloud's name (`envvars`, or `$OS_CLOUD_NAME`).
+        cloud: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// The `OS_*` cloud was asked for, but no such variable is set.
+    #[error(
+        "cloud {name:?} means the OS_* environment variables, but none is set (OS_CLOUD, \
+         OS_CLOUD_NAME, OS_REGION_NAME, OS_CLIENT_CONFIG_FILE and OS_CLIENT_SECURE_FILE alone do \
+         not make a cloud); source the cloud's openrc file, or name a cloud of clouds.yaml"
+    )]
+    NoEnvCloud {
+        /// The name asked for.
+        name: String,
+    },
+    /// clouds.yaml uses the name reserved for the `OS_*` cloud (openstacksdk refuses this too).
+    #[error(
+        "{path}: defines a cloud named {name:?}, the name of the cloud made of the OS_* \
+         environment variables; rename that cloud, or set OS_CLOUD_NAME to another name"
+    )]
+    EnvNameTaken {
+        /// The file.
+        path: PathBuf,
+        /// The name.
+        name: String,
+    },
+    /// The client certificate or key cannot be used.
+    #[error("{setting}: {problem}")]
+    ClientCert {
+        /// The setting (`<clouds.yaml>: clouds.NAME.cert`, `OS_KEY`, …).
+        setting: String,
         /// What is wrong and how to fix it.
         problem: String,
     },
@@ -112,6 +177,25 @@ pub enum Auth {
         /// The secret.
         secret: Secret,
     },
+    /// `v3token` / `token`: an existing token, rescoped to the project.
+    Token {
+        /// The token (`token`, `OS_TOKEN`).
+        token: Secret,
+        /// Project scope.
+        project: ProjectScope,
+    },
+}
+
+impl Auth {
+    /// The credential's secret (password, application credential secret or token), for
+    /// masking it in messages.
+    pub(crate) fn secret(&self) -> &Secret {
+        match self {
+            Auth::Password { password, .. } => password,
+            Auth::ApplicationCredential { secret, .. } => secret,
+            Auth::Token { token, .. } => token,
+        }
+    }
 }
 
 /// A domain given by name or id.
@@ -144,15 +228,26 @@ pub struct Tls {
     pub cacert: Option<PathBuf>,
     /// `verify: false` or `insecure: true`: do not verify certificates.
     pub insecure: bool,
+    /// `cert` (and `key`): the client certificate presented to the cloud.
+    pub client_cert: Option<ClientCert>,
+}
+
+/// Where a cloud's settings came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudSource {
+    /// A clouds.yaml (secure.yaml and a clouds-public.yaml profile merged in).
+    File(PathBuf),
+    /// The `OS_*` environment variables (openstacksdk's `envvars` cloud).
+    Environment,
 }
 
 /// One cloud entry, resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudConfig {
-    /// The cloud's name in clouds.yaml.
+    /// The cloud's name (in clouds.yaml, or `envvars`).
     pub name: String,
-    /// The file it came from (for messages).
-    pub source: PathBuf,
+    /// Where it came from (for messages).
+    pub source: CloudSource,
     /// Keystone v3 URL, normalised to end in `/v3`.
     pub auth_url: String,
     /// Credentials.
@@ -169,262 +264,179 @@ pub struct CloudConfig {
     pub allow_link_local: bool,
 }
 
-/// Where the files are looked for, in order.
-pub(crate) fn candidate_paths(file: &str, env_var: &str) -> Vec<PathBuf> {
-    let mut v = Vec::new();
-    if let Some(p) = std::env::var_os(env_var) {
-        v.push(PathBuf::from(p));
-    }
-    v.push(PathBuf::from(file));
-    if let Some(home) = std::env::var_os("HOME") {
-        v.push(Path::new(&home).join(".config/openstack").join(file));
-    }
-    v.push(Path::new("/etc/openstack").join(file));
-    v
+/// A snapshot of the environment variables this module reads. Tests build their own with
+/// [`Environment::from_pairs`] instead of changing the process environment.
+#[derive(Clone, Default)]
+pub struct Environment {
+    vars: BTreeMap<String, String>,
 }
 
-fn read_yaml(path: &Path) -> Result<Value, CloudsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CloudsError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    yaml_serde::from_str::<Value>(&text).map_err(|e| CloudsError::Yaml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
-/// Deep-merge `over` into `base` (maps merged, everything else replaced).
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(bv) => merge(bv, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                    }
-                }
-            }
+impl Environment {
+    /// The process environment (variables whose name and value are UTF-8).
+    pub fn process() -> Environment {
+        Environment {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
         }
-        (b, o) => *b = o.clone(),
+    }
+
+    /// An environment of exactly these variables.
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Environment {
+        Environment {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// A variable's value; an empty value counts as unset.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// All set (non-empty) variables, sorted by name.
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
-/// Load cloud `name` from `file`, or else from the usual locations.
+impl fmt::Debug for Environment {
+    /// Names only: the values hold passwords and tokens.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
+}
+
+/// The cloud to use when none is named on the command line, as openstacksdk chooses it:
+/// `OS_CLOUD`, else the cloud made of the `OS_*` variables when there is one.
+pub fn default_cloud_name(env: &Environment) -> Option<String> {
+    if let Some(c) = env.get("OS_CLOUD") {
+        return Some(c.to_string());
+    }
+    envvars::cloud(env).map(|_| envvars::cloud_name(env))
+}
+
+/// Load cloud `name` from `file` or the usual locations, or from the process's `OS_*`
+/// variables when `name` is `envvars` (see [`load_with`]).
 pub fn load(name: &str, file: Option<&Path>) -> Result<CloudConfig, CloudsError> {
+    load_with(name, file, &Environment::process())
+}
+
+/// Load cloud `name` as openstacksdk does. The name of the environment's cloud (`envvars`,
+/// or `$OS_CLOUD_NAME`) means the `OS_*` variables; any other name is an entry of clouds.yaml
+/// (`file`, else `$OS_CLIENT_CONFIG_FILE`, `./clouds.yaml`, …), with secure.yaml merged over
+/// it and its `profile:` from clouds-public.yaml under it. A clouds.yaml that defines the
+/// environment cloud's name is refused, as openstacksdk refuses it. The client certificate,
+/// if any, is read and checked here, so that a bad one is an error of the configuration.
+pub fn load_with(
+    name: &str,
+    file: Option<&Path>,
+    env: &Environment,
+) -> Result<CloudConfig, CloudsError> {
+    let env_name = envvars::cloud_name(env);
+    let env_cloud = envvars::cloud(env);
     let candidates = match file {
         Some(f) => vec![f.to_path_buf()],
-        None => candidate_paths("clouds.yaml", "OS_CLIENT_CONFIG_FILE"),
+        None => files::candidates("clouds", "OS_CLIENT_CONFIG_FILE", env),
     };
-    let Some(path) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        let list: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-        return Err(CloudsError::NotFound(list.join(", ")));
+    let found = candidates.iter().find(|p| p.is_file()).cloned();
+    if let (Some(f), None) = (file, &found) {
+        return Err(CloudsError::NotFound {
+            looked: f.display().to_string(),
+            hint: String::new(),
+        });
+    }
+    let doc = match found {
+        Some(path) => {
+            let doc = files::read_with_secure(&path, env)?;
+            if files::cloud_names(&doc).any(|n| n == env_name) {
+                return Err(CloudsError::EnvNameTaken {
+                    path,
+                    name: env_name,
+                });
+            }
+            Some((path, doc))
+        }
+        None => None,
     };
-    let mut doc = read_yaml(&path)?;
-    if let Some(secure) = candidate_paths("secure.yaml", "OS_CLIENT_SECURE_FILE")
-        .into_iter()
-        .find(|p| p.is_file())
-    {
-        let s = read_yaml(&secure)?;
-        merge(&mut doc, &s);
+    let config = if name == env_name {
+        let Some(cloud) = env_cloud else {
+            return Err(CloudsError::NoEnvCloud {
+                name: name.to_string(),
+            });
+        };
+        resolve::resolve(&cloud.entry, &resolve::Origin::env(&env_name, &cloud), env)?
+    } else {
+        let Some((path, doc)) = doc else {
+            let hint = match env_cloud {
+                Some(_) => format!(
+                    "; the OS_* environment variables make the cloud {env_name:?} (--os-cloud {env_name})"
+                ),
+                None => String::new(),
+            };
+            return Err(CloudsError::NotFound {
+                looked: files::looked_at(&candidates),
+                hint,
+            });
+        };
+        let env_cloud_name = env_cloud.is_some().then_some(&env_name);
+        let mut entry = find_cloud(&doc, name, &path, env_cloud_name)?.clone();
+        files::apply_profile(&mut entry, name, &path, &env_name, env)?;
+        resolve::resolve(&entry, &resolve::Origin::file(&path, name), env)?
+    };
+    if let Some(cert) = &config.tls.client_cert {
+        cert.check()?;
     }
-    from_value(&doc, name, &path)
+    Ok(config)
 }
 
-fn str_field(cloud: &Value, key: &str) -> Option<String> {
-    match cloud.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn bool_field(cloud: &Value, key: &str) -> Option<bool> {
-    match cloud.get(key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => match s.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" => Some(true),
-            "false" | "no" | "0" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Resolve cloud `name` from a parsed clouds.yaml document: find the entry, then read its
-/// authentication, then its TLS settings, region and interface.
+/// Resolve cloud `name` from a parsed clouds.yaml document (no profile, no files read): find
+/// the entry, normalise it as openstacksdk does, then read its authentication, TLS settings,
+/// region and interface. (Tests and the property tests of `robustness` use it.)
+#[cfg(test)]
 pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, CloudsError> {
-    let cloud = find_cloud(doc, name, path)?;
-    let field_err = |field: &str, problem: &str| CloudsError::Field {
-        path: path.to_path_buf(),
-        cloud: name.to_string(),
-        field: field.to_string(),
-        problem: problem.to_string(),
-    };
-    let auth = cloud.get("auth").filter(|a| a.is_object()).ok_or_else(|| {
-        field_err(
-            "auth",
-            "missing; add an `auth:` map with auth_url and credentials",
-        )
-    })?;
-    let auth_url = str_field(auth, "auth_url")
-        .ok_or_else(|| field_err("auth.auth_url", "missing; set it to the Keystone URL"))?;
-    Ok(CloudConfig {
-        name: name.to_string(),
-        source: path.to_path_buf(),
-        auth_url: normalise_auth_url(&auth_url),
-        auth: read_auth(cloud, auth, &field_err)?,
-        region: str_field(cloud, "region_name"),
-        interface: str_field(cloud, "interface")
-            .or_else(|| str_field(cloud, "endpoint_type"))
-            .map(|i| i.trim_end_matches("URL").to_string())
-            .unwrap_or_else(|| "public".to_string()),
-        tls: read_tls(cloud, path),
-        allow_link_local: match cloud.get("scs_cert_allow_link_local") {
-            None => false,
-            Some(_) => bool_field(cloud, "scs_cert_allow_link_local")
-                .ok_or_else(|| field_err("scs_cert_allow_link_local", "must be true or false"))?,
-        },
-    })
+    let entry = find_cloud(doc, name, path, None)?;
+    resolve::resolve(
+        entry,
+        &resolve::Origin::file(path, name),
+        &Environment::default(),
+    )
 }
 
-/// The entry `clouds.<name>`, or an error listing the names there are.
-fn find_cloud<'a>(doc: &'a Value, name: &str, path: &Path) -> Result<&'a Value, CloudsError> {
+/// The entry `clouds.<name>`, or an error listing the names there are (and the environment's
+/// cloud, when there is one).
+fn find_cloud<'a>(
+    doc: &'a Value,
+    name: &str,
+    path: &Path,
+    env_cloud: Option<&String>,
+) -> Result<&'a Value, CloudsError> {
     let clouds = doc.get("clouds").and_then(Value::as_object);
     clouds.and_then(|c| c.get(name)).ok_or_else(|| {
-        let known = clouds
-            .map(|c| c.keys().cloned().collect::<Vec<_>>().join(", "))
-            .unwrap_or_default();
+        let mut known: Vec<String> = files::cloud_names(doc).map(|n| format!("{n:?}")).collect();
+        if let Some(e) = env_cloud {
+            known.push(format!("{e:?} (the OS_* environment variables)"));
+        }
         CloudsError::NoSuchCloud {
             path: path.to_path_buf(),
             name: name.to_string(),
-            known,
+            known: if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            },
         }
     })
-}
-
-/// A domain given by id or name under `id_key`/`name_key`, else the generic
-/// `domain_id`/`domain_name`, else `Default`.
-fn domain_of(auth: &Value, id_key: &str, name_key: &str) -> Domain {
-    str_field(auth, id_key)
-        .map(Domain::Id)
-        .or_else(|| str_field(auth, name_key).map(Domain::Name))
-        .or_else(|| str_field(auth, "domain_id").map(Domain::Id))
-        .or_else(|| str_field(auth, "domain_name").map(Domain::Name))
-        .unwrap_or_else(|| Domain::Name("Default".to_string()))
-}
-
-/// The credentials: `auth_type` (default: application credential when its secret is
-/// there, else password) and the fields that type needs.
-fn read_auth(
-    cloud: &Value,
-    auth: &Value,
-    field_err: &dyn Fn(&str, &str) -> CloudsError,
-) -> Result<Auth, CloudsError> {
-    let auth_type = str_field(cloud, "auth_type").unwrap_or_else(|| {
-        if auth.get("application_credential_secret").is_some() {
-            "v3applicationcredential".to_string()
-        } else {
-            "password".to_string()
-        }
-    });
-    let user_domain = domain_of(auth, "user_domain_id", "user_domain_name");
-    match auth_type.as_str() {
-        "password" | "v3password" => read_password_auth(auth, user_domain, field_err),
-        "v3applicationcredential" => read_application_credential(auth, user_domain, field_err),
-        other => Err(field_err(
-            "auth_type",
-            &format!("{other:?} is not supported; use password or v3applicationcredential"),
-        )),
-    }
-}
-
-/// `password`: a user (name or id), its password and a project scope.
-fn read_password_auth(
-    auth: &Value,
-    user_domain: Domain,
-    field_err: &dyn Fn(&str, &str) -> CloudsError,
-) -> Result<Auth, CloudsError> {
-    let password = str_field(auth, "password").ok_or_else(|| {
-        field_err(
-            "auth.password",
-            "missing; put it in clouds.yaml or secure.yaml",
-        )
-    })?;
-    let username = str_field(auth, "username");
-    let user_id = str_field(auth, "user_id");
-    if username.is_none() && user_id.is_none() {
-        return Err(field_err(
-            "auth.username",
-            "missing; set username (or user_id)",
-        ));
-    }
-    let project = if let Some(id) = str_field(auth, "project_id") {
-        ProjectScope::Id(id)
-    } else if let Some(pname) = str_field(auth, "project_name") {
-        ProjectScope::Name {
-            name: pname,
-            domain: domain_of(auth, "project_domain_id", "project_domain_name"),
-        }
-    } else {
-        return Err(field_err(
-            "auth.project_name",
-            "missing; the checks need a project-scoped token: set project_name or project_id",
-        ));
-    };
-    Ok(Auth::Password {
-        username,
-        user_id,
-        password: Secret::new(password),
-        user_domain,
-        project,
-    })
-}
-
-/// `v3applicationcredential`: its secret and its id (or name plus user name).
-fn read_application_credential(
-    auth: &Value,
-    user_domain: Domain,
-    field_err: &dyn Fn(&str, &str) -> CloudsError,
-) -> Result<Auth, CloudsError> {
-    let secret = str_field(auth, "application_credential_secret").ok_or_else(|| {
-        field_err(
-            "auth.application_credential_secret",
-            "missing; put it in clouds.yaml or secure.yaml",
-        )
-    })?;
-    let id = str_field(auth, "application_credential_id");
-    let cname = str_field(auth, "application_credential_name");
-    let username = str_field(auth, "username");
-    if id.is_none() && (cname.is_none() || username.is_none()) {
-        return Err(field_err(
-            "auth.application_credential_id",
-            "missing; set application_credential_id (or the name plus username)",
-        ));
-    }
-    Ok(Auth::ApplicationCredential {
-        id,
-        name: cname,
-        username,
-        user_domain,
-        secret: Secret::new(secret),
-    })
-}
-
-/// `insecure`/`verify` and `cacert` (relative to the clouds.yaml file).
-fn read_tls(cloud: &Value, path: &Path) -> Tls {
-    let insecure = bool_field(cloud, "insecure").unwrap_or(false)
-        || bool_field(cloud, "verify").map(|v| !v).unwrap_or(false);
-    let cacert = str_field(cloud, "cacert").map(|c| {
-        let p = PathBuf::from(&c);
-        if p.is_absolute() {
-            p
-        } else {
-            path.parent().map(|d| d.join(&p)).unwrap_or(p)
-        }
-    });
-    Tls { cacert, insecure }
 }
 
 /// `http://k:5000` → `http://k:5000/v3`; `.../v3/` → `.../v3`.
@@ -439,105 +451,4 @@ pub(crate) fn normalise_auth_url(url: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn doc(y: &str) -> Value {
-        yaml_serde::from_str(y).unwrap()
-    }
-
-    #[test]
-    fn password_cloud() {
-        let d = doc(
-            "clouds:\n  c:\n    auth:\n      auth_url: https://k:5000/\n      username: u\n      password: p\n      project_name: pr\n      project_domain_id: default\n    region_name: R1\n    interface: internal\n    verify: false\n    cacert: ca.pem\n",
-        );
-        let c = from_value(&d, "c", Path::new("/x/clouds.yaml")).unwrap();
-        assert_eq!(c.auth_url, "https://k:5000/v3");
-        assert_eq!(c.region.as_deref(), Some("R1"));
-        assert_eq!(c.interface, "internal");
-        assert!(c.tls.insecure);
-        assert_eq!(c.tls.cacert, Some(PathBuf::from("/x/ca.pem")));
-        match c.auth {
-            Auth::Password {
-                username,
-                project,
-                user_domain,
-                ..
-            } => {
-                assert_eq!(username.as_deref(), Some("u"));
-                assert_eq!(user_domain, Domain::Name("Default".into()));
-                assert_eq!(
-                    project,
-                    ProjectScope::Name {
-                        name: "pr".into(),
-                        domain: Domain::Id("default".into())
-                    }
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        assert!(!format!("{:?}", from_value(&d, "c", Path::new("x")).unwrap()).contains("\"p\""));
-    }
-
-    #[test]
-    fn appcred_and_errors() {
-        let d = doc(
-            "clouds:\n  a:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: http://k/identity/v3\n      application_credential_id: id1\n      application_credential_secret: s\n",
-        );
-        let c = from_value(&d, "a", Path::new("c.yaml")).unwrap();
-        assert!(
-            matches!(c.auth, Auth::ApplicationCredential { ref id, .. } if id.as_deref() == Some("id1"))
-        );
-        assert_eq!(c.interface, "public");
-        let e = from_value(&d, "zzz", Path::new("c.yaml"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("no cloud named \"zzz\"") && e.contains("known: a"),
-            "{e}"
-        );
-        let d = doc(
-            "clouds:\n  b:\n    auth:\n      auth_url: http://k\n      username: u\n      project_name: p\n",
-        );
-        let e = from_value(&d, "b", Path::new("c.yaml"))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            e,
-            "c.yaml: clouds.b.auth.password: missing; put it in clouds.yaml or secure.yaml"
-        );
-    }
-
-    /// Hardening, hole 4: link-local catalog endpoints are refused unless the cloud's entry
-    /// says `scs_cert_allow_link_local: true`.
-    #[test]
-    fn link_local_allowance() {
-        let base = "clouds:\n  c:\n    auth:\n      auth_url: http://k\n      username: u\n      password: p\n      project_id: x\n";
-        let c = from_value(&doc(base), "c", Path::new("c.yaml")).unwrap();
-        assert!(!c.allow_link_local);
-        for (v, want) in [("true", true), ("false", false), ("\"yes\"", true)] {
-            let d = doc(&format!("{base}    scs_cert_allow_link_local: {v}\n"));
-            let c = from_value(&d, "c", Path::new("c.yaml")).unwrap();
-            assert_eq!(c.allow_link_local, want, "{v}");
-        }
-        let d = doc(&format!("{base}    scs_cert_allow_link_local: maybe\n"));
-        let e = from_value(&d, "c", Path::new("c.yaml"))
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            e,
-            "c.yaml: clouds.c.scs_cert_allow_link_local: must be true or false"
-        );
-    }
-
-    #[test]
-    fn secure_merge() {
-        let mut base = doc("clouds:\n  c:\n    auth:\n      username: u\n");
-        merge(
-            &mut base,
-            &doc("clouds:\n  c:\n    auth:\n      password: p\n"),
-        );
-        assert_eq!(base["clouds"]["c"]["auth"]["username"], "u");
-        assert_eq!(base["clouds"]["c"]["auth"]["password"], "p");
-    }
-}
+mod tests;
