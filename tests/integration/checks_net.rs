@@ -300,3 +300,62 @@ fn privileged_user_aborts_everything() {
             .all(|r| r.method == "GET" || r.path.contains("/identity/"))
     );
 }
+
+/// The S3 probes simcloud saw (`GET /`).
+fn s3_probes(cloud: &BlockingSimCloud) -> Vec<simcloud::RecordedRequest> {
+    cloud
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == "/")
+        .collect()
+}
+
+/// boto3's default (legacy) retry mode sends the S3 probe up to five times
+/// while the answer is a 503 (d.10): four 503s and then the real answer
+/// pass, as for the official suite. The run uses the virtual clock, so the
+/// backoff between the attempts costs no time.
+#[test]
+fn flaky_s3_endpoint_is_retried_like_boto3() {
+    let f = "tests/fixtures/clouds/net-s3-flaky.yaml";
+    let cloud = start_cloud_at(f);
+    let (cli, report) = run_scope(&cloud, TESTS, &["--recommended", "--virtual-clock"]);
+    let got = results_of(&report);
+    let logs = log_lines(&report);
+    assert_eq!(got.len(), 4, "stderr:\n{}", cli.stderr);
+    assert_verdicts(f, &got, verdicts(PASS, PASS, PASS, PASS), &logs);
+    let probes = s3_probes(&cloud);
+    assert_eq!(probes.len(), 5, "five attempts expected");
+    // every attempt is signed for the bogus key, none carries the token
+    for p in &probes {
+        assert!(
+            p.header("authorization")
+                .is_some_and(|a| a.starts_with("AWS4-HMAC-SHA256 Credential=doesnotexist/"))
+        );
+        assert_eq!(p.header("x-auth-token"), None);
+    }
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("INFO: S3 probe at ") && l.contains("5 attempts")),
+        "{logs:?}"
+    );
+}
+
+/// An S3 endpoint that answers 503 five times: boto3 gives up after five
+/// attempts and the official check FAILs; so do we, after the same five.
+#[test]
+fn s3_endpoint_down_fails_after_five_attempts() {
+    let f = "tests/fixtures/clouds/net-s3-down.yaml";
+    let cloud = start_cloud_at(f);
+    let (cli, report) = run_scope(&cloud, TESTS, &["--recommended", "--virtual-clock"]);
+    let got = results_of(&report);
+    let logs = log_lines(&report);
+    assert_eq!(got.len(), 4, "stderr:\n{}", cli.stderr);
+    assert_verdicts(f, &got, verdicts(PASS, PASS, PASS, FAIL), &logs);
+    assert_eq!(s3_probes(&cloud).len(), 5, "five attempts expected");
+    assert!(
+        logs.iter().any(|l| l.starts_with("ERROR: S3 probe")
+            && l.contains("(503)")
+            && l.contains("(reached max retries: 4)")),
+        "{logs:?}"
+    );
+}

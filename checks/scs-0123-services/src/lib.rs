@@ -6,7 +6,10 @@
 //! `scs-0123-swift-s3` (d.10, h.7) is the S3 probe of module [`s3`]: no
 //! `object-store` in the catalog is a PASS; else an S3 ListBuckets with the
 //! bogus access key `doesnotexist` goes to the object-store endpoint's host
-//! root, and the answer must name the rejected key.
+//! root, and the answer must name the rejected key. Like boto3, the probe
+//! is retried (up to five attempts, exponential backoff on the check's
+//! clock) while the answer is a server error, a throttling error or a
+//! connection failure.
 //!
 //! Must never: create anything in the cloud (no EC2 credentials, no
 //! buckets), send the Keystone token to the S3 endpoint, or treat a missing
@@ -73,7 +76,22 @@ fn swift_s3(cat: &[Service]) -> Result<bool, String> {
         ));
         return Ok(true);
     };
-    match s3::probe(root, sdk::now_ms()) {
+    let run = s3::probe(root);
+    if run.attempts > 1 {
+        sdk::info(&format!(
+            "S3 probe at {root}: {} attempts (boto3's legacy retries)",
+            run.attempts
+        ));
+    }
+    if run.budget_exhausted {
+        sdk::warning(&format!(
+            "S3 probe at {root}: stopped retrying after {} attempts to stay within the \
+             check's deadline; boto3 would have tried up to {}",
+            run.attempts,
+            s3::MAX_ATTEMPTS
+        ));
+    }
+    match run.probe {
         s3::Probe::Pass(text) => {
             sdk::info(&format!(
                 "S3 at {root} rejected the bogus access key: {text}"
