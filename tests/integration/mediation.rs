@@ -492,3 +492,110 @@ fn encoded_dot_segments_cannot_leave_the_endpoint() {
         .collect();
     assert!(outside.is_empty(), "requests outside compute: {outside:?}");
 }
+
+/// Issue 11, redirects: a redirect on the same origin is followed with the token (the cloud
+/// sees the second request carry it) and the verdict is the one without the redirect.
+#[test]
+fn a_redirect_on_the_same_origin_is_followed_with_the_token() {
+    let cloud = faulty(
+        "{redirects: [{from: /compute/v2.1/flavors/detail, to: /compute/v2.1/flavors/detail, \
+         status: 301, count: 1}]}",
+    );
+    let report = run_faulty(&cloud, "scs-0100-syntax-check", |_| {});
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 1);
+    let detail: Vec<_> = cloud
+        .requests()
+        .into_iter()
+        .filter(|q| q.path == "/compute/v2.1/flavors/detail")
+        .collect();
+    assert_eq!(
+        detail.iter().map(|q| q.status).collect::<Vec<_>>(),
+        [301, 200],
+        "one redirect, then the answer"
+    );
+    assert!(
+        detail
+            .iter()
+            .all(|q| q.headers.iter().any(|(k, _)| k == "x-auth-token")),
+        "the token went with both requests (same origin)"
+    );
+}
+
+/// Issue 11, redirects: a redirect to another origin is not followed: nothing (neither the
+/// token nor the request) reaches it, the check sees the redirect and aborts with the status
+/// named, and the run says why in one line.
+#[test]
+fn a_redirect_to_another_origin_is_not_followed() {
+    let (other, seen) = recording_endpoint();
+    let cloud = faulty(&format!(
+        "{{redirects: [{{from: /compute/v2.1/flavors, to: 'http://{other}/compute/v2.1/flavors', \
+         status: 307}}]}}"
+    ));
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["scs-0100-flavor-naming"]);
+    let out = dir.path().join("report.yaml");
+    let run = crate::common::scs_cert(
+        &[
+            "run",
+            test_scope().to_str().expect("utf-8"),
+            "--os-cloud",
+            "simcloud",
+            "--subject",
+            "redirect",
+            "-o",
+            out.to_str().expect("utf-8"),
+            "--checks",
+            checks.to_str().expect("utf-8"),
+            "--tests",
+            "scs-0100-syntax-check",
+        ],
+        Some(&clouds),
+    );
+    let report = crate::common::read_report(&out);
+    assert_eq!(
+        crate::common::results_of(&report).get("scs-0100-syntax-check"),
+        Some(&0)
+    );
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "the other origin got a request"
+    );
+    assert!(
+        run.stderr.contains("redirect not followed") && run.stderr.contains("another origin"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        crate::common::log_lines(&report)
+            .iter()
+            .any(|l| l.contains("flavors/detail returned HTTP 307")),
+        "{:?}",
+        crate::common::log_lines(&report)
+    );
+}
+
+/// Issue 11, redirects: a redirect loop ends after the bound (5 hops) with one line.
+#[test]
+fn a_redirect_loop_ends_after_five_hops() {
+    let cloud = faulty(
+        "{redirects: [{from: /compute/v2.1/flavors/detail, to: /compute/v2.1/flavors/detail, \
+         status: 302}]}",
+    );
+    let report = run_faulty(&cloud, "scs-0100-syntax-check", |_| {});
+    assert_eq!(result_of(&report, "scs-0100-syntax-check"), 0);
+    let inv = invocation_of(&report, "scs-0100-syntax-check");
+    assert!(
+        inv.stderr
+            .iter()
+            .any(|l| l.contains("more than 5 redirects")),
+        "{:?}",
+        inv.stderr
+    );
+    let hops = cloud
+        .requests()
+        .iter()
+        .filter(|q| q.path == "/compute/v2.1/flavors/detail")
+        .count();
+    assert_eq!(hops, 6, "the first request and 5 redirects followed");
+}

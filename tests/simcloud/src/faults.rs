@@ -1,4 +1,4 @@
-//! Fault injection (`faults:` in the fixture): injected error statuses, latency, truncated JSON
+//! Fault injection (`faults:` in the fixture): injected error statuses and redirects, latency, truncated JSON
 //! and slowly streamed bodies. Token expiry (`token_ttl_secs`, `expire_tokens_after_requests`)
 //! lives in the token store of `server` and in `keystone`. Nothing here touches `/_sim/...`.
 
@@ -42,6 +42,42 @@ pub(crate) fn injected_error(shared: &Shared, method: &str, path: &str) -> Optio
         ));
     }
     None
+}
+
+/// The redirect for this request, if a `faults.redirects` rule matches.
+pub(crate) fn injected_redirect(shared: &Shared, path: &str, query: &str) -> Option<Response> {
+    if exempt(path) {
+        return None;
+    }
+    let mut hits = shared
+        .redirect_hits
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (i, rule) = shared
+        .fixture
+        .faults
+        .redirects
+        .iter()
+        .enumerate()
+        .find(|(i, r)| {
+            path.starts_with(&r.from)
+                && r.count
+                    .is_none_or(|max| hits.get(*i).is_some_and(|n| *n < max))
+        })?;
+    if let Some(n) = hits.get_mut(i) {
+        *n += 1;
+    }
+    let rest = &path[rule.from.len()..];
+    let mut location = format!("{}{rest}", rule.to);
+    if !query.is_empty() {
+        location = format!("{location}?{query}");
+    }
+    let status = StatusCode::from_u16(rule.status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+    Response::builder()
+        .status(status)
+        .header(header::LOCATION, location)
+        .body(Body::empty())
+        .ok()
 }
 
 fn is_json(resp: &Response) -> bool {

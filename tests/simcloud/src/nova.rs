@@ -510,7 +510,9 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        let v = |h: &[(&'static str, &'static str)]| negotiate(&headers(h), NOVA_MAX_MICROVERSION).map_err(|r| r.status());
+        let v = |h: &[(&'static str, &'static str)]| {
+            negotiate(&headers(h), NOVA_MAX_MICROVERSION).map_err(|r| r.status())
+        };
         assert_eq!(v(&[]), Ok((2, 1)));
         assert_eq!(v(&[("openstack-api-version", "compute 2.61")]), Ok((2, 61)));
         assert_eq!(

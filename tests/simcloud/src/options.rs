@@ -319,6 +319,9 @@ pub struct Faults {
     /// Requests answered with an error status instead of being served.
     #[serde(default)]
     pub errors: Vec<ErrorFault>,
+    /// Requests answered with a redirect instead of being served (first matching rule).
+    #[serde(default)]
+    pub redirects: Vec<RedirectFault>,
     /// Path prefixes whose JSON responses are cut in half (invalid JSON).
     #[serde(default)]
     pub malformed_json: Vec<String>,
@@ -363,6 +366,28 @@ pub struct ErrorFault {
 
 fn default_error_status() -> u16 {
     500
+}
+
+/// A redirect: a request whose path starts with `from` is answered with `status` and
+/// `Location: <to><rest of the path>[?query]` (a proxy that moved an API, or sends http to
+/// https).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedirectFault {
+    /// Path prefix to redirect.
+    pub from: String,
+    /// What replaces the prefix: a path on this simcloud, or an absolute URL.
+    pub to: String,
+    /// 301, 302, 303, 307 or 308 (default 307).
+    #[serde(default = "default_redirect_status")]
+    pub status: u16,
+    /// How many matching requests are redirected (default: all).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+fn default_redirect_status() -> u16 {
+    307
 }
 
 /// Slow streaming of response bodies.

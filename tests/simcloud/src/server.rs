@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     state: Mutex<CloudState>,
     /// Hits per `faults.errors` rule.
     pub(crate) fault_hits: Mutex<Vec<u32>>,
+    /// Redirects answered per `faults.redirects` rule.
+    pub(crate) redirect_hits: Mutex<Vec<u32>>,
 }
 
 /// What serves a path prefix.
@@ -161,10 +163,7 @@ impl Shared {
             }
             // Cinder (since Yoga) also serves `/v3/...` without the project id, taking it from
             // the token: what a client that discovered `/v3/` from the root sends.
-            let without: Vec<&str> = path
-                .split('/')
-                .filter(|seg| !seg.contains('{'))
-                .collect();
+            let without: Vec<&str> = path.split('/').filter(|seg| !seg.contains('{')).collect();
             let without = without.join("/");
             if without != *path && !world.volume_paths.contains(&without) {
                 mounts.push((without, Mount::Cinder));
@@ -188,6 +187,7 @@ impl Shared {
         mounts.sort_by_key(|m| std::cmp::Reverse(m.0.len()));
         let state = CloudState::new(&world);
         let rules = world.fault_rules.len();
+        let fixture_redirects = fixture.faults.redirects.len();
         Shared {
             world,
             fixture,
@@ -197,6 +197,7 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             state: Mutex::new(state),
             fault_hits: Mutex::new(vec![0; rules]),
+            redirect_hits: Mutex::new(vec![0; fixture_redirects]),
         }
     }
 
@@ -363,7 +364,9 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 headers: parts.headers,
                 body,
             };
-            match faults::injected_error(&shared, &req.method, &req.path) {
+            match faults::injected_redirect(&shared, &req.path, &raw_query)
+                .or_else(|| faults::injected_error(&shared, &req.method, &req.path))
+            {
                 Some(resp) => resp,
                 None => shared.route(&req),
             }

@@ -733,7 +733,10 @@ pub(crate) fn catalog_path(path: &str, service_type: &str, shape: &[Shape]) -> S
     let mut out = path.trim_end_matches('/').to_owned();
     if shape.contains(&Shape::Unversioned) {
         let mut segs: Vec<&str> = out.split('/').collect();
-        if let Some(i) = segs.iter().rposition(|s| strip_version_segment(&format!("/{s}")).is_some()) {
+        if let Some(i) = segs
+            .iter()
+            .rposition(|s| strip_version_segment(&format!("/{s}")).is_some())
+        {
             segs.truncate(i);
         }
         out = segs.join("/");
