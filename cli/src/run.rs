@@ -152,6 +152,7 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
             Progress::Connected { user, project } => {
                 bar.set_message(format!("authenticated as {user} in {project}"))
             }
+            Progress::WriteSchedule { line } => bar.println(format!("  write checks: {line}")),
             Progress::Started { check } => bar.set_message(format!("running {check}")),
             Progress::Finished {
                 check,
@@ -361,6 +362,7 @@ fn plain_progress(prefix: String) -> run::ProgressFn {
         Progress::Connected { user, project } => {
             eprintln!("scs-cert: {prefix}authenticated as {user} in project {project}")
         }
+        Progress::WriteSchedule { line } => eprintln!("scs-cert: {prefix}write checks: {line}"),
         Progress::Started { check } => eprintln!("scs-cert: {prefix}{check}: started"),
         Progress::Finished {
             check,

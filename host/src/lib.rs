@@ -13,6 +13,8 @@
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
 //! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads,
 //!   record and replay.
+//! - [`quota`]: what write checks create, the project's free quota, and whether the write
+//!   checks run concurrently or one after another.
 //! - [`run`]: orchestration of one certification run; reproducing a report offline.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
 //!   the spool and the delivery to the compliance monitor.
@@ -25,6 +27,7 @@ pub mod errtext;
 pub mod fsutil;
 pub mod mediate;
 pub mod plan;
+pub mod quota;
 pub mod report;
 mod robustness;
 pub mod run;

@@ -88,6 +88,11 @@ pub enum SandboxError {
     },
 }
 
+/// The rest of the one line that says a check was stopped at its deadline: the host stopped
+/// it (the official checks have no deadline of their own) and where the bound comes from.
+const STOPPED: &str = "stopped by the host, not by the check (the bound is check.json \
+     limits.timeout_secs, at most --max-check-secs; the official check has no deadline)";
+
 /// Sandbox settings. Every limit has a documented default.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -1029,7 +1034,7 @@ impl Sandbox {
             Err(_) => (
                 None,
                 Some(format!(
-                    "deadline of {} s exceeded (while waiting for the host)",
+                    "deadline of {} s exceeded (while waiting for the host); {STOPPED}",
                     timeout.as_secs_f64()
                 )),
             ),
@@ -1040,7 +1045,10 @@ impl Sandbox {
                 } else if state.limiter.exceeded {
                     format!("memory limit of {memory_mib} MiB exceeded")
                 } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                    format!("deadline of {} s exceeded", timeout.as_secs_f64())
+                    format!(
+                        "deadline of {} s exceeded; {STOPPED}",
+                        timeout.as_secs_f64()
+                    )
                 } else if let Some(t) = e.downcast_ref::<Trap>() {
                     format!("the check trapped: {t}")
                 } else {

@@ -4,7 +4,8 @@
 #   1. against the real services (seeded from tests/simcloud/fixtures/compliant.yaml), and
 #   2. against simcloud serving the same fixture with `faults: {latency_ms: 20}`,
 # N runs each (default 5): wall time, HTTP requests (scs-cert -v logs every call, plus one
-# token request per run) and peak RSS of the scs-cert process (GNU time).
+# token request per run), of those the version-discovery requests and their time (the
+# `cloud session totals` line), and peak RSS of the scs-cert process (GNU time).
 #
 #   tests/realcloud/bench.sh [N]     # needs: install.sh + start.sh done, `cargo xtask build`
 #   SCS_CERT=target/release/scs-cert tests/realcloud/bench.sh
@@ -26,7 +27,7 @@ cd "$WORKSPACE"
 export SCS_CERT_CACHE_DIR="$B/component-cache"
 
 # one warm-up run per cloud compiles the components into the cache; it is not counted
-measure() {  # measure LABEL CLOUDS CLOUD -> rows "label wall_s requests rss_kib exit"
+measure() {  # measure LABEL CLOUDS CLOUD -> rows "label wall_s requests rss_kib exit disc disc_ms"
   local label=$1 clouds=$2 cloud=$3 i
   for i in $(seq 0 "$N"); do
     /usr/bin/time -f '%e %M' -o "$B/time" env OS_CLIENT_CONFIG_FILE="$clouds" \
@@ -37,7 +38,10 @@ measure() {  # measure LABEL CLOUDS CLOUD -> rows "label wall_s requests rss_kib
     read -r wall rss < "$B/time"
     calls=$(grep -c 'openstack call' "$B/stderr-$label" || true)
     auths=$(grep -c 'authenticated user=' "$B/stderr-$label" || true)
-    echo "$label $wall $((calls + auths)) $rss $rc"
+    # version discovery: requests and milliseconds from the session totals line
+    disc=$(sed -n 's/.*discovery_requests=\([0-9]*\) discovery_ms=\([0-9]*\).*/\1 \2/p' \
+      "$B/stderr-$label" | tail -n 1)
+    echo "$label $wall $((calls + auths)) $rss $rc ${disc:-0 0}"
   done
 }
 
@@ -64,17 +68,18 @@ kill "$sim_pid" 2>/dev/null || true
 
 summary() {  # rows -> one Markdown row: median (min-max) wall, requests, max RSS, exit codes
   sort -k2 -n | awk -v label="$1" '
-    { wall[NR] = $2; req[NR] = $3; if ($4 > rss) rss = $4; codes[$5] = 1 }
+    { wall[NR] = $2; req[NR] = $3 + $6; if ($4 > rss) rss = $4; codes[$5] = 1
+      disc = $6; if ($7 > dms) dms = $7 }
     END {
       med = (NR % 2) ? wall[(NR + 1) / 2] : (wall[NR / 2] + wall[NR / 2 + 1]) / 2
       c = ""; for (k in codes) c = c (c == "" ? "" : ",") k
-      printf "| %s | %d | %.2f s (%.2f-%.2f) | %d | %.1f MiB | %s |\n",
-        label, NR, med, wall[1], wall[NR], req[1], rss / 1024, c
+      printf "| %s | %d | %.2f s (%.2f-%.2f) | %d | %d (max %d ms) | %.1f MiB | %s |\n",
+        label, NR, med, wall[1], wall[NR], req[1], disc, dms, rss / 1024, c
     }'
 }
 echo "scs-cert: $BIN ($(stat -c %y "$BIN" | cut -d. -f1)); checks: $CHECKS; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| cloud | runs | wall time, median (min-max) | HTTP requests | peak RSS of scs-cert | exit |"
-echo "|---|---|---|---|---|---|"
+echo "| cloud | runs | wall time, median (min-max) | HTTP requests | of them version discovery | peak RSS of scs-cert | exit |"
+echo "|---|---|---|---|---|---|---|"
 echo "$real_rows" | summary "real services (compliant.yaml seeded)"
 echo "$sim_rows" | summary "simcloud compliant.yaml + latency_ms: 20"

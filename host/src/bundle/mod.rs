@@ -125,6 +125,13 @@ pub struct CheckMeta {
     /// Limits.
     #[serde(default)]
     pub limits: CheckLimits,
+    /// What a write check creates at most at once, by quota name (see
+    /// [`crate::quota::QUOTA_NAMES`]), e.g. `{"volume.volumes": 1}`; `{}` for a write check
+    /// that uses none of these quotas. The host runs write checks concurrently only when the
+    /// project's free quota holds all of them (default: not declared, which makes a write check
+    /// run alone).
+    #[serde(default)]
+    pub quota: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A check ready to compile: metadata, bytes and digest.
@@ -199,6 +206,17 @@ pub(crate) fn validate_meta(
     }
     crate::mediate::Grants::from_capabilities(&meta.capabilities)
         .map_err(|e| err(format!("capabilities: {e}")))?;
+    if let Some(name) = meta
+        .quota
+        .iter()
+        .flat_map(|q| q.keys())
+        .find(|k| !crate::quota::known(k))
+    {
+        return Err(err(format!(
+            "quota: {name:?} is not a quota the host reads; use one of {}",
+            crate::quota::QUOTA_NAMES.join(", ")
+        )));
+    }
     if meta.limits.timeout_secs == Some(0) || meta.limits.memory_mib == Some(0) {
         return Err(err("limits: values must be > 0".into()));
     }
@@ -281,6 +299,7 @@ mod tests {
             testcases: vec!["scs-0100-syntax-check".into()],
             capabilities: vec!["openstack:compute:read".into()],
             limits: CheckLimits::default(),
+            quota: Default::default(),
         }
     }
 

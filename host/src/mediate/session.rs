@@ -574,7 +574,7 @@ impl Session {
         }
     }
 
-    pub(super) async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         req: &ApiRequest,
         timeout: Duration,

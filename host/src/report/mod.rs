@@ -196,6 +196,9 @@ pub struct Provenance {
     pub unimplemented: Vec<String>,
     /// Overrides used (`--allow-expired`, `--allow-downgrade`), one line each.
     pub overrides: Vec<String>,
+    /// How the write checks ran and why (`concurrent: ...` / `one after another: ...`); live
+    /// runs only.
+    pub write_checks: Option<String>,
     /// The transcript this run recorded, or replayed from.
     pub transcript: Option<TranscriptRef>,
     /// The verified signed bundle the checks came from; `None`: an unsigned
@@ -503,6 +506,9 @@ impl Report {
         list(&mut o, "    ", &p.unimplemented);
         o.push_str("    overrides:");
         list(&mut o, "    ", &p.overrides);
+        if let Some(w) = &p.write_checks {
+            let _ = writeln!(o, "    write_checks: {}", yaml_str(w));
+        }
         match &p.transcript {
             None => o.push_str("    transcript: null\n"),
             Some(t) => {
@@ -639,6 +645,7 @@ mod tests {
                 components: vec![],
                 unimplemented: vec!["scs-0101-entropy-avail".into()],
                 overrides: vec![],
+                write_checks: None,
                 transcript: None,
                 bundle: None,
             },

@@ -132,6 +132,7 @@ pub(super) fn assemble_report(
                 .as_ref()
                 .map(|b| b.overrides.clone())
                 .unwrap_or_default(),
+            write_checks: None,
             bundle: opts
                 .bundle
                 .as_ref()

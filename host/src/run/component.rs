@@ -13,16 +13,20 @@ use crate::sandbox::{CheckOutcome, LoadedComponent, Sandbox, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Run the components concurrently (at most `jobs` at once); outcomes in plan order.
+/// Run the components concurrently (at most `jobs` at once); outcomes in plan order. With
+/// `writes_one_at_a_time`, components that may write take turns (each waits for the previous
+/// one, cleanup phase included, before its deadline starts); the others run alongside.
 pub(super) async fn run_components(
     opts: &RunOptions,
     planned: &[Planned],
     target: &Target,
     params: Arc<Vec<(String, String)>>,
     progress: &ProgressFn,
+    writes_one_at_a_time: bool,
 ) -> Result<Vec<CheckOutcome>, RunError> {
     let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+    let write_turn = Arc::new(tokio::sync::Semaphore::new(1));
     let record = opts.record.is_some();
     let clock = opts.mediation.clock;
     let mut handles = Vec::with_capacity(planned.len());
@@ -38,7 +42,15 @@ pub(super) async fn run_components(
             clock,
         };
         let sem = sem.clone();
+        let turn = (writes_one_at_a_time
+            && Grants::from_capabilities(&p.check.meta.capabilities).is_ok_and(|g| g.has_write()))
+        .then(|| write_turn.clone());
         handles.push(tokio::spawn(async move {
+            // the write turn first, so that a waiting write check holds no job slot
+            let _turn = match turn {
+                Some(t) => Some(t.acquire_owned().await),
+                None => None,
+            };
             let _permit = sem.acquire_owned().await;
             job.run().await
         }));

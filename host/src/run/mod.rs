@@ -161,6 +161,11 @@ pub enum Progress {
         /// Project.
         project: String,
     },
+    /// How the write checks will run (concurrently or one after another) and why.
+    WriteSchedule {
+        /// The one line (`concurrent: ...` / `one after another: ...`).
+        line: String,
+    },
     /// A component started.
     Started {
         /// Check id.
@@ -256,6 +261,34 @@ pub fn preflight(roles: &[String]) -> Result<(), PreflightError> {
 /// (see `wit/check.wit`, `run`).
 pub(crate) const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
 
+/// Whether the write checks of a live run may run concurrently: the project's free quota
+/// must hold what all of them declare at once (limits read only when that decides it).
+async fn write_schedule(
+    opts: &RunOptions,
+    planned: &[Planned],
+    session: &Session,
+) -> crate::quota::Schedule {
+    let writes: Vec<crate::quota::WriteCheck> = planned
+        .iter()
+        .filter(|p| {
+            crate::mediate::Grants::from_capabilities(&p.check.meta.capabilities)
+                .is_ok_and(|g| g.has_write())
+        })
+        .map(|p| crate::quota::WriteCheck {
+            id: p.check.meta.id.clone(),
+            needs: p.check.meta.quota.clone(),
+        })
+        .collect();
+    let needs_limits =
+        writes.len() >= 2 && opts.jobs >= 2 && writes.iter().all(|w| w.needs.is_some());
+    let free = if needs_limits {
+        Some(crate::quota::read_free(session, &writes, opts.mediation.request_timeout).await)
+    } else {
+        None
+    };
+    crate::quota::decide(&writes, opts.jobs, free.as_ref())
+}
+
 /// Where the checks' calls go.
 #[derive(Clone)]
 pub(super) enum Target {
@@ -295,6 +328,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     )?;
     let checked_at = chrono::Local::now().naive_local();
     let connected = connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?;
+    let mut schedule = None;
     let mut outcomes = match &connected.target {
         Err(reason) => plan
             .planned
@@ -303,9 +337,35 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             .collect(),
         Ok(target) => {
             let params = check_params(opts, &variables);
-            run_components(opts, &plan.planned, target, params, &progress).await?
+            if let Target::Live(session) = target {
+                let s = write_schedule(opts, &plan.planned, session).await;
+                progress(Progress::WriteSchedule { line: s.line() });
+                schedule = Some(s);
+            }
+            let one_at_a_time = schedule.as_ref().is_some_and(|s| !s.concurrent);
+            run_components(
+                opts,
+                &plan.planned,
+                target,
+                params,
+                &progress,
+                one_at_a_time,
+            )
+            .await?
         }
     };
+    if let Ok(Target::Live(session)) = &connected.target {
+        let st = session.stats();
+        tracing::info!(
+            requests = st.requests,
+            bytes = st.bytes,
+            shared_hits = st.shared_hits,
+            discovery_requests = st.discovery_requests,
+            discovery_ms = st.discovery_ms,
+            redirects = st.redirects,
+            "cloud session totals"
+        );
+    }
     let transcript_info = match &opts.record {
         Some(dir) => Some(write_transcript(
             dir,
@@ -319,7 +379,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         .iter()
         .filter_map(|o| o.divergence.as_ref().map(|d| d.to_string()))
         .collect();
-    let report = assemble_report(
+    let mut report = assemble_report(
         opts,
         &spec,
         checked_at,
@@ -328,6 +388,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         transcript_info.as_ref(),
         replay.as_deref(),
     );
+    report.provenance.write_checks = schedule.map(|s| s.line());
     if let Some(out) = &opts.output {
         report.write(out)?;
     }
