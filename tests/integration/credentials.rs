@@ -563,3 +563,31 @@ fn client_certificate_is_presented_to_keystone() {
         [(TESTCASE.to_string(), 0)].into()
     );
 }
+
+/// Without `--os-cloud`: the cloud openstacksdk picks by default, `$OS_CLOUD` (a clouds.yaml
+/// entry), else the openrc variables' `envvars` cloud; the scope's `os_cloud` variable needs
+/// no assignment then.
+#[test]
+fn without_os_cloud_the_default_cloud_is_used() {
+    let cloud = start_cloud("compliant");
+    // OS_CLOUD names the clouds.yaml entry
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "from-env", &Credential::FirstUser);
+    let clouds = clouds.to_str().expect("utf-8").to_string();
+    let (cli, out) = run_in(
+        dir.path(),
+        None,
+        &[("OS_CLOUD", "from-env"), ("OS_CLIENT_CONFIG_FILE", clouds.as_str())],
+    );
+    assert_passed(&cli, &out, &cloud.fixture().users[0].password);
+    // only the openrc variables
+    let dir = tempdir();
+    let vars = openrc(&cloud);
+    let (cli, out) = run_in(dir.path(), None, &refs(&vars));
+    assert_passed(&cli, &out, &cloud.fixture().users[0].password);
+    // nothing at all: the one line says what to give
+    let dir = tempdir();
+    let (cli, _) = run_in(dir.path(), None, &[]);
+    assert_ne!(cli.code, 0);
+    assert!(cli.stderr.contains("os_cloud"), "{}", cli.stderr);
+}

@@ -309,7 +309,7 @@ struct Planned {
 /// transcript, the report and the console summary.
 pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, RunError> {
     let spec = Spec::load(&opts.scope)?;
-    let variables = spec.resolve_variables(&opts.assignments)?;
+    let variables = spec.resolve_variables(&with_default_cloud(&spec, &opts.assignments))?;
     let sel = select(&spec, opts)?;
     let plan = plan_components(opts, &sel.selected)?;
     progress(Progress::Planned {
@@ -507,6 +507,21 @@ fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPl
         unimplemented,
         checks_source,
     })
+}
+
+/// The assignments plus, when the scope needs `os_cloud` and none was given, the cloud
+/// openstacksdk would pick by default: `$OS_CLOUD`, else the cloud of the `OS_*` variables of
+/// an openrc file (`envvars`).
+fn with_default_cloud(spec: &Spec, assignments: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = assignments.to_vec();
+    let needs = spec.variables.iter().any(|v| v.name == "os_cloud");
+    if needs
+        && !out.iter().any(|(k, _)| k == "os_cloud")
+        && let Some(name) = clouds::default_cloud_name(&clouds::Environment::process())
+    {
+        out.push(("os_cloud".to_string(), name));
+    }
+    out
 }
 
 /// The cloud, when a live cloud is needed: `os_cloud`, else `$OS_CLOUD`, else the cloud made
