@@ -167,11 +167,12 @@ pub const MAX_BACKOFF_MS: u64 = 20_000;
 /// The probe stops retrying when the next sleep would end more than this
 /// long after its first attempt, and judges the last answer as it is (a
 /// deviation from boto3, which would go on). It keeps the probe inside the
-/// check's deadline (`check.json`: 240 s): five attempts that each run into
-/// the host's per-request timeout (32 s by default) plus the backoff take
-/// at most 175 s and stay within this budget, so with the default timeout
+/// check's deadline (`check.json`: 700 s). Each attempt may take as long as
+/// boto3 waits (60 s to connect plus 60 s to read: check.json
+/// `limits.request_timeout_secs` 120), so five attempts that each run into
+/// it plus the backoff take at most about 615 s and stay within this budget:
 /// the full botocore schedule always runs.
-pub const RETRY_BUDGET_MS: u64 = 180_000;
+pub const RETRY_BUDGET_MS: u64 = 620_000;
 
 /// The HTTP statuses botocore's legacy mode retries whatever the body says
 /// (`_retry.json` `__default__` policies `too_many_requests` 429,
@@ -946,12 +947,12 @@ mod tests {
 
     #[test]
     fn retries_stop_at_the_time_budget() {
-        // slow attempts (the clock moves 50 s per reading, about 100 s per
+        // slow attempts (the clock moves 150 s per reading, about 300 s per
         // attempt): retrying stops before the check's deadline would
         struct Jumpy(FakeClock);
         impl Clock for Jumpy {
             fn now_ms(&mut self) -> u64 {
-                self.0.now += 50_000;
+                self.0.now += 150_000;
                 self.0.now
             }
             fn sleep_ms(&mut self, ms: u64) {

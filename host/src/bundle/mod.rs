@@ -102,7 +102,15 @@ pub struct CheckLimits {
     pub timeout_secs: Option<u64>,
     /// Linear memory limit in MiB.
     pub memory_mib: Option<u64>,
+    /// Per-request timeout towards the cloud for this check, in seconds (default: the run's
+    /// `--request-timeout`, 32 s; at most [`MAX_REQUEST_TIMEOUT_SECS`]); for a check that
+    /// must wait as long as the official client does (the S3 probe: boto3's 60 s connect and
+    /// 60 s read timeouts).
+    pub request_timeout_secs: Option<u64>,
 }
+
+/// Largest per-request timeout a check.json may ask for.
+pub const MAX_REQUEST_TIMEOUT_SECS: u64 = 600;
 
 /// A check's `check.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -217,6 +225,15 @@ pub(crate) fn validate_meta(
             crate::quota::QUOTA_NAMES.join(", ")
         )));
     }
+    if meta
+        .limits
+        .request_timeout_secs
+        .is_some_and(|t| t == 0 || t > MAX_REQUEST_TIMEOUT_SECS)
+    {
+        return Err(err(format!(
+            "limits.request_timeout_secs: must be between 1 and {MAX_REQUEST_TIMEOUT_SECS}"
+        )));
+    }
     if meta.limits.timeout_secs == Some(0) || meta.limits.memory_mib == Some(0) {
         return Err(err("limits: values must be > 0".into()));
     }
@@ -318,6 +335,21 @@ mod tests {
         let mut m = meta("A");
         m.testcases.clear();
         assert!(validate_meta(&m, p, "A").is_err());
+        // quota names and the per-request timeout (issue 11)
+        let mut m = meta("a");
+        m.quota = Some([("volume.volumes".to_string(), 2)].into());
+        assert!(validate_meta(&m, p, "a").is_ok());
+        m.quota = Some([("volume.disks".to_string(), 2)].into());
+        let e = validate_meta(&m, p, "a").expect_err("refused").to_string();
+        assert!(
+            e.starts_with("x/check.json: quota: \"volume.disks\" is not a quota"),
+            "{e}"
+        );
+        for (t, ok) in [(0, false), (1, true), (600, true), (601, false)] {
+            let mut m = meta("a");
+            m.limits.request_timeout_secs = Some(t);
+            assert_eq!(validate_meta(&m, p, "a").is_ok(), ok, "{t}");
+        }
     }
 
     #[test]

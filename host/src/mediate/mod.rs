@@ -152,6 +152,8 @@ pub struct CheckMediator {
     divergence: Option<transcript::Divergence>,
     clock: ClockMode,
     skipped_ms: u64,
+    /// This check's per-request timeout, when its check.json sets one.
+    request_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for CheckMediator {
@@ -198,7 +200,15 @@ impl CheckMediator {
             divergence: None,
             clock: ClockMode::Real,
             skipped_ms: 0,
+            request_timeout: None,
         }
+    }
+
+    /// The same mediator with the check's own per-request timeout (check.json
+    /// `limits.request_timeout_secs`) instead of the run's.
+    pub(crate) fn with_request_timeout(mut self, timeout: Option<Duration>) -> CheckMediator {
+        self.request_timeout = timeout;
+        self
     }
 
     /// The same mediator with another clock (live runs; a replay takes time from its transcript).
@@ -367,7 +377,7 @@ impl CheckMediator {
                 "the check's deadline has passed".to_string(),
             ));
         }
-        let timeout = remaining.min(limits.request_timeout);
+        let timeout = remaining.min(self.request_timeout.unwrap_or(limits.request_timeout));
         if req.shared && req.method == Method::Get {
             let cell = {
                 let mut map = session

@@ -131,7 +131,14 @@ impl ComponentJob {
         };
         let mediator =
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
-                .with_clock(self.clock);
+                .with_clock(self.clock)
+                .with_request_timeout(
+                    self.check
+                        .meta
+                        .limits
+                        .request_timeout_secs
+                        .map(Duration::from_secs),
+                );
         let mut outcome = self
             .sandbox
             .run(
