@@ -15,64 +15,109 @@ use std::sync::Arc;
 
 const TESTCASE: &str = "scs-0123-service-compute";
 
-/// The throwaway test CA (EC P-256, valid until 2126) that signed the two below.
-const TEST_CA: &str = concat!(
-    "-----BEGIN CERTIFICATE-----\n",
-    "MIIBnjCCAUOgAwIBAgIUFya8OzBMpfS4XjRhYGw5eiY4YaQwCgYIKoZIzj0EAwIw\n",
-    "GzEZMBcGA1UEAwwQc2NzLWNlcnQgdGVzdCBDQTAgFw0yNjEyMDYxNjAzNDhaGA8y\n",
-    "MTI2MTExMjE2MDM0OFowGzEZMBcGA1UEAwwQc2NzLWNlcnQgdGVzdCBDQTBZMBMG\n",
-    "ByqGSM49AgEGCCqGSM49AwEHA0IABLPFpWSgv1tMgBK2gPAwN88W9x/pvEQk3Ubp\n",
-    "4/nvQIhFZUx7dxbBxwzYQ7C2ziAu4vR8D1pkv1FdGaxmyKrzrIqjYzBhMB0GA1Ud\n",
-    "DgQWBBRFlZFJkPLAwhj6vHy9RZnoXpmDxzAfBgNVHSMEGDAWgBRFlZFJkPLAwhj6\n",
-    "vHy9RZnoXpmDxzAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggq\n",
-    "hkjOPQQDAgNJADBGAiEAqzLWCHGUjc1ZbO4IEv15yukm/8+vQapQCwfcMTnKwkgC\n",
-    "IQDeNGBntepfRYGPWjD0gnEUEJHU3JMQo+EPRW1N+N34Nw==\n",
-    "-----END CERTIFICATE-----\n",
-);
-/// The TLS proxy's certificate, for IP 127.0.0.1.
-const SERVER_CERT: &str = concat!(
-    "-----BEGIN CERTIFICATE-----\n",
-    "MIIBpTCCAUygAwIBAgIUXMl2Hyp4xLUbyubDw8rabEVBfWgwCgYIKoZIzj0EAwIw\n",
-    "GzEZMBcGA1UEAwwQc2NzLWNlcnQgdGVzdCBDQTAgFw0yNjEyMDYxNjAzNDhaGA8y\n",
-    "MTI2MTExMjE2MDM0OFowFDESMBAGA1UEAwwJMTI3LjAuMC4xMFkwEwYHKoZIzj0C\n",
-    "AQYIKoZIzj0DAQcDQgAEsFwDYHfPpDlaX9N0HGgVKAeLOa6pHFALFVO7F1d3Kbs/\n",
-    "/vvLhvVImSafjdYZI7I4MXRI8aGlbRj01Mubb+3JNqNzMHEwDwYDVR0RBAgwBocE\n",
-    "fwAAATAJBgNVHRMEAjAAMBMGA1UdJQQMMAoGCCsGAQUFBwMBMB0GA1UdDgQWBBTe\n",
-    "1wpdsDf8hNheR+xq6RR/Al+5ADAfBgNVHSMEGDAWgBRFlZFJkPLAwhj6vHy9RZno\n",
-    "XpmDxzAKBggqhkjOPQQDAgNHADBEAiAqyTa9UUKx4CqCG+6IKn7vaXHQuQZHEDQl\n",
-    "ZRhTOs26XQIgeUFyqtCOhhNk49SxvFLHefS0NYf0eFQC763Si1AOy9w=\n",
-    "-----END CERTIFICATE-----\n",
-);
-/// Its key. Test material only.
-const SERVER_KEY: &str = concat!(
-    "-----BEGIN PRIVATE KEY-----\n",
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgJhlh8nbwuWCoIPli\n",
-    "q6IfSa/gW+5fWAIFhUCFG4Kb4hmhRANCAASwXANgd8+kOVpf03QcaBUoB4s5rqkc\n",
-    "UAsVU7sXV3cpuz/++8uG9UiZJp+N1hkjsjgxdEjxoaVtGPTUy5tv7ck2\n",
-    "-----END PRIVATE KEY-----\n",
-);
-/// The client certificate scs-cert presents.
-const CLIENT_CERT: &str = concat!(
-    "-----BEGIN CERTIFICATE-----\n",
-    "MIIBoDCCAUagAwIBAgIUXMl2Hyp4xLUbyubDw8rabEVBfWkwCgYIKoZIzj0EAwIw\n",
-    "GzEZMBcGA1UEAwwQc2NzLWNlcnQgdGVzdCBDQTAgFw0yNjEyMDYxNjAzNDhaGA8y\n",
-    "MTI2MTExMjE2MDM0OFowHzEdMBsGA1UEAwwUc2NzLWNlcnQgdGVzdCBjbGllbnQw\n",
-    "WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARX7ohwzftZpaZvuFEPznW3+/m90I/V\n",
-    "x8FfGCXuSXSQT4glF/RIFLhtgexzmx12u6RDDh9QxgvsFHTl4WuyeS/no2IwYDAJ\n",
-    "BgNVHRMEAjAAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1UdDgQWBBS+qsu/HPzZ\n",
-    "yiM+ZmDPsIrFAEw+/jAfBgNVHSMEGDAWgBRFlZFJkPLAwhj6vHy9RZnoXpmDxzAK\n",
-    "BggqhkjOPQQDAgNIADBFAiANL07JIvhRMdN8xAjLWEbvL69b3f3XiSxZ1SwFRa/h\n",
-    "+gIhAKD2mwiXcWDPUfZgL71pu2EGSBpjvcvj+fOFm3MGcH8o\n",
-    "-----END CERTIFICATE-----\n",
-);
-/// Its key. Test material only.
-const CLIENT_KEY: &str = concat!(
-    "-----BEGIN PRIVATE KEY-----\n",
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgcpFdpUhDQ1I2sdCS\n",
-    "0JZRRWA1sFrzBNeIJ5eVNihnvBKhRANCAARX7ohwzftZpaZvuFEPznW3+/m90I/V\n",
-    "x8FfGCXuSXSQT4glF/RIFLhtgexzmx12u6RDDh9QxgvsFHTl4WuyeS/n\n",
-    "-----END PRIVATE KEY-----\n",
-);
+/// The extensions of the test PKI's certificates (an `openssl` config): rustls accepts only
+/// v3 leaf certificates with the right extended key usage, signed by a CA certificate.
+const PKI_CONFIG: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = scs-cert test
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+";
+
+/// A throwaway test PKI made at test time (never embedded): a CA, the TLS proxy's certificate
+/// for 127.0.0.1 and localhost, and the client certificate scs-cert presents, all EC P-256.
+struct Pki {
+    /// The CA certificate (PEM).
+    ca: PathBuf,
+    /// The proxy's certificate and its key (PKCS#8 PEM).
+    server_cert: PathBuf,
+    server_key: PathBuf,
+    /// The client certificate and its key (PKCS#8 PEM).
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+/// Run the real `openssl` in `dir` with `args` (split at whitespace); fails the test, saying
+/// to install openssl, when there is none.
+fn openssl(dir: &Path, args: &str) {
+    let out = match Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "cannot run `openssl` ({e}): this test makes its certificates and keys with the \
+             openssl command-line tool; install openssl (Debian/Ubuntu: apt-get install openssl)"
+        ),
+    };
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Make a fresh [`Pki`] in `dir` (created) with the real `openssl`: the CA self-signed, the
+/// two leaves signed by it, each with the extensions of its section of [`PKI_CONFIG`].
+fn make_pki(dir: &Path) -> Pki {
+    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+    std::fs::create_dir_all(dir).expect("create PKI directory");
+    std::fs::write(dir.join("pki.cnf"), PKI_CONFIG).expect("write pki.cnf");
+    openssl(
+        dir,
+        &format!(
+            "req -x509 -config pki.cnf -extensions ca {EC} -keyout ca.key -out ca.pem -days 2 \
+             -subj /CN=scs-cert-test-CA"
+        ),
+    );
+    for (name, cn) in [("server", "127.0.0.1"), ("client", "scs-cert-test-client")] {
+        openssl(
+            dir,
+            &format!(
+                "req -new -config pki.cnf {EC} -keyout {name}.key -out {name}.csr -subj /CN={cn}"
+            ),
+        );
+        openssl(
+            dir,
+            &format!(
+                "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                 -sha256 -extfile pki.cnf -extensions {name} -out {name}.pem"
+            ),
+        );
+    }
+    Pki {
+        ca: dir.join("ca.pem"),
+        server_cert: dir.join("server.pem"),
+        server_key: dir.join("server.key"),
+        client_cert: dir.join("client.pem"),
+        client_key: dir.join("client.key"),
+    }
+}
+
+/// A file's text.
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
 /// The IaaS scope (absolute: the runs have their own working directory).
 fn scope() -> String {
     root()
@@ -362,8 +407,7 @@ fn wrong_combinations_exit_4_with_one_line() {
          not make a cloud); source the cloud's openrc file, or name a cloud of clouds.yaml",
     );
     // client certificate without its key, and one that cannot be read
-    let cert = d.join("client.pem");
-    std::fs::write(&cert, CLIENT_CERT).expect("write cert");
+    let cert = make_pki(&d.join("pki")).client_cert;
     let token_rc = [
         ("OS_AUTH_URL", "http://127.0.0.1:9/v3"),
         ("OS_TOKEN", "t0k3n"),
@@ -426,15 +470,15 @@ fn wrong_combinations_exit_4_with_one_line() {
 }
 
 /// A TLS proxy on 127.0.0.1 in front of `upstream` (host:port) that demands a client
-/// certificate signed by the test CA: one HTTP/1.1 request per connection, forwarded with
-/// `Connection: close`. Returns its port.
-fn mtls_proxy(upstream: String) -> u16 {
+/// certificate signed by the test CA of `pki` and presents its server certificate: one HTTP/1.1
+/// request per connection, forwarded with `Connection: close`. Returns its port.
+fn mtls_proxy(upstream: String, pki: &Pki) -> u16 {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
-        .add(CertificateDer::from_pem_slice(TEST_CA.as_bytes()).expect("CA"))
+        .add(CertificateDer::from_pem_slice(read(&pki.ca).as_bytes()).expect("CA"))
         .expect("add CA");
     let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
         Arc::new(roots),
@@ -447,8 +491,8 @@ fn mtls_proxy(upstream: String) -> u16 {
         .expect("versions")
         .with_client_cert_verifier(verifier)
         .with_single_cert(
-            vec![CertificateDer::from_pem_slice(SERVER_CERT.as_bytes()).expect("cert")],
-            PrivateKeyDer::from_pem_slice(SERVER_KEY.as_bytes()).expect("key"),
+            vec![CertificateDer::from_pem_slice(read(&pki.server_cert).as_bytes()).expect("cert")],
+            PrivateKeyDer::from_pem_slice(read(&pki.server_key).as_bytes()).expect("key"),
         )
         .expect("server config");
     let config = Arc::new(config);
@@ -526,17 +570,19 @@ fn client_certificate_is_presented_to_keystone() {
         base.host_str().expect("host"),
         base.port_or_known_default().expect("port")
     );
-    let port = mtls_proxy(upstream);
+    let dir = tempdir();
+    // made now with openssl in the test's directory (pki/), never embedded
+    let pki = make_pki(&dir.path().join("pki"));
+    let port = mtls_proxy(upstream, &pki);
     let auth_url = cloud
         .auth_url()
         .replace(&cloud.base_url(), &format!("https://127.0.0.1:{port}"));
-    let dir = tempdir();
-    for (name, text) in [
-        ("ca.pem", TEST_CA),
-        ("client.pem", CLIENT_CERT),
-        ("client.key", CLIENT_KEY),
+    for (name, from) in [
+        ("ca.pem", &pki.ca),
+        ("client.pem", &pki.client_cert),
+        ("client.key", &pki.client_key),
     ] {
-        std::fs::write(dir.path().join(name), text).expect("write PEM");
+        std::fs::copy(from, dir.path().join(name)).expect("copy PEM");
     }
     let entry = format!(
         "    auth:\n      auth_url: {auth_url}\n      username: member\n      password: s3cret\n      project_name: demo\n    region_name: {}\n    cacert: ca.pem\n",
@@ -577,7 +623,10 @@ fn without_os_cloud_the_default_cloud_is_used() {
     let (cli, out) = run_in(
         dir.path(),
         None,
-        &[("OS_CLOUD", "from-env"), ("OS_CLIENT_CONFIG_FILE", clouds.as_str())],
+        &[
+            ("OS_CLOUD", "from-env"),
+            ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),
+        ],
     );
     assert_passed(&cli, &out, &cloud.fixture().users[0].password);
     // only the openrc variables

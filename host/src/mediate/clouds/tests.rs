@@ -28,38 +28,43 @@ fn err_of(r: Result<CloudConfig, CloudsError>) -> String {
     r.unwrap_err().to_string()
 }
 
-/// A test client certificate (EC P-256, signed by a throwaway test CA, valid until 2126).
-pub(super) const CLIENT_CERT: &str = concat!(
-    "-----BEGIN CERTIFICATE-----\n",
-    "MIIBoDCCAUagAwIBAgIUXMl2Hyp4xLUbyubDw8rabEVBfWkwCgYIKoZIzj0EAwIw\n",
-    "GzEZMBcGA1UEAwwQc2NzLWNlcnQgdGVzdCBDQTAgFw0yNjEyMDYxNjAzNDhaGA8y\n",
-    "MTI2MTExMjE2MDM0OFowHzEdMBsGA1UEAwwUc2NzLWNlcnQgdGVzdCBjbGllbnQw\n",
-    "WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARX7ohwzftZpaZvuFEPznW3+/m90I/V\n",
-    "x8FfGCXuSXSQT4glF/RIFLhtgexzmx12u6RDDh9QxgvsFHTl4WuyeS/no2IwYDAJ\n",
-    "BgNVHRMEAjAAMBMGA1UdJQQMMAoGCCsGAQUFBwMCMB0GA1UdDgQWBBS+qsu/HPzZ\n",
-    "yiM+ZmDPsIrFAEw+/jAfBgNVHSMEGDAWgBRFlZFJkPLAwhj6vHy9RZnoXpmDxzAK\n",
-    "BggqhkjOPQQDAgNIADBFAiANL07JIvhRMdN8xAjLWEbvL69b3f3XiSxZ1SwFRa/h\n",
-    "+gIhAKD2mwiXcWDPUfZgL71pu2EGSBpjvcvj+fOFm3MGcH8o\n",
-    "-----END CERTIFICATE-----\n",
-);
-/// Its private key (PKCS#8). Test material only.
-pub(super) const CLIENT_KEY: &str = concat!(
-    "-----BEGIN PRIVATE KEY-----\n",
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgcpFdpUhDQ1I2sdCS\n",
-    "0JZRRWA1sFrzBNeIJ5eVNihnvBKhRANCAARX7ohwzftZpaZvuFEPznW3+/m90I/V\n",
-    "x8FfGCXuSXSQT4glF/RIFLhtgexzmx12u6RDDh9QxgvsFHTl4WuyeS/n\n",
-    "-----END PRIVATE KEY-----\n",
-);
-/// The same key, encrypted (passphrase `x`).
-const CLIENT_KEY_ENCRYPTED: &str = concat!(
-    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n",
-    "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAi9nHRx1eyCuwICCAAw\n",
-    "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEJXEhoKbkPqK+/mOIDsgMsoEgZBj\n",
-    "50XKhi0pKswk6XQpEpbiM4tStIp9TD9pMiggpfoHKvf2FvbqK8Gm6nQws1J4KiE+\n",
-    "SPAP63KPZQAA3WHTDuN0pkpX4BODnDtRlb+hz/NYURCH+DPfI41AKh2gDPH1v+F/\n",
-    "UerMJUQdtzPKgib1/IJM5pjSr7k626cjoEKbwRUmSnBNssoaL/gMfNP+9CzE2n4=\n",
-    "-----END ENCRYPTED PRIVATE KEY-----\n",
-);
+/// Run the real `openssl` in `dir` with `args` (split at whitespace); fails the test, saying
+/// to install openssl, when there is none. (Test keys and certificates are made at test time,
+/// never embedded.)
+fn openssl(dir: &Path, args: &str) {
+    let out = match std::process::Command::new("openssl")
+        .args(args.split_whitespace())
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => panic!(
+            "cannot run `openssl` ({e}): this test makes its certificates and keys with the \
+             openssl command-line tool; install openssl (Debian/Ubuntu: apt-get install openssl)"
+        ),
+    };
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The extensions of the test client certificate (an `openssl` config): a v3 leaf for TLS
+/// client authentication.
+const CLIENT_CONFIG: &str = "\
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = client
+[dn]
+CN = scs-cert test client
+[client]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+";
 
 const OPENRC: &[(&str, &str)] = &[
     ("OS_AUTH_URL", "https://keystone.example:5000"),
@@ -639,12 +644,16 @@ fn profiles_from_clouds_public_yaml() {
     );
 }
 
+/// A fresh client certificate (`client.pem`, EC P-256, self-signed) and its key (`client.key`,
+/// PKCS#8) in `dir`, made now with the real `openssl`.
 fn write_pki(dir: &Path) -> (PathBuf, PathBuf) {
-    let cert = dir.join("client.pem");
-    let key = dir.join("client.key");
-    std::fs::write(&cert, CLIENT_CERT).unwrap();
-    std::fs::write(&key, CLIENT_KEY).unwrap();
-    (cert, key)
+    std::fs::write(dir.join("openssl.cnf"), CLIENT_CONFIG).unwrap();
+    openssl(
+        dir,
+        "req -x509 -config openssl.cnf -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+         -keyout client.key -out client.pem -days 2",
+    );
+    (dir.join("client.pem"), dir.join("client.key"))
 }
 
 const TOKEN_RC: [(&str, &str); 3] = [
@@ -660,7 +669,8 @@ fn client_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = write_pki(dir.path());
     let combined = dir.path().join("both.pem");
-    std::fs::write(&combined, format!("{CLIENT_CERT}{CLIENT_KEY}")).unwrap();
+    let pem = |p: &Path| std::fs::read_to_string(p).unwrap();
+    std::fs::write(&combined, format!("{}{}", pem(&cert), pem(&key))).unwrap();
     let with = |extra: &[(&str, &str)]| {
         let mut pairs: Vec<(&str, &str)> = TOKEN_RC.to_vec();
         pairs.extend_from_slice(extra);
@@ -696,9 +706,13 @@ fn client_certificates() {
     // a key file as the certificate
     let got = err_of(with(&[("OS_CERT", key.to_str().unwrap())]));
     assert!(got.contains("holds no PEM certificate"), "{got}");
-    // encrypted key
+    // encrypted key (the same key, passphrase `x`)
     let enc = dir.path().join("enc.key");
-    std::fs::write(&enc, CLIENT_KEY_ENCRYPTED).unwrap();
+    openssl(
+        dir.path(),
+        "pkey -in client.key -aes256 -passout pass:x -out enc.key",
+    );
+    assert!(pem(&enc).starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
     let got = err_of(with(&[
         ("OS_CERT", cert.to_str().unwrap()),
         ("OS_KEY", enc.to_str().unwrap()),
