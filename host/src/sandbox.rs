@@ -46,7 +46,10 @@ use bindings::scs::check::openstack as wit_os;
 use bindings::scs::check::types::{Level, Verdict as WitVerdict};
 
 /// The WIT package version this host serves.
-pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.0";
+pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.1";
+/// Package versions whose components the host runs: its own, and 0.1.0, which 0.1.1 only
+/// extended (the linker's semver matching serves a 0.1.0 import from the 0.1.1 definitions).
+pub(crate) const SERVED_VERSIONS: [&str; 2] = ["@0.1.1", "@0.1.0"];
 /// Epoch tick length.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
@@ -453,6 +456,52 @@ impl wit_os::Host for HostState {
     }
 }
 
+/// The cluster interface (KaaS). Until the Kubernetes mediation lands, no run has a cluster:
+/// every request is a `no-cluster` error naming that.
+impl bindings::scs::check::kubernetes::Host for HostState {
+    async fn send(
+        &mut self,
+        _req: bindings::scs::check::kubernetes::Request,
+    ) -> wasmtime::Result<
+        Result<bindings::scs::check::kubernetes::Response, bindings::scs::check::kubernetes::Error>,
+    > {
+        Ok(Err(bindings::scs::check::kubernetes::Error::NoCluster(
+            NO_CLUSTER.to_string(),
+        )))
+    }
+
+    async fn cluster(
+        &mut self,
+    ) -> wasmtime::Result<
+        Result<
+            bindings::scs::check::kubernetes::ClusterInfo,
+            bindings::scs::check::kubernetes::Error,
+        >,
+    > {
+        Ok(Err(bindings::scs::check::kubernetes::Error::NoCluster(
+            NO_CLUSTER.to_string(),
+        )))
+    }
+}
+
+/// Why a check gets no cluster (yet).
+const NO_CLUSTER: &str = "this host version mediates no Kubernetes cluster yet";
+
+/// The offline-data interface (KaaS). Until signed data files land, no run has a dataset.
+impl bindings::scs::check::data::Host for HostState {
+    async fn get(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<
+        Result<bindings::scs::check::data::Dataset, bindings::scs::check::data::Error>,
+    > {
+        Ok(Err(bindings::scs::check::data::Error::Missing(format!(
+            "no dataset {:?} in this run (this host version reads no data files yet)",
+            crate::errtext::bounded_text(&name, 64)
+        ))))
+    }
+}
+
 /// Name of the compile cache's MAC key file, inside the cache directory.
 pub(crate) const CACHE_KEY_FILE: &str = "cache.key";
 /// Extension of a cache entry's MAC sidecar (`<sha256>-<engine>.cwasm.mac`).
@@ -710,7 +759,7 @@ fn open_cache_key(dir: &Path) -> Result<CacheKey, CacheError> {
 /// Whether an import name is allowed for a check component.
 pub(crate) fn import_allowed(name: &str) -> bool {
     if let Some(rest) = name.strip_prefix("scs:check/") {
-        return rest.ends_with("@0.1.0");
+        return SERVED_VERSIONS.iter().any(|v| rest.ends_with(v));
     }
     name.starts_with("wasi:cli/")
         || name.starts_with("wasi:io/")
@@ -1140,6 +1189,8 @@ mod tests {
     #[test]
     fn import_allow_list() {
         assert!(import_allowed("scs:check/openstack@0.1.0"));
+        assert!(import_allowed("scs:check/openstack@0.1.1"));
+        assert!(import_allowed("scs:check/kubernetes@0.1.1"));
         assert!(import_allowed("wasi:io/streams@0.2.6"));
         assert!(import_allowed("wasi:cli/stdout@0.2.6"));
         assert!(!import_allowed("scs:check/openstack@0.2.0"));
