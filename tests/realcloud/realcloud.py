@@ -17,7 +17,9 @@ exactly the fixture's users (with password and roles) and application credential
 the catalog (services, endpoints, regions), flavors (id, sizes, extra_specs, access,
 description, disabled), images (id, visibility, owner, members, hidden, properties, tags,
 protection, status, created_at/updated_at), volume types (description, public, extra specs),
-Neutron's default security-group rules and the external network. Anything of those kinds that
+Neutron's default security-group rules, the external network and the projects' quotas (Nova,
+Cinder, Neutron; the OpenStack defaults for what the fixture's `quota` does not set). Anything
+of those kinds that
 the fixture does not name is deleted (admin, the service users and their projects are never
 touched). Applying the same fixture twice changes nothing.
 
@@ -58,6 +60,27 @@ GLANCE_CORE = {
     "virtual_size", "disk_format", "container_format", "checksum", "os_hash_algo",
     "os_hash_value", "created_at", "updated_at", "tags", "self", "file", "schema", "protected",
     "locations", "direct_url", "stores",
+}
+
+
+# The fixture's `quota` keys with the defaults of Nova 33, Cinder 29 and Neutron 29 (simcloud's
+# QuotaOptions), and where each one lives: (service, that service's quota name).
+QUOTA_DEFAULTS = {
+    "instances": 10, "cores": 20, "ram": 51200,
+    "volumes": 10, "snapshots": 10, "gigabytes": 1000, "backups": 10, "backup_gigabytes": 1000,
+    "networks": 100, "subnets": 100, "routers": 10, "ports": 500, "security_groups": 10,
+    "security_group_rules": 100, "floatingips": 50,
+}
+QUOTA_NAMES = {
+    "instances": ("nova", "instances"), "cores": ("nova", "cores"), "ram": ("nova", "ram"),
+    "volumes": ("cinder", "volumes"), "snapshots": ("cinder", "snapshots"),
+    "gigabytes": ("cinder", "gigabytes"), "backups": ("cinder", "backups"),
+    "backup_gigabytes": ("cinder", "backup_gigabytes"),
+    "networks": ("neutron", "network"), "subnets": ("neutron", "subnet"),
+    "routers": ("neutron", "router"), "ports": ("neutron", "port"),
+    "security_groups": ("neutron", "security_group"),
+    "security_group_rules": ("neutron", "security_group_rule"),
+    "floatingips": ("neutron", "floatingip"),
 }
 
 
@@ -446,6 +469,9 @@ def load_fixture(path):
             "is_public": to_bool(t.get("is_public"), True), "id": opt_str(t.get("id")),
             "extra_specs": str_map(t.get("extra_specs"))} for t in types],
         "default_type": opt_str(vol.get("default_type"))}
+    quota = raw.get("quota") or {}
+    f["quota"] = {k: to_int(quota.get(k), d) if not is_null(quota.get(k)) else d
+                  for k, d in QUOTA_DEFAULTS.items()}
     faults = raw.get("faults") or {}
     f["faults"] = {k: v for k, v in faults.items() if not is_null(v) and v not in ([], {}, "0", 0)}
     return f
@@ -1130,6 +1156,36 @@ def delete_network(cloud, n):
     cloud.call("DELETE", cloud.neutron("/v2.0/networks/" + n["id"]))
 
 
+# --------------------------------------------------------------------------- quotas
+
+def sync_quotas(cloud, fx, project_ids):
+    """Give every fixture project (not admin/service) the fixture's quota: the limits it
+    names, the services' defaults for the rest (so a fixture without a quota block puts the
+    defaults back). Only differences are written, so seeding twice changes nothing."""
+    urls = {
+        "nova": lambda pid: cloud.nova("/os-quota-sets/" + pid),
+        "cinder": lambda pid: cloud.cinder("/os-quota-sets/" + pid),
+        "neutron": lambda pid: cloud.neutron("/v2.0/quotas/" + pid),
+    }
+    body_key = {"nova": "quota_set", "cinder": "quota_set", "neutron": "quota"}
+    for pid in project_ids:
+        changed = []
+        for service, url in urls.items():
+            want = {name: fx["quota"][key] for key, (svc, name) in QUOTA_NAMES.items()
+                    if svc == service}
+            have = cloud.get(url(pid))[body_key[service]]
+            diff = {k: v for k, v in want.items() if have.get(k) != v}
+            if not diff:
+                continue
+            body = dict(diff)
+            if service == "nova":
+                body["force"] = True  # below the current usage too (a purge may be pending)
+            cloud.call("PUT", url(pid), {body_key[service]: body})
+            changed += ["%s=%s" % kv for kv in sorted(diff.items())]
+        if changed:
+            log("quota of project %s: %s" % (pid, ", ".join(changed)))
+
+
 # --------------------------------------------------------------------------- leftovers
 
 def leftovers(cloud, fx):
@@ -1425,6 +1481,8 @@ def main():
     sync_images(cloud, fx, projects, out["notes"], out["unsupported"])
     sync_volume_types(cloud, fx, out["notes"])
     sync_network(cloud, fx, out["unsupported"])
+    sync_quotas(cloud, fx, sorted(pid for name, pid in projects.items()
+                                  if name not in PROTECTED_PROJECTS))
     if fx["faults"]:
         out["unsupported"].append("faults %s (simcloud only)" % sorted(fx["faults"]))
     out["projects"] = projects

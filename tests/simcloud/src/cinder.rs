@@ -1,6 +1,7 @@
 //! Cinder v3 under the volume path (`/volume/v3/{project_id}`): version documents,
 //! microversions, volume types, volumes (create, list, show, update, delete), backups
-//! (create, list, show, delete, restore), with lazy status transitions (see `state`).
+//! (create, list, show, delete, restore), with lazy status transitions (see `state`), and
+//! `limits` with the quota checks of volume, backup and restore creation (see `quota`).
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
@@ -17,6 +18,7 @@ use crate::http::{
     parse_bool, requested_version, segments, with_header,
 };
 use crate::ids::{project_id, user_id};
+use crate::quota;
 use crate::server::{Req, Shared, Token};
 use crate::state::{Backup, BackupState, Phase, State, Volume, VolumeState, new_id};
 use crate::world::{VolumeTypeRec, path_project};
@@ -185,6 +187,15 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
             StatusCode::FORBIDDEN,
             "Policy doesn't allow volume_extension:types_manage to be performed.",
         ),
+        ("GET", ["limits"]) => {
+            let state = ctx.shared.state();
+            let used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+            json_response(
+                StatusCode::OK,
+                &quota::cinder_limits(&ctx.shared.fixture.quota, &used),
+            )
+        }
+        (_, ["limits"]) => method_not_allowed(ctx),
         ("GET", ["volumes"]) => list_volumes(ctx, false),
         ("GET", ["volumes", "detail"]) => list_volumes(ctx, true),
         ("POST", ["volumes"]) => create_volume(ctx),
@@ -870,6 +881,10 @@ fn create_volume(ctx: &Ctx<'_>) -> Response {
         Err(resp) => return *resp,
     };
     let mut state = ctx.shared.state();
+    let used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+    if let Err(over) = quota::cinder_volume_check(&ctx.shared.fixture.quota, &used, size) {
+        return over.response();
+    }
     let id = insert_volume(
         &mut state,
         ctx.shared,
@@ -1025,6 +1040,10 @@ fn create_backup(ctx: &Ctx<'_>) -> Response {
         return bad_request("Invalid backup: No backups available to do an incremental backup.");
     }
     let size = volume.size;
+    let used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+    if let Err(over) = quota::cinder_backup_check(&ctx.shared.fixture.quota, &used, size) {
+        return over.response();
+    }
     let id = new_id();
     let meta = state.meta();
     state.backups.insert(
@@ -1110,18 +1129,26 @@ fn restore_backup(ctx: &Ctx<'_>, id: &str) -> Response {
             }
             volume_id
         }
-        None => insert_volume(
-            &mut state,
-            ctx.shared,
-            &ctx.project,
-            &user_id(&ctx.token.user),
-            Some(name.unwrap_or_else(|| format!("restore_backup_{id}"))),
-            None,
-            size,
-            ctx.shared.world.default_volume_type,
-            None,
-            VolumeState::Creating,
-        ),
+        None => {
+            // A restore into a new volume reserves it like a create; the restore API answers
+            // the refusal itself (413, the message without the exception name).
+            let used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+            if let Err(over) = quota::cinder_volume_check(&ctx.shared.fixture.quota, &used, size) {
+                return over.restore_response();
+            }
+            insert_volume(
+                &mut state,
+                ctx.shared,
+                &ctx.project,
+                &user_id(&ctx.token.user),
+                Some(name.unwrap_or_else(|| format!("restore_backup_{id}"))),
+                None,
+                size,
+                ctx.shared.world.default_volume_type,
+                None,
+                VolumeState::Creating,
+            )
+        }
     };
     let volume_name = if let Some(v) = state.volumes.get_mut(&volume_id) {
         v.state = VolumeState::RestoringBackup;

@@ -40,8 +40,8 @@ use crate::error::Error;
 pub use crate::extends::MAX_EXTENDS;
 pub use crate::options::{
     ComputeOptions, DefaultRule, ErrorFault, Faults, KeyManagerOptions, NetworkOptions,
-    ObjectStoreOptions, S3Error, SlowBody, VolumeOptions, VolumeType, default_volume_types,
-    neutron_default_rules,
+    ObjectStoreOptions, QuotaOptions, S3Error, SlowBody, VolumeOptions, VolumeType,
+    default_volume_types, neutron_default_rules,
 };
 
 /// A whole fixture file.
@@ -84,6 +84,9 @@ pub struct Fixture {
     /// The S3 answer at the host root.
     #[serde(default)]
     pub object_store: ObjectStoreOptions,
+    /// The limits of every project (absent keys: the OpenStack defaults; -1 unlimited).
+    #[serde(default)]
+    pub quota: QuotaOptions,
     /// Fault injection; `{}` (the default) injects nothing.
     #[serde(default)]
     pub faults: Faults,
@@ -544,6 +547,13 @@ impl Fixture {
         }
         if self.generate.images > MAX_GENERATED || self.generate.flavors > MAX_GENERATED {
             return invalid(format!("generate counts are limited to {MAX_GENERATED}"));
+        }
+        for (key, limit) in self.quota.entries() {
+            if limit < -1 {
+                return invalid(format!(
+                    "quota.{key} is {limit}: a limit is -1 (unlimited) or at least 0"
+                ));
+            }
         }
         let mut names = BTreeSet::new();
         for user in &self.users {

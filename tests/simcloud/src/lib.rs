@@ -140,6 +140,22 @@
 //!   forbid_member: false             # true: creating secrets needs role creator or admin (403)
 //! object_store:                      # answer of a SigV4/SigV2-signed request to "/"
 //!   s3_error: InvalidAccessKeyId     # | AccessDenied | SignatureDoesNotMatch | NoSuchKey | none
+//! quota:                             # the limits of every project of the fixture; absent
+//!   instances: 10                    # keys: the defaults of Nova 33 / Cinder 29 / Neutron 29
+//!   cores: 20                        # (shown); -1 is unlimited. Served by the limits APIs,
+//!   ram: 51200                       # MiB; enforced on create as the services do (Cinder 413,
+//!   volumes: 10                      # Nova 403, Neutron 409; a boot volume over the volume
+//!   snapshots: 10                    # quota puts the server in ERROR), counting what exists
+//!   gigabytes: 1000                  # in the project (deleted resources are freed)
+//!   backups: 10
+//!   backup_gigabytes: 1000
+//!   networks: 100
+//!   subnets: 100
+//!   routers: 10
+//!   ports: 500
+//!   security_groups: 10              # the project's `default` group counts
+//!   security_group_rules: 100        # the rules of the default templates count
+//!   floatingips: 50                  # reported only (no floating IPs here)
 //! faults:                            # fault injection; {} (the default) injects nothing
 //!   latency_ms: 0                    # every response this much later (not /_sim/...)
 //!   errors:                          # injected error responses, before the token check
@@ -165,18 +181,19 @@
 //!   (filters `name` (a regex, as in Nova), `status`, `flavor`, `image`, `key_name`; paging),
 //!   `GET/PUT/DELETE /servers/{id}`, `POST /servers/{id}/action` with `os-getConsoleOutput`,
 //!   `GET /servers/{id}/os-volume_attachments`, `/os-keypairs` (list, create, show, delete),
-//!   `GET /os-availability-zone`. Boot from volume (`block_device_mapping_v2`) creates the
-//!   volume in Cinder; the server's ports appear in Neutron.
+//!   `GET /os-availability-zone`, `GET /limits`. Boot from volume (`block_device_mapping_v2`)
+//!   creates the volume in Cinder; the server's ports appear in Neutron.
 //! * Glance at the path of the first `image` service (default `/image`).
 //! * Neutron at every `network` path (default `/network`), API under `/v2.0/`: `networks`,
 //!   `subnets` (list, create, show, update, delete), `ports` (list, show), `routers` (with
 //!   `external_gateway_info`, `add_router_interface`, `remove_router_interface`),
 //!   `security-groups`, `security-group-rules`, `default-security-group-rules` (read-only, or
-//!   404 with `network.default_rules_api: false`), `extensions`. Deleting a router with
+//!   404 with `network.default_rules_api: false`), `extensions`, `quotas/{project_id}` and
+//!   `quotas/{project_id}/details` (the token's project only). Deleting a router with
 //!   interfaces, a subnet with allocated ports or a network with ports answers 409.
 //! * Cinder at every `volumev3`/`block-storage`/`volume`/`volumev2` path (default
 //!   `/volume/v3/{project_id}`): `types`, `volumes` (+`/detail`), `backups` (+`/detail`),
-//!   `backups/{id}/restore`; admin-only actions answer 403.
+//!   `backups/{id}/restore`, `limits`; admin-only actions answer 403.
 //! * Barbican at every `key-manager` path (default `/key-manager`): `/v1/secrets` (list with
 //!   `limit`/`offset`/`name`, create, show, payload, delete).
 //! * `/` with an S3 signature (`Authorization: AWS4-HMAC-SHA256 ...`): the S3 answer of
@@ -189,7 +206,7 @@
 //! `world` (the resolved, validated cloud content), `state` (the mutable resources and their
 //! lazy status transitions), `server` (HTTP plumbing, recording, tokens, routing), `faults`
 //! (fault injection), `keystone`, `nova`, `nova_servers`, `glance`, `neutron`, `cinder`,
-//! `barbican`, `s3` (the APIs), `clouds` (clouds.yaml writer), `http` (query and response
+//! `barbican`, `s3` (the APIs), `quota` (usage counts, limits bodies, quota errors), `clouds` (clouds.yaml writer), `http` (query and response
 //! helpers), `net` (CIDR arithmetic), `base64`, `resources` ([`Resources`]).
 
 mod barbican;
@@ -209,6 +226,7 @@ mod neutron;
 mod nova;
 mod nova_servers;
 mod options;
+mod quota;
 mod resources;
 mod s3;
 mod server;

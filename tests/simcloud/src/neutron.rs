@@ -1,7 +1,8 @@
 //! Neutron v2.0 under the network path (catalog endpoint `/network`, API under `/v2.0/`):
 //! networks, subnets, ports (read), routers with gateway and interfaces, security groups and
-//! rules, the default-security-group-rules API (or its absence), extensions. Errors, 409s and
-//! filter validation follow Neutron.
+//! rules, the default-security-group-rules API (or its absence), extensions, the project's
+//! quotas (`quotas/{id}`, `quotas/{id}/details`; creates over quota answer 409 `OverQuota`,
+//! see `quota`). Errors, 409s and filter validation follow Neutron.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,6 +15,7 @@ use crate::http::Fail;
 use crate::http::{iso_z, json_body, json_response, parse_bool, segments};
 use crate::ids::project_id;
 use crate::net::{parse_cidr, parse_prefix};
+use crate::quota;
 use crate::server::{Req, Shared, Token};
 use crate::state::{
     Gateway, Network, Port, Router, RuleSpec, SecurityGroup, SgRule, State, Subnet, new_id,
@@ -89,6 +91,8 @@ const EXTENSIONS: &[(&str, &str)] = &[
     ("fields", "Field selection"),
     ("availability_zone", "Availability Zone"),
     ("stateful-security-group", "Stateful security group"),
+    ("quotas", "Quota management support"),
+    ("quota_details", "Quota details management support"),
 ];
 
 pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
@@ -178,6 +182,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req, rest: &str) -> Response {
             "DELETE" | "PUT" => forbidden("delete_default_security_group_rule"),
             _ => method_not_allowed(req),
         },
+        ["v2.0", "quotas", rest @ ..] => quotas(shared, req, &token_project(&token), rest),
         [
             "v2.0",
             collection @ ("networks"
@@ -533,6 +538,51 @@ fn resource(ctx: &Ctx<'_>, state: &mut State, collection: &str, rest: &[&str]) -
 
 type Reply = Result<Response, Fail>;
 
+/// Neutron's quota check before a create (the API layer reserves before the plugin
+/// validates): 409 `OverQuota` when one more `resource` exceeds the project's limit.
+fn over_quota(ctx: &Ctx<'_>, state: &State, resource: &str) -> Result<(), Fail> {
+    let used = quota::usage(state, &ctx.shared.world, &ctx.project);
+    quota::neutron_check(&ctx.shared.fixture.quota, &used, resource)
+        .map_err(|message| Fail::from(conflict("OverQuota", &message)))
+}
+
+/// `/v2.0/quotas...` as a member sees it: the own project's limits (`quotas/{id}`) and
+/// usage (`quotas/{id}/details`); another project's: 403 (policy for the limits, Neutron's
+/// AdminRequired for the details); the list and every change: 403 by policy.
+fn quotas(shared: &Shared, req: &Req, project: &str, rest: &[&str]) -> Response {
+    let get = req.method == "GET";
+    match rest {
+        [] if get => forbidden("get_quota"),
+        [id] if get && *id != project => forbidden("get_quota"),
+        [id, "details"] if get && *id != project => neutron_error(
+            StatusCode::FORBIDDEN,
+            "AdminRequired",
+            "User does not have admin privileges: Only admin is authorized to access quotas \
+             for another project.",
+        ),
+        [_] | [_, "details"] if get => {
+            let mut state = shared.state();
+            state.ensure_default_group(&shared.world, project);
+            let used = quota::usage(&state, &shared.world, project);
+            let body = if rest.len() == 1 {
+                quota::neutron_quota(&shared.fixture.quota, &used)
+            } else {
+                quota::neutron_quota_details(&shared.fixture.quota, &used)
+            };
+            json_response(StatusCode::OK, &body)
+        }
+        [_] if matches!(req.method.as_str(), "PUT" | "DELETE") => {
+            forbidden(if req.method == "PUT" {
+                "update_quota"
+            } else {
+                "delete_quota"
+            })
+        }
+        [] | [_] | [_, "details"] => method_not_allowed(req),
+        _ => unknown_resource(req),
+    }
+}
+
 // ------------------------------------------------------------------ networks
 
 const NETWORK_FIELDS: &[&str] = &[
@@ -652,6 +702,7 @@ const NETWORK_WRITABLE: &[&str] = &[
 
 fn create_network(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     let o = body_object(ctx, "network", NETWORK_WRITABLE)?;
+    over_quota(ctx, state, "network")?;
     let name = opt_str(&o, "name")?.unwrap_or_default();
     let description = opt_str(&o, "description")?.unwrap_or_default();
     let admin_state_up = opt_bool(&o, "admin_state_up")?.unwrap_or(true);
@@ -856,6 +907,7 @@ fn parse_ip(text: &str, field: &str) -> Result<IpAddr, Fail> {
 
 fn create_subnet(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     let o = body_object(ctx, "subnet", SUBNET_WRITABLE)?;
+    over_quota(ctx, state, "subnet")?;
     let network_id = required(&o, "network_id")?;
     let version = match o.get("ip_version") {
         Some(Value::Number(n)) if n.as_u64() == Some(4) || n.as_u64() == Some(6) => {
@@ -1329,6 +1381,7 @@ const ROUTER_WRITABLE: &[&str] = &[
 
 fn create_router(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     let o = body_object(ctx, "router", ROUTER_WRITABLE)?;
+    over_quota(ctx, state, "router")?;
     let gw = match o.get("external_gateway_info") {
         Some(v) => gateway(ctx, state, v, "create_router")?,
         None => None,
@@ -1659,6 +1712,7 @@ fn show_group(ctx: &Ctx<'_>, state: &State, id: &str) -> Reply {
 
 fn create_group(ctx: &Ctx<'_>, state: &mut State) -> Reply {
     let o = body_object(ctx, "security_group", &["name", "description", "stateful"])?;
+    over_quota(ctx, state, "security_group")?;
     let name = opt_str(&o, "name")?.unwrap_or_default();
     if name == "default" {
         return Err(conflict(
@@ -1778,6 +1832,7 @@ fn create_rule(ctx: &Ctx<'_>, state: &mut State) -> Reply {
             "description",
         ],
     )?;
+    over_quota(ctx, state, "security_group_rule")?;
     let group_id = required(&o, "security_group_id")?;
     let direction = required(&o, "direction")?;
     let ethertype = opt_str(&o, "ethertype")?.unwrap_or_else(|| "IPv4".to_owned());

@@ -22,6 +22,7 @@ use crate::http::{
 };
 use crate::ids::{hex_digest, project_id, user_id};
 use crate::nova::{Links, visible_flavor};
+use crate::quota;
 use crate::server::{Req, Shared, Token};
 use crate::state::{
     AttachedVolume, Attachment, Keypair, Phase, Server, ServerState, State, VolumeState, new_id,
@@ -134,6 +135,7 @@ pub(crate) fn route(
         ("POST", ["os-keypairs"]) => create_keypair(&ctx),
         ("GET", ["os-keypairs", name]) => show_keypair(&ctx, name),
         ("DELETE", ["os-keypairs", name]) => delete_keypair(&ctx, name),
+        ("GET", ["limits"]) => limits(&ctx),
         ("GET", ["os-availability-zone"]) => json_response(
             StatusCode::OK,
             &json!({"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}, "hosts": null}]}),
@@ -144,7 +146,8 @@ pub(crate) fn route(
             | ["servers", _]
             | ["servers", _, "action"]
             | ["os-keypairs"]
-            | ["os-keypairs", _],
+            | ["os-keypairs", _]
+            | ["limits"],
         ) => crate::http::method_not_allowed(&req.method, &req.path),
         _ => return None,
     })
@@ -299,9 +302,13 @@ fn render_server(ctx: &Ctx<'_>, state: &State, s: &Server) -> Value {
         Value::Array(volumes),
     );
     if s.state == ServerState::Error {
+        let message = s
+            .build_fault
+            .as_deref()
+            .unwrap_or(&ctx.shared.fixture.compute.server_fault);
         o.insert(
             "fault".into(),
-            json!({"code": 500, "created": iso_z(&s.meta.updated), "message": ctx.shared.fixture.compute.server_fault}),
+            json!({"code": 500, "created": iso_z(&s.meta.updated), "message": message}),
         );
     }
     if ctx.version >= (2, 9) {
@@ -503,6 +510,33 @@ fn volume_attachments(ctx: &Ctx<'_>, id: &str) -> Response {
 fn device_name(index: usize) -> String {
     let letter = char::from(b'a' + u8::try_from(index % 26).unwrap_or(0));
     format!("/dev/vd{letter}")
+}
+
+// ------------------------------------------------------------------ limits
+
+/// `GET /limits`: the project's absolute limits and usage. Another project's (`tenant_id`)
+/// needs an admin; from 2.75 unknown query parameters are refused, as Nova's schema does.
+fn limits(ctx: &Ctx<'_>) -> Response {
+    if ctx.req.query.iter().any(|(k, _)| k == "tenant_id") {
+        return fault(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Policy doesn't allow os_compute_api:limits:other_project to be performed.",
+        );
+    }
+    if ctx.version >= (2, 75)
+        && let Some((k, _)) = ctx.req.query.iter().find(|(k, _)| k != "tenant_id")
+    {
+        return bad_request(&format!(
+            "Additional properties are not allowed ('{k}' was unexpected)"
+        ));
+    }
+    let state = ctx.shared.state();
+    let used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+    json_response(
+        StatusCode::OK,
+        &quota::nova_limits(&ctx.shared.fixture.quota, &used, ctx.version),
+    )
 }
 
 // ------------------------------------------------------------------ create
@@ -911,8 +945,44 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
+    // Quotas, as Nova checks them: the ports the networks need (validate_networks), then
+    // instances, cores and RAM (check_num_instances_quota); both answer 403.
+    let quota = &ctx.shared.fixture.quota;
+    let mut used = quota::usage(&state, &ctx.shared.world, &ctx.project);
+    let needed_ports = u64::try_from(plan.networks.len()).unwrap_or(u64::MAX);
+    if let Err(message) = quota::nova_ports_check(quota, &used, needed_ports) {
+        return fault(StatusCode::FORBIDDEN, "forbidden", &message);
+    }
+    let (vcpus, ram) = ctx
+        .shared
+        .world
+        .flavors
+        .iter()
+        .find(|f| f.flavor.id == plan.flavor_id)
+        .map(|f| (u64::from(f.flavor.vcpus), f.flavor.ram))
+        .unwrap_or_default();
+    if let Err(message) = quota::nova_server_check(quota, &used, vcpus, ram) {
+        return fault(StatusCode::FORBIDDEN, "forbidden", &message);
+    }
     let id = new_id();
     let uid = user_id(&ctx.token.user);
+    // nova-compute creates the new volumes in Cinder; over Cinder's quota the build aborts
+    // and the server ends in ERROR with the refusal in its fault (no volume is created).
+    let mut build_fault = None;
+    for bdm in &plan.bdms {
+        if let Bdm::NewVolume(_, size, _) = bdm {
+            match quota::cinder_volume_check(quota, &used, *size) {
+                Ok(()) => {
+                    used.volumes += 1;
+                    used.gigabytes += size;
+                }
+                Err(over) => {
+                    build_fault = Some(over.nova_fault(&id));
+                    break;
+                }
+            }
+        }
+    }
     let group_ids: Vec<String> = plan.groups.iter().map(|(id, _)| id.clone()).collect();
     let ports: Vec<String> = plan
         .networks
@@ -929,7 +999,12 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
         })
         .collect();
     let mut volumes = Vec::new();
-    for (index, bdm) in plan.bdms.iter().enumerate() {
+    let bdms = if build_fault.is_some() {
+        &[][..]
+    } else {
+        &plan.bdms[..]
+    };
+    for (index, bdm) in bdms.iter().enumerate() {
         let (volume_id, delete) = match bdm {
             Bdm::NewVolume(image, size, delete) => (
                 cinder::insert_volume(
@@ -980,6 +1055,7 @@ fn create_server(ctx: &Ctx<'_>) -> Response {
             ports,
             volumes,
             state: ServerState::Build,
+            build_fault,
             build: Phase::new(),
             active_polls: 0,
             deleting: None,

@@ -399,3 +399,124 @@ pub struct SlowBody {
     /// Body bytes per second (at least 1).
     pub bytes_per_sec: u64,
 }
+
+/// The limits of every project of the fixture (`quota:`), as Nova, Cinder and Neutron keep
+/// them. An absent key is the default of Nova 33, Cinder 29 and Neutron 29; `-1` is unlimited.
+/// Read by the limits APIs (`GET <compute>/limits`, `GET <volume>/limits`,
+/// `GET /v2.0/quotas/{project_id}[/details]`) and enforced on create (see `crate::quota`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaOptions {
+    /// Nova `instances` (default 10).
+    #[serde(default = "quota_10")]
+    pub instances: i64,
+    /// Nova `cores`: the vCPUs of the project's servers (default 20).
+    #[serde(default = "quota_cores")]
+    pub cores: i64,
+    /// Nova `ram` in MiB (default 51200).
+    #[serde(default = "quota_ram")]
+    pub ram: i64,
+    /// Cinder `volumes` (default 10).
+    #[serde(default = "quota_10")]
+    pub volumes: i64,
+    /// Cinder `snapshots` (default 10; simcloud has no snapshots, so only reported).
+    #[serde(default = "quota_10")]
+    pub snapshots: i64,
+    /// Cinder `gigabytes`: the sizes of the project's volumes (default 1000).
+    #[serde(default = "quota_1000")]
+    pub gigabytes: i64,
+    /// Cinder `backups` (default 10).
+    #[serde(default = "quota_10")]
+    pub backups: i64,
+    /// Cinder `backup_gigabytes` (default 1000).
+    #[serde(default = "quota_1000")]
+    pub backup_gigabytes: i64,
+    /// Neutron `network` (default 100).
+    #[serde(default = "quota_100")]
+    pub networks: i64,
+    /// Neutron `subnet` (default 100).
+    #[serde(default = "quota_100")]
+    pub subnets: i64,
+    /// Neutron `router` (default 10).
+    #[serde(default = "quota_10")]
+    pub routers: i64,
+    /// Neutron `port` (default 500).
+    #[serde(default = "quota_ports")]
+    pub ports: i64,
+    /// Neutron `security_group`, the `default` group included (default 10).
+    #[serde(default = "quota_10")]
+    pub security_groups: i64,
+    /// Neutron `security_group_rule`, the rules of the default templates included (default 100).
+    #[serde(default = "quota_100")]
+    pub security_group_rules: i64,
+    /// Neutron `floatingip` (default 50; simcloud has no floating IPs, so only reported).
+    #[serde(default = "quota_floatingips")]
+    pub floatingips: i64,
+}
+
+fn quota_10() -> i64 {
+    10
+}
+fn quota_100() -> i64 {
+    100
+}
+fn quota_1000() -> i64 {
+    1000
+}
+fn quota_cores() -> i64 {
+    20
+}
+fn quota_ram() -> i64 {
+    51200
+}
+fn quota_ports() -> i64 {
+    500
+}
+fn quota_floatingips() -> i64 {
+    50
+}
+
+impl Default for QuotaOptions {
+    fn default() -> Self {
+        QuotaOptions {
+            instances: quota_10(),
+            cores: quota_cores(),
+            ram: quota_ram(),
+            volumes: quota_10(),
+            snapshots: quota_10(),
+            gigabytes: quota_1000(),
+            backups: quota_10(),
+            backup_gigabytes: quota_1000(),
+            networks: quota_100(),
+            subnets: quota_100(),
+            routers: quota_10(),
+            ports: quota_ports(),
+            security_groups: quota_10(),
+            security_group_rules: quota_100(),
+            floatingips: quota_floatingips(),
+        }
+    }
+}
+
+impl QuotaOptions {
+    /// Every limit by its fixture key, in the order above.
+    pub fn entries(&self) -> [(&'static str, i64); 15] {
+        [
+            ("instances", self.instances),
+            ("cores", self.cores),
+            ("ram", self.ram),
+            ("volumes", self.volumes),
+            ("snapshots", self.snapshots),
+            ("gigabytes", self.gigabytes),
+            ("backups", self.backups),
+            ("backup_gigabytes", self.backup_gigabytes),
+            ("networks", self.networks),
+            ("subnets", self.subnets),
+            ("routers", self.routers),
+            ("ports", self.ports),
+            ("security_groups", self.security_groups),
+            ("security_group_rules", self.security_group_rules),
+            ("floatingips", self.floatingips),
+        ]
+    }
+}

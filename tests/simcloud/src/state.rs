@@ -91,6 +91,10 @@ pub(crate) struct Server {
     pub ports: Vec<String>,
     pub volumes: Vec<AttachedVolume>,
     pub state: ServerState,
+    /// The build fails with this fault (e.g. Cinder refused the boot volume over quota):
+    /// the server ends in `ERROR` whatever `compute.server_error` says, and Nova's cleanup
+    /// deletes its ports.
+    pub build_fault: Option<String>,
     pub build: Phase,
     /// Polls (GETs and console requests) since the server became ACTIVE.
     pub active_polls: u32,
@@ -396,13 +400,17 @@ impl State {
     pub fn tick(&mut self, fixture: &Fixture) {
         let c = &fixture.compute;
         let mut gone_servers = Vec::new();
+        let mut freed_ports = Vec::new();
         for server in self.servers.values_mut() {
             if server.state == ServerState::Build
                 && server
                     .build
                     .reached(c.server_build_polls, c.server_build_ms)
             {
-                server.state = if c.server_error {
+                server.state = if server.build_fault.is_some() {
+                    freed_ports.append(&mut server.ports);
+                    ServerState::Error
+                } else if c.server_error {
                     ServerState::Error
                 } else {
                     server.launched_at = Some(Utc::now());
@@ -417,6 +425,9 @@ impl State {
             {
                 gone_servers.push(server.id.clone());
             }
+        }
+        for id in freed_ports {
+            self.ports.remove(&id);
         }
         for id in gone_servers {
             self.remove_server(&id);

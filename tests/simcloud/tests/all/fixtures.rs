@@ -43,7 +43,7 @@ const RECOMMENDED: [&str; 16] = [
     "SCS-16V-128",
 ];
 
-const ALL_FIXTURES: [&str; 17] = [
+const ALL_FIXTURES: [&str; 18] = [
     "compliant.yaml",
     "broken-flavor-names.yaml",
     "flavor-disk-abort.yaml",
@@ -61,6 +61,7 @@ const ALL_FIXTURES: [&str; 17] = [
     "no-external-network.yaml",
     "s3-access-denied.yaml",
     "faulty.yaml",
+    "small-quota.yaml",
 ];
 
 /// (vcpus, ram MiB, disk GB, scs:* extra specs) of a standard flavor name, per scs-0103.
@@ -442,6 +443,11 @@ fn compliant_service_sections_pass_the_iaas_checks() {
 #[test]
 fn new_fixtures_change_exactly_one_thing() {
     let base = load("compliant.yaml");
+    assert_differs_only("small-quota.yaml", |f| {
+        assert_eq!((f.quota.instances, f.quota.volumes), (1, 2));
+        assert_eq!((f.quota.gigabytes, f.quota.backups), (10, 1));
+        f.quota = Default::default();
+    });
     assert_differs_only("no-default-rules-api.yaml", |f| {
         f.network.default_rules_api = true
     });

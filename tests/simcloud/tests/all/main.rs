@@ -1,5 +1,5 @@
 //! The simulated cloud's one test binary: HTTP API behaviour per service (`api`, `services`),
-//! fault injection (`faults`), fixture loading (`fixtures`) and the `simcloud` binary
+//! limits and quota enforcement (`quotas`), fault injection (`faults`), fixture loading (`fixtures`) and the `simcloud` binary
 //! (`binary`). One binary links the crate once instead of five times.
 
 #[path = "../common/mod.rs"]
@@ -9,4 +9,5 @@ mod api;
 mod binary;
 mod faults;
 mod fixtures;
+mod quotas;
 mod services;
