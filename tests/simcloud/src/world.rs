@@ -780,13 +780,23 @@ mod tests {
         assert_eq!(match_prefix("/compute/v2.1", "/compute/v2.1"), Some(""));
         assert_eq!(match_prefix("/compute/v2.1", "/compute/v2.10"), None);
         assert_eq!(match_prefix("/compute/v2.1", "/compute"), None);
+        // a placeholder matches a Keystone project id (32 hex digits), not any word
+        let p = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            match_prefix("/volume/v3/{project_id}", &format!("/volume/v3/{p}/types")),
+            Some("/types")
+        );
+        assert_eq!(
+            match_prefix("/volume/v3/{project_id}", "/volume/v3/types"),
+            None
+        );
         assert_eq!(
             match_prefix("/volume/v3/{project_id}", "/volume/v3/abc/types"),
-            Some("/types")
+            None
         );
         assert_eq!(match_prefix("/volume/v3/{project_id}", "/volume/v3/"), None);
         assert_eq!(
-            match_prefix("/swift/v1/AUTH_{project_id}", "/swift/v1/AUTH_12/c"),
+            match_prefix("/swift/v1/AUTH_{project_id}", &format!("/swift/v1/AUTH_{p}/c")),
             Some("/c")
         );
         assert_eq!(

@@ -84,7 +84,7 @@ async fn cinder_auth_project_check_microversions_and_versions() {
     // Another project's URL: Cinder's "Malformed request url".
     let (status, body) = call(
         "GET",
-        &s.url("/volume/v3/0123456789abcdef/types"),
+        &s.url("/volume/v3/0123456789abcdef0123456789abcdef/types"),
         &s.token,
         None,
     )
