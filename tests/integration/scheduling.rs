@@ -47,3 +47,75 @@ fn spinning_components_cannot_starve_an_honest_one() {
         );
     }
 }
+
+/// The write checks of the IaaS scope: scs-0101, scs-0116, scs-0117 (scs-0115 writes only in
+/// its fallback and is left out).
+const WRITES: &str = "scs-0101-.*|scs-0116-.*|scs-0117-.*";
+
+/// Issue 11, quotas: with the OpenStack default quota the write checks run alongside each
+/// other, and the report says why.
+#[test]
+fn write_checks_run_concurrently_when_the_free_quota_holds_them() {
+    let cloud = start_cloud("compliant");
+    let (cli, report) = run_scope(&cloud, WRITES, &["--virtual-clock"]);
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    let line = report["run"]["scs_cert"]["write_checks"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        line.starts_with("concurrent: the free quota holds all 3 write checks at once"),
+        "{line}"
+    );
+    assert!(
+        cli.stderr.contains(&format!("write checks: {line}")),
+        "{}",
+        cli.stderr
+    );
+    // the host read the limits once per service, through the mediation
+    let reqs = cloud.requests();
+    for p in ["/compute/v2.1/limits", "/volume/v3/"] {
+        assert!(
+            reqs.iter()
+                .any(|q| q.method == "GET" && q.path.starts_with(p)),
+            "{p} not read"
+        );
+    }
+}
+
+/// Issue 11, quotas: the official suite runs its write tests one after another, so a project
+/// with room for scs-0101's volume or scs-0117's two volumes, but not all three at once,
+/// passes there. Here the host reads the limits, runs the write checks one after another
+/// (scs-0117 creates its first volume only after scs-0101 has deleted its server), every
+/// testcase passes, and the report names the limiting quota.
+#[test]
+fn write_checks_take_turns_when_the_quota_is_too_small_for_all_at_once() {
+    let cloud = start_cloud("small-quota");
+    let (cli, report) = run_scope(&cloud, WRITES, &["--virtual-clock"]);
+    assert_eq!(cli.code, 0, "{}", cli.stderr);
+    assert_eq!(
+        report["run"]["scs_cert"]["write_checks"],
+        "one after another: volume.volumes: 2 free, 3 needed at once \
+         (scs-0101-entropy 1, scs-0117-volume-backup 2)"
+    );
+    let reqs = cloud.requests();
+    let pos = |pred: &dyn Fn(&simcloud::RecordedRequest) -> bool| reqs.iter().position(pred);
+    let server_deleted = pos(&|q| q.method == "DELETE" && q.path.contains("/servers/"));
+    let server_created = pos(&|q| q.method == "POST" && q.path.ends_with("/servers"));
+    let volume_created = pos(&|q| q.method == "POST" && q.path.ends_with("/volumes"));
+    let (Some(created), Some(deleted), Some(volume)) =
+        (server_created, server_deleted, volume_created)
+    else {
+        panic!(
+            "server create/delete and volume create expected: {server_created:?} {server_deleted:?} {volume_created:?}"
+        );
+    };
+    assert!(
+        volume < created || volume > deleted,
+        "scs-0117's volume was created while scs-0101's server (and its volume) existed"
+    );
+    assert!(
+        reqs.iter().all(|q| q.status != 413 && q.status != 403),
+        "a quota refusal happened"
+    );
+}
