@@ -118,4 +118,35 @@ fn write_checks_take_turns_when_the_quota_is_too_small_for_all_at_once() {
         reqs.iter().all(|q| q.status != 413 && q.status != 403),
         "a quota refusal happened"
     );
+    // and no two write checks overlapped: each one finished before the next one started
+    let lines: Vec<&str> = cli.stderr.lines().collect();
+    let line_of = |check: &str, finished: bool| {
+        lines
+            .iter()
+            .position(|l| {
+                l.starts_with(&format!("scs-cert: {check}: "))
+                    && if finished {
+                        l.contains(" passed, ")
+                    } else {
+                        l.ends_with(": started")
+                    }
+            })
+            .unwrap_or_else(|| panic!("no start/end line of {check} in:\n{}", cli.stderr))
+    };
+    let mut spans: Vec<(usize, usize)> = [
+        "scs-0101-entropy",
+        "scs-0116-key-manager",
+        "scs-0117-volume-backup",
+    ]
+    .iter()
+    .map(|c| (line_of(c, false), line_of(c, true)))
+    .collect();
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        assert!(
+            w[0].1 < w[1].0,
+            "write checks overlapped: {spans:?}\n{}",
+            cli.stderr
+        );
+    }
 }
