@@ -40,8 +40,10 @@ pub mod bindings {
 
 pub mod blockstorage;
 pub mod compute;
+pub mod data;
 pub mod json;
 pub mod key_manager;
+pub mod kubernetes;
 pub mod lines;
 pub mod netsetup;
 pub mod network;
