@@ -8,6 +8,8 @@
 //! - [`scope`]: scope YAML, version selection, targets, testcase filters.
 //! - [`plan`]: which jobs (scope x subject) a run performs; the runner configuration.
 //! - [`bundle`]: check components and their `check.json` metadata; signed bundles.
+//! - [`data`]: signed offline data (`.scsd`): datasets, refresh, verification, what a check
+//!   may read.
 //! - [`trust`]: keys, SSHSIG signatures, allowed_signers, the trust root,
 //!   rollback state.
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
@@ -23,6 +25,7 @@
 //! Nothing in this crate prints to stdout or exits the process.
 pub mod bundle;
 
+pub mod data;
 pub mod errtext;
 pub mod fsutil;
 pub mod mediate;

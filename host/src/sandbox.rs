@@ -208,6 +208,8 @@ pub struct CheckOutcome {
     pub events: Option<Vec<crate::mediate::transcript::Event>>,
     /// Replay divergence, if any.
     pub divergence: Option<crate::mediate::transcript::Divergence>,
+    /// The check's reads of signed data, in order (recorded with `--record`).
+    pub data_reads: Vec<crate::data::access::DataRead>,
 }
 
 /// A component that passed the load checks, ready to instantiate.
@@ -275,6 +277,8 @@ pub struct HostState {
     limits: LogLimits,
     /// Clock reads and sleeps so far (each is recorded with `--record`).
     clock_calls: u64,
+    /// What the check may read of the run's signed data (the `data` interface).
+    data: crate::data::access::CheckData,
 }
 
 /// Clock reads and sleeps one check may make (a poll loop needs hundreds; each call is an
@@ -487,7 +491,8 @@ impl bindings::scs::check::kubernetes::Host for HostState {
 /// Why a check gets no cluster (yet).
 const NO_CLUSTER: &str = "this host version mediates no Kubernetes cluster yet";
 
-/// The offline-data interface (KaaS). Until signed data files land, no run has a dataset.
+/// The offline-data interface (KaaS): the run's verified data file, through the check's
+/// `data:<name>:read` grants; `crate::data::access` decides and records every read.
 impl bindings::scs::check::data::Host for HostState {
     async fn get(
         &mut self,
@@ -495,10 +500,19 @@ impl bindings::scs::check::data::Host for HostState {
     ) -> wasmtime::Result<
         Result<bindings::scs::check::data::Dataset, bindings::scs::check::data::Error>,
     > {
-        Ok(Err(bindings::scs::check::data::Error::Missing(format!(
-            "no dataset {:?} in this run (this host version reads no data files yet)",
-            crate::errtext::bounded_text(&name, 64)
-        ))))
+        use crate::data::access::Served;
+        use bindings::scs::check::data::{Dataset, Error};
+        Ok(match self.data.get(&name).map_err(wasmtime::Error::msg)? {
+            Served::Dataset(d, generated_at) => Ok(Dataset {
+                name: d.name.clone(),
+                generated_at,
+                sha256: d.sha256.clone(),
+                content: d.content.to_vec(),
+            }),
+            Served::Denied(m) => Err(Error::Denied(m)),
+            Served::Missing(m) => Err(Error::Missing(m)),
+            Served::Stale(m) => Err(Error::Stale(m)),
+        })
     }
 }
 
@@ -1016,11 +1030,36 @@ impl Sandbox {
     }
 
     /// Run one check in a fresh store. Never fails: every problem becomes
-    /// an ABORT reason in the outcome.
+    /// an ABORT reason in the outcome. The check has no signed data (see
+    /// [`Sandbox::run_with_data`]).
     pub async fn run(
         &self,
         loaded: &LoadedComponent,
         mediator: CheckMediator,
+        testcases: &[String],
+        params: &[(String, String)],
+        timeout: Duration,
+        memory_mib: u64,
+    ) -> CheckOutcome {
+        self.run_with_data(
+            loaded,
+            mediator,
+            crate::data::access::CheckData::default(),
+            testcases,
+            params,
+            timeout,
+            memory_mib,
+        )
+        .await
+    }
+
+    /// [`Sandbox::run`] with the check's access to the run's signed data.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn run_with_data(
+        &self,
+        loaded: &LoadedComponent,
+        mediator: CheckMediator,
+        data: crate::data::access::CheckData,
         testcases: &[String],
         params: &[(String, String)],
         timeout: Duration,
@@ -1051,6 +1090,7 @@ impl Sandbox {
             logs: Vec::new(),
             log_bytes: 0,
             clock_calls: 0,
+            data,
             logs_dropped: 0,
             limits: LogLimits {
                 lines: self.config.max_log_lines,
@@ -1178,6 +1218,7 @@ impl Sandbox {
             elapsed: started.elapsed(),
             events: state.mediator.take_events(),
             divergence,
+            data_reads: state.data.take_reads(),
         }
     }
 }

@@ -142,6 +142,22 @@ pub struct CheckMeta {
     pub quota: Option<std::collections::BTreeMap<String, u64>>,
 }
 
+impl CheckMeta {
+    /// The capabilities the mediation grants: all but the `data:<name>:read` ones.
+    pub fn mediated_capabilities(&self) -> Vec<String> {
+        crate::data::split_capabilities(&self.capabilities)
+            .map(|(mediated, _)| mediated)
+            .unwrap_or_default()
+    }
+
+    /// The datasets its `data:<name>:read` capabilities let it read.
+    pub fn datasets(&self) -> std::collections::BTreeSet<String> {
+        crate::data::split_capabilities(&self.capabilities)
+            .map(|(_, datasets)| datasets)
+            .unwrap_or_default()
+    }
+}
+
 /// A check ready to compile: metadata, bytes and digest.
 #[derive(Debug, Clone)]
 pub struct LoadedCheck {
@@ -212,7 +228,9 @@ pub(crate) fn validate_meta(
             )));
         }
     }
-    crate::mediate::Grants::from_capabilities(&meta.capabilities)
+    let (mediated, _datasets) = crate::data::split_capabilities(&meta.capabilities)
+        .map_err(|e| err(format!("capabilities: {e}")))?;
+    crate::mediate::Grants::from_capabilities(&mediated)
         .map_err(|e| err(format!("capabilities: {e}")))?;
     if let Some(name) = meta
         .quota
@@ -343,6 +361,17 @@ mod tests {
         let e = validate_meta(&m, p, "a").expect_err("refused").to_string();
         assert!(
             e.starts_with("x/check.json: quota: \"volume.disks\" is not a quota"),
+            "{e}"
+        );
+        // data capabilities (issue 10): read-only, named datasets
+        let mut m = meta("a");
+        m.capabilities.push("data:k8s-eol:read".into());
+        assert!(validate_meta(&m, p, "a").is_ok());
+        assert_eq!(m.mediated_capabilities(), vec!["openstack:compute:read"]);
+        m.capabilities.push("data:k8s-eol:write".into());
+        let e = validate_meta(&m, p, "a").expect_err("refused").to_string();
+        assert!(
+            e.starts_with("x/check.json: capabilities: capability \"data:k8s-eol:write\""),
             "{e}"
         );
         for (t, ok) in [(0, false), (1, true), (600, true), (601, false)] {

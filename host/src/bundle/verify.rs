@@ -37,7 +37,9 @@ impl From<TrustError> for Refusal {
                 RootError::Unsigned => Reason::Unsigned,
                 RootError::UnknownKey { .. } => Reason::UnknownKey,
                 RootError::KeyExpired { .. } => Reason::KeyExpired,
-                RootError::BundleThreshold { .. } => Reason::Threshold,
+                RootError::BundleThreshold { .. } | RootError::DataThreshold { .. } => {
+                    Reason::Threshold
+                }
                 RootError::DelegationPrefix { .. } | RootError::DelegationClaim(_) => {
                     Reason::DelegationPrefix
                 }
@@ -48,6 +50,7 @@ impl From<TrustError> for Refusal {
             },
             TrustError::State(
                 StateError::Rollback { .. }
+                | StateError::DataRollback { .. }
                 | StateError::Fork { .. }
                 | StateError::RootRollback { .. },
             ) => Reason::Rollback,
@@ -144,10 +147,10 @@ pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
 /// over its bytes before anything reads them).
 #[derive(Debug, Clone)]
 pub struct Parts {
-    files: BTreeMap<String, Vec<u8>>,
-    manifest_bytes: Vec<u8>,
-    signatures: BTreeMap<String, String>,
-    archive_sha256: String,
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) manifest_bytes: Vec<u8>,
+    pub(crate) signatures: BTreeMap<String, String>,
+    pub(crate) archive_sha256: String,
 }
 
 impl Parts {
@@ -209,10 +212,20 @@ fn verify_signatures(
             "the bundle carries no signature (sign it with `scs-cert bundle sign`)",
         ));
     }
+    verify_signatures_in(manifest_bytes, signatures, BUNDLE_NAMESPACE)
+}
+
+/// Verify every signature over the exact manifest bytes in `namespace` (bundles and data files
+/// share this); the signer keys, one per key. No signature at all gives no keys.
+pub(crate) fn verify_signatures_in(
+    manifest_bytes: &[u8],
+    signatures: &BTreeMap<String, String>,
+    namespace: &str,
+) -> Result<Vec<ssh_key::PublicKey>, Refusal> {
     let mut seen = BTreeSet::new();
     let mut keys = Vec::new();
     for (path, text) in signatures {
-        let key = sshsig::verify(text, manifest_bytes, BUNDLE_NAMESPACE)
+        let key = sshsig::verify(text, manifest_bytes, namespace)
             .map_err(|e| Refusal::new(Reason::BadSignature, format!("{path}: {e}")))?;
         if seen.insert(sshsig::key_id(&key)) {
             keys.push(key);
@@ -238,53 +251,59 @@ pub fn read_bundle_file(path: &Path) -> Result<Vec<u8>, super::BundleError> {
     })
 }
 
+/// Every file in `files` listed in `listed`, every listed file present and matching its sha256
+/// and size, nothing listed twice (bundles and data files share this rule). Returns path →
+/// sha256 (each file hashed once).
+pub(crate) fn check_listed(
+    files: &BTreeMap<String, Vec<u8>>,
+    listed_files: &[super::manifest::FileEntry],
+) -> Result<BTreeMap<String, String>, Refusal> {
+    let mut digests = BTreeMap::new();
+    let listed: BTreeMap<&str, &super::manifest::FileEntry> =
+        listed_files.iter().map(|f| (f.path.as_str(), f)).collect();
+    if listed.len() != listed_files.len() {
+        return Err(Refusal::new(
+            Reason::Malformed,
+            "manifest.json lists a file twice",
+        ));
+    }
+    for path in files.keys() {
+        if !listed.contains_key(path.as_str()) {
+            return Err(Refusal::new(
+                Reason::UnlistedFile,
+                format!("{path} is in the archive but not in manifest.json"),
+            ));
+        }
+    }
+    for (path, entry) in &listed {
+        let Some(data) = files.get(*path) else {
+            return Err(Refusal::new(
+                Reason::MissingFile,
+                format!("{path} is listed in manifest.json but missing from the archive"),
+            ));
+        };
+        let actual = sha256_hex(data);
+        if data.len() as u64 != entry.size || actual != entry.sha256 {
+            return Err(Refusal::new(
+                Reason::DigestMismatch,
+                format!(
+                    "{path}: sha256 {actual} ({} bytes) differs from the manifest's {} ({} bytes)",
+                    data.len(),
+                    entry.sha256,
+                    entry.size
+                ),
+            ));
+        }
+        digests.insert(path.to_string(), actual);
+    }
+    Ok(digests)
+}
+
 impl Opened {
     /// Every file listed, present, and matching its sha256 and size; nothing
     /// unlisted. Returns path → sha256 (each file hashed once).
     pub(crate) fn check_files(&self) -> Result<BTreeMap<String, String>, Refusal> {
-        let mut digests = BTreeMap::new();
-        let listed: BTreeMap<&str, &super::manifest::FileEntry> = self
-            .manifest
-            .files
-            .iter()
-            .map(|f| (f.path.as_str(), f))
-            .collect();
-        if listed.len() != self.manifest.files.len() {
-            return Err(Refusal::new(
-                Reason::Malformed,
-                "manifest.json lists a file twice",
-            ));
-        }
-        for path in self.files.keys() {
-            if !listed.contains_key(path.as_str()) {
-                return Err(Refusal::new(
-                    Reason::UnlistedFile,
-                    format!("{path} is in the archive but not in manifest.json"),
-                ));
-            }
-        }
-        for (path, entry) in &listed {
-            let Some(data) = self.files.get(*path) else {
-                return Err(Refusal::new(
-                    Reason::MissingFile,
-                    format!("{path} is listed in manifest.json but missing from the archive"),
-                ));
-            };
-            let actual = sha256_hex(data);
-            if data.len() as u64 != entry.size || actual != entry.sha256 {
-                return Err(Refusal::new(
-                    Reason::DigestMismatch,
-                    format!(
-                        "{path}: sha256 {actual} ({} bytes) differs from the manifest's {} ({} bytes)",
-                        data.len(),
-                        entry.sha256,
-                        entry.size
-                    ),
-                ));
-            }
-            digests.insert(path.to_string(), actual);
-        }
-        Ok(digests)
+        check_listed(&self.files, &self.manifest.files)
     }
 
     /// The checks (metadata validated, layout checked), sorted by id;

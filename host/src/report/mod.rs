@@ -204,6 +204,44 @@ pub struct Provenance {
     /// The verified signed bundle the checks came from; `None`: an unsigned
     /// development checks directory (`--checks DIR`, `checks_trust: unsigned-dev`).
     pub bundle: Option<BundleProvenance>,
+    /// The signed data file the checks could read (`--data`); `None`: the run had none (no
+    /// `data` block is written).
+    pub data: Option<DataProvenance>,
+}
+
+/// `run.scs_cert.data`: which signed data file the run used, how old it was, who signed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataProvenance {
+    /// Data file name.
+    pub name: String,
+    /// Its sequence.
+    pub sequence: u64,
+    /// sha256 of the exact manifest bytes (the signed object).
+    pub manifest_sha256: String,
+    /// sha256 of the .scsd file.
+    pub archive_sha256: String,
+    /// When the sources were fetched (RFC 3339).
+    pub generated_at: String,
+    /// Its expiry (RFC 3339).
+    pub expires: String,
+    /// Key ids whose signatures counted (empty on a replay).
+    pub signers: Vec<String>,
+    /// `data`, `bundle` (a root without a data role) or `unverified` (a replay).
+    pub authorized_by: String,
+    /// Trust root version that authorized it (0 on a replay).
+    pub root_version: u64,
+    /// (dataset name, sha256) of every dataset it holds.
+    pub datasets: Vec<(String, String)>,
+    /// `--max-data-age` in hours (live runs).
+    pub max_age_hours: Option<i64>,
+    /// The data's age at the run's start, in hours (live runs).
+    pub age_hours: Option<i64>,
+    /// Whether the run fetched the data itself (`run --refresh-data`).
+    pub refreshed: bool,
+    /// `live` or `replayed`.
+    pub mode: String,
+    /// sha256 of the transcript's data record (`data.json`) this run wrote or replayed.
+    pub record_sha256: Option<String>,
 }
 
 /// `run.scs_cert.bundle`: which signed bundle ran, who signed it, under which root.
@@ -534,6 +572,42 @@ impl Report {
                 let _ = writeln!(o, "      root_version: {}", b.root_version);
             }
         }
+        if let Some(d) = &p.data {
+            o.push_str("    data:\n");
+            let _ = writeln!(o, "      name: {}", yaml_str(&d.name));
+            let _ = writeln!(o, "      sequence: {}", d.sequence);
+            let _ = writeln!(o, "      manifest_sha256: {}", yaml_str(&d.manifest_sha256));
+            let _ = writeln!(o, "      archive_sha256: {}", yaml_str(&d.archive_sha256));
+            let _ = writeln!(o, "      generated_at: {}", yaml_str(&d.generated_at));
+            let _ = writeln!(o, "      expires: {}", yaml_str(&d.expires));
+            o.push_str("      signers:");
+            list(&mut o, "      ", &d.signers);
+            let _ = writeln!(o, "      authorized_by: {}", yaml_str(&d.authorized_by));
+            let _ = writeln!(o, "      root_version: {}", d.root_version);
+            if d.datasets.is_empty() {
+                o.push_str("      datasets: []\n");
+            } else {
+                o.push_str("      datasets:\n");
+            }
+            for (name, sha) in &d.datasets {
+                let _ = writeln!(o, "      - name: {}", yaml_str(name));
+                let _ = writeln!(o, "        sha256: {}", yaml_str(sha));
+            }
+            if let Some(h) = d.max_age_hours {
+                let _ = writeln!(o, "      max_age_hours: {h}");
+            }
+            if let Some(h) = d.age_hours {
+                let _ = writeln!(o, "      age_hours: {h}");
+            }
+            let _ = writeln!(o, "      refreshed: {}", d.refreshed);
+            let _ = writeln!(o, "      mode: {}", yaml_str(&d.mode));
+            match &d.record_sha256 {
+                Some(r) => {
+                    let _ = writeln!(o, "      record_sha256: {}", yaml_str(r));
+                }
+                None => o.push_str("      record_sha256: null\n"),
+            }
+        }
         o
     }
 
@@ -648,6 +722,7 @@ mod tests {
                 write_checks: None,
                 transcript: None,
                 bundle: None,
+                data: None,
             },
         }
     }

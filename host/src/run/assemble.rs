@@ -66,9 +66,12 @@ fn invocation_of(p: &Planned, o: &CheckOutcome) -> (Invocation, ComponentProvena
         id: p.check.meta.id.clone(),
         version: p.check.meta.version.clone(),
         sha256: p.check.sha256.clone(),
-        capabilities: Grants::from_capabilities(&p.check.meta.capabilities)
+        capabilities: Grants::from_capabilities(&p.check.meta.mediated_capabilities())
             .map(|g| g.to_capabilities())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into_iter()
+            .chain(p.check.meta.datasets().iter().map(|d| crate::data::capability(d)))
+            .collect(),
         invocation: p.invocation.clone(),
         requests: o.stats.requests,
         elapsed_ms: o.elapsed.as_millis() as u64,
@@ -147,6 +150,7 @@ pub(super) fn assemble_report(
                     authorized_by: b.authorized_by.clone(),
                     root_version: b.root_version,
                 }),
+            data: None,
             transcript,
         },
     }

@@ -20,6 +20,7 @@ pub(super) async fn run_components(
     opts: &RunOptions,
     planned: &[Planned],
     target: &Target,
+    data: &super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: &ProgressFn,
     writes_one_at_a_time: bool,
@@ -34,6 +35,7 @@ pub(super) async fn run_components(
         let job = ComponentJob {
             sandbox: sandbox.clone(),
             target: target.clone(),
+            data: data.clone(),
             params: params.clone(),
             progress: progress.clone(),
             check: p.check.clone(),
@@ -43,7 +45,7 @@ pub(super) async fn run_components(
         };
         let sem = sem.clone();
         let turn = (writes_one_at_a_time
-            && Grants::from_capabilities(&p.check.meta.capabilities).is_ok_and(|g| g.has_write()))
+            && Grants::from_capabilities(&p.check.meta.mediated_capabilities()).is_ok_and(|g| g.has_write()))
         .then(|| write_turn.clone());
         handles.push(tokio::spawn(async move {
             // the write turn first, so that a waiting write check holds no job slot
@@ -72,6 +74,7 @@ pub(super) async fn run_components(
 struct ComponentJob {
     sandbox: Arc<Sandbox>,
     target: Target,
+    data: super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: ProgressFn,
     check: LoadedCheck,
@@ -113,7 +116,7 @@ impl ComponentJob {
 
     /// Run a compiled component against the live cloud or its transcript.
     async fn run_loaded(&self, id: &str, loaded: &LoadedComponent) -> CheckOutcome {
-        let grants = Grants::from_capabilities(&self.check.meta.capabilities).unwrap_or_default();
+        let grants = Grants::from_capabilities(&self.check.meta.mediated_capabilities()).unwrap_or_default();
         let (timeout, memory) = self.sandbox.effective_limits(
             self.check.meta.limits.timeout_secs,
             self.check.meta.limits.memory_mib,
@@ -141,15 +144,17 @@ impl ComponentJob {
                 );
         let mut outcome = self
             .sandbox
-            .run(
+            .run_with_data(
                 loaded,
                 mediator,
+                self.data.for_check(&self.check),
                 &self.testcases,
                 &self.params,
                 timeout,
                 memory,
             )
             .await;
+        super::data::no_pass_on_stale(&mut outcome);
         if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
             self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)
                 .await;
@@ -213,5 +218,6 @@ pub(super) fn abort_outcome(testcases: &[String], reason: &str) -> CheckOutcome 
         elapsed: Duration::ZERO,
         events: None,
         divergence: None,
+        data_reads: Vec::new(),
     }
 }

@@ -20,10 +20,12 @@
 
 mod assemble;
 mod component;
+mod data;
 pub mod reproduce;
 
 use assemble::{assemble_report, console_summary, overall, write_transcript};
 use component::{abort_outcome, run_components};
+use data::{data_source, write_data_record};
 
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};
@@ -68,6 +70,9 @@ pub enum RunError {
     /// The transcript could not be read or written.
     #[error(transparent)]
     Transcript(#[from] transcript::TranscriptError),
+    /// The transcript's data record could not be read or written.
+    #[error("{0}")]
+    DataRecord(String),
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
@@ -142,6 +147,10 @@ pub struct RunOptions {
     /// The transcript already loaded (and digest-checked) by the caller; used instead of
     /// reading `replay` again (`report reproduce` reads it once) [default: none].
     pub replay_transcript: Option<Arc<transcript::LoadedTranscript>>,
+    /// The run's signed data (`--data`, verified by the caller, with `--max-data-age`);
+    /// `None`: no data file, a check that reads a dataset gets `missing` [default: none]. On
+    /// a replay the data comes from the transcript instead.
+    pub data: Option<Arc<crate::data::access::RunData>>,
 }
 
 /// Progress events for the CLI's display.
@@ -271,7 +280,7 @@ async fn write_schedule(
     let writes: Vec<crate::quota::WriteCheck> = planned
         .iter()
         .filter(|p| {
-            crate::mediate::Grants::from_capabilities(&p.check.meta.capabilities)
+            crate::mediate::Grants::from_capabilities(&p.check.meta.mediated_capabilities())
                 .is_ok_and(|g| g.has_write())
         })
         .map(|p| crate::quota::WriteCheck {
@@ -327,6 +336,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         !plan.planned.is_empty() && replay.is_none(),
     )?;
     let checked_at = chrono::Local::now().naive_local();
+    let data = data_source(opts, replay.is_some())?;
     let connected = connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?;
     let mut schedule = None;
     let mut outcomes = match &connected.target {
@@ -347,6 +357,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 opts,
                 &plan.planned,
                 target,
+                &data,
                 params,
                 &progress,
                 one_at_a_time,
@@ -375,6 +386,10 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         )?),
         None => None,
     };
+    let data_record = match &opts.record {
+        Some(dir) => write_data_record(dir, &data, &plan.planned, &outcomes)?,
+        None => None,
+    };
     let divergences: Vec<String> = outcomes
         .iter()
         .filter_map(|o| o.divergence.as_ref().map(|d| d.to_string()))
@@ -389,6 +404,10 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         replay.as_deref(),
     );
     report.provenance.write_checks = schedule.map(|s| s.line());
+    report.provenance.data = data.provenance(data_record);
+    if let Some(f) = opts.data.as_ref().and_then(|d| d.file.as_ref()) {
+        report.provenance.overrides.extend(f.overrides.iter().cloned());
+    }
     if let Some(out) = &opts.output {
         report.write(out)?;
     }

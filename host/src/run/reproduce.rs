@@ -87,6 +87,10 @@ pub struct Claims {
     pub transcript_sha256: Option<String>,
     /// The bundle manifest digest the report names.
     pub bundle_manifest_sha256: Option<String>,
+    /// The data file manifest digest the report names (`run.scs_cert.data`).
+    pub data_manifest_sha256: Option<String>,
+    /// The digest of the transcript's data record the report names.
+    pub data_record_sha256: Option<String>,
     /// Whether the run included the recommended targets.
     pub recommended: bool,
     /// Whether the run used unsigned development checks (`checks_trust: unsigned-dev`).
@@ -158,6 +162,8 @@ fn claims_of(doc: &Value, name: String) -> Result<Claims, ReproduceError> {
         forced_tests: s(&doc["run"]["forced_tests"]),
         transcript_sha256: s(&provenance["transcript"]["sha256"]),
         bundle_manifest_sha256: s(&provenance["bundle"]["manifest_sha256"]),
+        data_manifest_sha256: s(&provenance["data"]["manifest_sha256"]),
+        data_record_sha256: s(&provenance["data"]["record_sha256"]),
         recommended: doc["run"]["argv"]
             .as_array()
             .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("--recommended"))),
@@ -252,6 +258,7 @@ pub async fn replay(
         None => mismatches.push("the report names no transcript (it was not recorded)".to_string()),
         _ => {}
     }
+    mismatches.extend(data_mismatch(claims, &inputs.transcript));
     let (_tmp, scope) = match (&inputs.scope, &bundle) {
         (Some(p), _) => (None, p.clone()),
         (None, Some((verified, file))) => {
@@ -297,6 +304,44 @@ fn bundle_mismatch(bundle: Option<&VerifiedBundle>, claims: &Claims) -> Vec<Stri
     }
 }
 
+/// The data the report names vs the transcript's data record (`data.json`): the record's
+/// digest, and the manifest digest of the data file embedded in it.
+fn data_mismatch(claims: &Claims, transcript: &Path) -> Vec<String> {
+    use crate::data::access::{RECORD_FILE, TranscriptData};
+    let path = transcript.join(RECORD_FILE);
+    let Some(want) = &claims.data_record_sha256 else {
+        return match &claims.data_manifest_sha256 {
+            Some(m) => vec![format!(
+                "the report names data file manifest {m} but no data record of the transcript"
+            )],
+            None => Vec::new(),
+        };
+    };
+    let bytes = match crate::fsutil::read_bounded(&path, 2 * crate::data::file::MAX_DATA_FILE_BYTES)
+    {
+        Ok(b) => b,
+        Err(e) => return vec![format!("the transcript's data record: {e}")],
+    };
+    let mut out = Vec::new();
+    let got = crate::bundle::manifest::sha256_hex(&bytes);
+    if &got != want {
+        out.push(format!(
+            "transcript data record sha256 {got} differs from the report's {want}"
+        ));
+    }
+    match TranscriptData::parse(&bytes) {
+        Ok((_, Some(f))) if Some(&f.manifest_sha256) != claims.data_manifest_sha256.as_ref() => out
+            .push(format!(
+                "the transcript's data file manifest sha256 {} differs from the report's {}",
+                f.manifest_sha256,
+                claims.data_manifest_sha256.as_deref().unwrap_or("(none)")
+            )),
+        Ok(_) => {}
+        Err(e) => out.push(e),
+    }
+    out
+}
+
 /// The run options of the replay: the report's selection, the transcript as the cloud.
 fn replay_options(
     claims: &Claims,
@@ -331,7 +376,9 @@ fn replay_options(
         record: None,
         replay: Some(inputs.transcript.clone()),
         replay_transcript: None,
+        data: None,
         bundle,
+        kube: Default::default(),
     }
 }
 

@@ -122,6 +122,20 @@ pub enum RootError {
         /// Root version.
         version: u64,
     },
+    /// Below the threshold of the role that signs data files.
+    #[error(
+        "signed by {have} trusted data key(s); the {role} role needs {need} to sign a data file (root version {version})"
+    )]
+    DataThreshold {
+        /// Valid trusted signers.
+        have: usize,
+        /// `data`, or `bundle` when the root has no data role.
+        role: &'static str,
+        /// Threshold.
+        need: u32,
+        /// Root version.
+        version: u64,
+    },
     /// A delegated signer signed a check outside its prefixes.
     #[error(
         "check {check} is outside the id prefixes of delegation(s) {delegations} that signed this bundle"
@@ -252,6 +266,11 @@ pub struct Roles {
     pub root: Role,
     /// Signs whole bundles.
     pub bundle: Role,
+    /// Signs data files (`.scsd`, the offline datasets checks read; see docs/data.md). Optional,
+    /// so roots written before data files existed stay valid (and keep their canonical bytes):
+    /// without it, the `bundle` role signs data files too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Role>,
 }
 
 /// Lets contributor keys sign some checks only.
@@ -391,6 +410,9 @@ impl RootBody {
         let (root, bundle) = (&self.roles.root, &self.roles.bundle);
         self.check_role("roles.root", &root.keys, root.threshold, &keys)?;
         self.check_role("roles.bundle", &bundle.keys, bundle.threshold, &keys)?;
+        if let Some(data) = &self.roles.data {
+            self.check_role("roles.data", &data.keys, data.threshold, &keys)?;
+        }
         self.check_delegations(&keys)?;
         Ok(ValidatedBody { keys, expires })
     }
@@ -469,7 +491,8 @@ impl RootBody {
     }
 
     /// `delegations`: unique non-empty names, a valid role each, non-empty
-    /// prefixes, capability patterns of the form `openstack:<service>:<access>`.
+    /// prefixes, capability patterns of the form `openstack:<service>:<access>` or
+    /// `data:<dataset>:read`.
     fn check_delegations(&self, keys: &RootKeys) -> Result<(), TrustError> {
         let mut names = BTreeSet::new();
         for d in &self.delegations {
@@ -485,10 +508,15 @@ impl RootBody {
             }
             for c in &d.capabilities {
                 let parts: Vec<&str> = c.split(':').collect();
-                if parts.len() != 3 || parts[0] != "openstack" || parts.iter().any(|p| p.is_empty())
+                // `data:<dataset|*>:read` lets a delegation sign checks that read signed data.
+                let data_read = parts.len() == 3 && parts[0] == "data" && parts[2] == "read";
+                if !data_read
+                    && (parts.len() != 3
+                        || parts[0] != "openstack"
+                        || parts.iter().any(|p| p.is_empty()))
                 {
                     return Err(self.invalid(format!(
-                        "{label}: capability pattern {c:?} is not openstack:<service|*>:<read|write|*>"
+                        "{label}: capability pattern {c:?} is not openstack:<service|*>:<read|write|*> or data:<dataset|*>:read"
                     )));
                 }
             }
@@ -760,6 +788,60 @@ impl TrustRoot {
         authorize_delegated(&active, &keys.trusted, checks, other_files)
     }
 
+    /// The role that signs data files: `data`, or `bundle` for roots without a data role.
+    pub fn data_role(&self) -> (&'static str, &Role) {
+        match &self.file.signed.roles.data {
+            Some(r) => ("data", r),
+            None => ("bundle", &self.file.signed.roles.bundle),
+        }
+    }
+
+    /// Decide whether `signers` (keys whose signatures over a data file's manifest verified)
+    /// authorize a data file: a threshold of the data role's keys (see [`Self::data_role`]),
+    /// each in the root and not expired at `now`. Delegations never sign data.
+    pub(crate) fn authorize_data(
+        &self,
+        signers: &[PublicKey],
+        now: DateTime<Utc>,
+    ) -> Result<Authorization, TrustError> {
+        if signers.is_empty() {
+            return Err(RootError::Unsigned.into());
+        }
+        let keys = self.classify_signers(signers, now);
+        let (name, role) = self.data_role();
+        let have = count(role, &keys.trusted);
+        if have >= role.threshold as usize {
+            return Ok(Authorization {
+                authorized_by: name.to_string(),
+                signers: role
+                    .keys
+                    .iter()
+                    .filter(|k| keys.trusted.contains(*k))
+                    .cloned()
+                    .collect(),
+            });
+        }
+        if keys.trusted.is_empty() && !keys.expired.is_empty() {
+            return Err(RootError::KeyExpired {
+                key_ids: keys.expired.into_iter().collect::<Vec<_>>().join(", "),
+            }
+            .into());
+        }
+        if have == 0 && !keys.unknown.is_empty() {
+            return Err(RootError::UnknownKey {
+                key_ids: keys.unknown.into_iter().collect::<Vec<_>>().join(", "),
+            }
+            .into());
+        }
+        Err(RootError::DataThreshold {
+            have,
+            role: name,
+            need: role.threshold,
+            version: self.version(),
+        }
+        .into())
+    }
+
     /// Sort the signers' key ids by what this root says about them at `now`.
     fn classify_signers(&self, signers: &[PublicKey], now: DateTime<Utc>) -> SignerKeys {
         let mut keys = SignerKeys::default();
@@ -971,6 +1053,7 @@ pub fn new_body(
                 keys: bundle,
                 threshold: bundle_threshold,
             },
+            data: None,
         },
         delegations: Vec::new(),
     }
@@ -994,6 +1077,7 @@ pub fn prune_keys(body: &mut RootBody) {
         .keys
         .iter()
         .chain(&body.roles.bundle.keys)
+        .chain(body.roles.data.iter().flat_map(|r| r.keys.iter()))
         .chain(body.delegations.iter().flat_map(|d| d.keys.iter()))
         .cloned()
         .collect();

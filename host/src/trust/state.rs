@@ -1,4 +1,5 @@
-//! Rollback state: the highest bundle `sequence` accepted per bundle name, and the highest
+//! Rollback state: the highest bundle `sequence` accepted per bundle name (and, apart, per data
+//! file name: `data`), and the highest
 //! trust-root version seen per installed root (so a key removed by a rotation stays removed,
 //! even for a bundle that omits the newer root).
 //!
@@ -59,6 +60,18 @@ pub enum StateError {
         /// Recorded.
         accepted: u64,
     },
+    /// A data file older than the one accepted.
+    #[error(
+        "data file {name} sequence {sequence} is older than sequence {accepted} already accepted (rollback); take the newest data file (or --allow-downgrade)"
+    )]
+    DataRollback {
+        /// Data file name.
+        name: String,
+        /// Offered.
+        sequence: u64,
+        /// Recorded.
+        accepted: u64,
+    },
     /// A trust root older than one already seen for the same installed root.
     #[error(
         "trust root version {version} is older than version {seen} already seen for this installed root \
@@ -93,7 +106,7 @@ pub struct Accepted {
     pub sequence: u64,
     /// sha256 of that bundle's manifest.
     pub manifest_sha256: String,
-    /// Its version.
+    /// Its version (for a data file: its `generated_at`).
     pub version: String,
     /// When it was first accepted (RFC 3339).
     pub accepted_at: String,
@@ -108,6 +121,10 @@ pub struct State {
     /// Installed root (sha256 of its canonical signed body) → highest root version seen.
     #[serde(default)]
     pub roots: BTreeMap<String, u64>,
+    /// Data file name → record (signed offline data, `.scsd`; the same rollback rule as
+    /// bundles, kept apart so a data file and a bundle may share a name).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, Accepted>,
 }
 
 /// The exclusive lock of a state directory, held while the state is read and replaced.
@@ -202,6 +219,62 @@ impl State {
             .into());
         }
         Ok(())
+    }
+
+    /// The rollback rule for a data file `name` at `sequence` with manifest digest
+    /// `manifest_sha256` (as [`State::check`] for bundles).
+    pub fn check_data(
+        &self,
+        name: &str,
+        sequence: u64,
+        manifest_sha256: &str,
+    ) -> Result<(), TrustError> {
+        let Some(a) = self.data.get(name) else {
+            return Ok(());
+        };
+        if sequence < a.sequence {
+            return Err(StateError::DataRollback {
+                name: name.into(),
+                sequence,
+                accepted: a.sequence,
+            }
+            .into());
+        }
+        if sequence == a.sequence && manifest_sha256 != a.manifest_sha256 {
+            return Err(StateError::Fork {
+                name: format!("data file {name}"),
+                sequence,
+                accepted: a.manifest_sha256.clone(),
+                offered: manifest_sha256.into(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Record an accepted data file (never lowers a recorded sequence).
+    pub fn record_data(
+        dir: &Path,
+        name: &str,
+        sequence: u64,
+        manifest_sha256: &str,
+        generated_at: &str,
+    ) -> Result<(), TrustError> {
+        Self::update(dir, |state| {
+            if state.data.get(name).is_some_and(|a| a.sequence >= sequence) {
+                return false;
+            }
+            state.data.insert(
+                name.to_string(),
+                Accepted {
+                    sequence,
+                    manifest_sha256: manifest_sha256.into(),
+                    version: generated_at.into(),
+                    accepted_at: super::root::fmt_time(chrono::Utc::now()),
+                },
+            );
+            true
+        })
     }
 
     /// The root rule: `version` of the root installed as `anchor` must not be older than the
