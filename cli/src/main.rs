@@ -45,6 +45,9 @@ pub const EXIT_UNDELIVERED: u8 = 8;
 /// Exit code: the monitor refused the report (401, 415, other 4xx); it
 /// stays in the spool.
 pub const EXIT_REFUSED: u8 = 9;
+/// Exit code: the kubeconfig (or the exec credential plugin it names) is unusable, for a run
+/// whose checks need a Kubernetes cluster.
+pub const EXIT_KUBECONFIG: u8 = 10;
 
 /// scs-cert: certify a cloud against Sovereign Cloud Stack standards with
 /// sandboxed WebAssembly checks.

@@ -22,7 +22,7 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
-                  6 replay diverged; 20-40 the --bundle was refused (see `scs-cert bundle verify --help`); with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
+                  6 replay diverged; 10 unusable kubeconfig; 20-40 the --bundle was refused (see `scs-cert bundle verify --help`); with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
                   Several subjects or scopes: the worst verdict. All codes: docs/cli.md#exit-codes."
 )]
 pub struct RunArgs {
@@ -119,6 +119,14 @@ pub struct RunArgs {
     /// component and the run exits with 6.
     #[arg(long = "replay", value_name = "DIR")]
     pub replay: Option<PathBuf>,
+    /// The kubeconfig context for checks that use a Kubernetes cluster (KaaS scope)
+    /// [default: the kubeconfig's current-context]. The kubeconfig is -a kubeconfig=PATH,
+    /// else $KUBECONFIG, else ~/.kube/config (docs/cli.md#kubernetes-clusters).
+    #[arg(long = "context", value_name = "NAME")]
+    pub context: Option<String>,
+    /// Longest a kubeconfig exec credential plugin may run, each time, in seconds.
+    #[arg(long = "exec-timeout", value_name = "SECS", default_value_t = 30)]
+    pub exec_timeout: u64,
     /// Debug logging to stderr (every API call with method, URL, status, bytes, duration).
     #[arg(short = 'v', long = "verbose", visible_alias = "debug")]
     pub verbose: bool,
@@ -254,6 +262,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         record: args.record.clone(),
         replay: args.replay.clone(),
         replay_transcript: None,
+        kube: scs_cert_host::mediate::kube::KubeOptions {
+            context: args.context.clone(),
+            exec_timeout: Duration::from_secs(args.exec_timeout.max(1)),
+            ..Default::default()
+        },
     };
     let planned = match super::report::plan_jobs(
         &opts,
@@ -286,6 +299,9 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     match result {
         Err(e) => {
             eprintln!("scs-cert: error: {e}");
+            if e.is_kubeconfig() {
+                return ExitCode::from(super::EXIT_KUBECONFIG);
+            }
             ExitCode::from(if e.is_bad_input() {
                 EXIT_BAD_INPUT
             } else {

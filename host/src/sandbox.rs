@@ -460,36 +460,70 @@ impl wit_os::Host for HostState {
     }
 }
 
-/// The cluster interface (KaaS). Until the Kubernetes mediation lands, no run has a cluster:
-/// every request is a `no-cluster` error naming that.
-impl bindings::scs::check::kubernetes::Host for HostState {
+use bindings::scs::check::kubernetes as wit_kube;
+
+fn to_kube_request(r: wit_kube::Request) -> mediate::kube::KubeRequest {
+    mediate::kube::KubeRequest {
+        method: match r.method {
+            wit_kube::Method::Get => mediate::Method::Get,
+            wit_kube::Method::Head => mediate::Method::Head,
+            wit_kube::Method::Post => mediate::Method::Post,
+            wit_kube::Method::Put => mediate::Method::Put,
+            wit_kube::Method::Patch => mediate::Method::Patch,
+            wit_kube::Method::Delete => mediate::Method::Delete,
+        },
+        path: r.path,
+        query: r.query,
+        headers: r.headers,
+        body: r.body,
+    }
+}
+
+fn to_wit_kube_error(e: mediate::kube::KubeApiError) -> wit_kube::Error {
+    use mediate::kube::KubeApiError as K;
+    match e {
+        K::Denied(m) => wit_kube::Error::Denied(m),
+        K::NoCluster(m) => wit_kube::Error::NoCluster(m),
+        K::Timeout(m) => wit_kube::Error::Timeout(m),
+        K::TooLarge(m) => wit_kube::Error::TooLarge(m),
+        K::Transport(m) => wit_kube::Error::Transport(m),
+    }
+}
+
+/// The cluster interface (KaaS): every call goes through the check's mediator, which holds
+/// its `kubernetes:` grants and the run's cluster (or the transcript).
+impl wit_kube::Host for HostState {
     async fn send(
         &mut self,
-        _req: bindings::scs::check::kubernetes::Request,
-    ) -> wasmtime::Result<
-        Result<bindings::scs::check::kubernetes::Response, bindings::scs::check::kubernetes::Error>,
-    > {
-        Ok(Err(bindings::scs::check::kubernetes::Error::NoCluster(
-            NO_CLUSTER.to_string(),
-        )))
+        req: wit_kube::Request,
+    ) -> wasmtime::Result<Result<wit_kube::Response, wit_kube::Error>> {
+        let result = self
+            .mediator
+            .kube_send(to_kube_request(req))
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(result
+            .map(|r| wit_kube::Response {
+                status: r.status,
+                headers: r.headers,
+                body: r.body,
+            })
+            .map_err(to_wit_kube_error))
     }
 
     async fn cluster(
         &mut self,
-    ) -> wasmtime::Result<
-        Result<
-            bindings::scs::check::kubernetes::ClusterInfo,
-            bindings::scs::check::kubernetes::Error,
-        >,
-    > {
-        Ok(Err(bindings::scs::check::kubernetes::Error::NoCluster(
-            NO_CLUSTER.to_string(),
-        )))
+    ) -> wasmtime::Result<Result<wit_kube::ClusterInfo, wit_kube::Error>> {
+        Ok(self
+            .mediator
+            .cluster_info()
+            .map(|i| wit_kube::ClusterInfo {
+                server: i.server,
+                context: i.context,
+            })
+            .map_err(to_wit_kube_error))
     }
 }
-
-/// Why a check gets no cluster (yet).
-const NO_CLUSTER: &str = "this host version mediates no Kubernetes cluster yet";
 
 /// The offline-data interface (KaaS): the run's verified data file, through the check's
 /// `data:<name>:read` grants; `crate::data::access` decides and records every read.

@@ -1,5 +1,6 @@
 //! What one check may do: its declared capabilities (`openstack:<service-type>:read|write`)
-//! as grants per service type, and the decision for each request.
+//! as grants per service type, and the decision for each request. `kubernetes:` capabilities
+//! are parsed and decided by [`super::kube::grants`] and kept here beside them.
 //!
 //! Must never: grant more than declared (write implies read, nothing else is implied).
 
@@ -9,9 +10,15 @@ use std::collections::BTreeMap;
 /// A capability that cannot be parsed, or a request outside the grants.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantError {
-    /// Not `openstack:<service-type>:read|write`.
-    #[error("capability {0:?} is not of the form openstack:<service-type>:read|write")]
+    /// Not `openstack:<service-type>:read|write` (nor a `kubernetes:` capability).
+    #[error(
+        "capability {0:?} is not of the form openstack:<service-type>:read|write or \
+         kubernetes:<group>/<resource>:read|write"
+    )]
     Malformed(String),
+    /// A malformed `kubernetes:` capability.
+    #[error(transparent)]
+    Kube(#[from] super::kube::KubeGrantError),
     /// No capability for this service type.
     #[error(
         "the check did not declare capability openstack:{service_type}:read (needed for {method} {service_type})"
@@ -47,13 +54,19 @@ pub enum Access {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
     by_service: BTreeMap<String, Access>,
+    kube: super::kube::KubeGrants,
 }
 
 impl Grants {
     /// Parse capabilities like `openstack:compute:read`, `openstack:volume:write`.
     pub(crate) fn from_capabilities(caps: &[String]) -> Result<Grants, GrantError> {
         let mut by_service = BTreeMap::new();
+        let mut kube = super::kube::KubeGrants::default();
         for cap in caps {
+            if super::kube::KubeGrants::is_kube(cap) {
+                kube.add(cap)?;
+                continue;
+            }
             let parts: Vec<&str> = cap.split(':').collect();
             let (svc, access) = match parts.as_slice() {
                 ["openstack", svc, "read"] if !svc.is_empty() => (*svc, Access::Read),
@@ -65,12 +78,18 @@ impl Grants {
             let e = by_service.entry(svc.to_string()).or_insert(access);
             *e = (*e).max(access);
         }
-        Ok(Grants { by_service })
+        Ok(Grants { by_service, kube })
+    }
+
+    /// The `kubernetes:` grants.
+    pub(crate) fn kube(&self) -> &super::kube::KubeGrants {
+        &self.kube
     }
 
     /// The capabilities as strings (for the report).
     pub(crate) fn to_capabilities(&self) -> Vec<String> {
-        self.by_service
+        let mut v: Vec<String> = self
+            .by_service
             .iter()
             .map(|(s, a)| {
                 format!(
@@ -78,12 +97,14 @@ impl Grants {
                     if *a == Access::Write { "write" } else { "read" }
                 )
             })
-            .collect()
+            .collect();
+        v.extend(self.kube.to_capabilities());
+        v
     }
 
-    /// Whether any service type is granted write access.
+    /// Whether any service type (or Kubernetes resource) is granted write access.
     pub(crate) fn has_write(&self) -> bool {
-        self.by_service.values().any(|a| *a == Access::Write)
+        self.by_service.values().any(|a| *a == Access::Write) || self.kube.has_write()
     }
 
     /// Allowed?
@@ -126,5 +147,36 @@ mod tests {
         assert!(Grants::from_capabilities(&["compute:read".to_string()]).is_err());
         assert!(Grants::from_capabilities(&["openstack::read".to_string()]).is_err());
         assert!(Grants::from_capabilities(&["openstack:compute:admin".to_string()]).is_err());
+    }
+
+    /// Issue 10: kubernetes capabilities sit beside the OpenStack ones; a bad one is refused
+    /// with its own line.
+    #[test]
+    fn kubernetes_capabilities() {
+        let g = Grants::from_capabilities(&[
+            "openstack:compute:read".to_string(),
+            "kubernetes:core/nodes:read".to_string(),
+            "kubernetes:nonresource/version:read".to_string(),
+        ])
+        .unwrap();
+        assert!(!g.has_write());
+        assert!(g.kube().check(Method::Get, "/api/v1/nodes").is_ok());
+        assert_eq!(
+            g.to_capabilities(),
+            vec![
+                "openstack:compute:read",
+                "kubernetes:core/nodes:read",
+                "kubernetes:nonresource/version:read"
+            ]
+        );
+        let e = Grants::from_capabilities(&["kubernetes:nodes:read".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("kubernetes:<group>/<resource>:read|write"),
+            "{e}"
+        );
+        let g = Grants::from_capabilities(&["kubernetes:apps/*:write".to_string()]).unwrap();
+        assert!(g.has_write());
     }
 }

@@ -9,7 +9,9 @@
 //!   limits);
 //! - [`clouds`], [`keystone`]: clouds.yaml and authentication;
 //! - [`discovery`]: API versions and microversions from the cloud's version documents;
-//! - [`transcript`]: recording and replaying what a check exchanged.
+//! - [`transcript`]: recording and replaying what a check exchanged;
+//! - [`kube`]: the Kubernetes API server of the KaaS scope (kubeconfig, exec credential
+//!   plugins, `kubernetes:` grants, the cluster's HTTP client).
 //!
 //! Must never: hand the token, a password or a secret to a check (the token
 //! is added here, after the check's request is validated, and response
@@ -23,6 +25,7 @@ pub mod clouds;
 pub(crate) mod discovery;
 pub mod grants;
 pub mod keystone;
+pub mod kube;
 pub mod request;
 pub mod session;
 pub mod transcript;
@@ -90,6 +93,14 @@ pub struct ReplayCloud {
 }
 
 impl ReplayCloud {
+    /// A replay whose run had no OpenStack cloud (a cluster only): no identity, no catalog.
+    pub(crate) fn empty() -> ReplayCloud {
+        ReplayCloud {
+            identity: no_identity(),
+            catalog: Vec::new(),
+        }
+    }
+
     /// From a recorded cloud.
     pub fn new(c: &transcript::RecordedCloud) -> ReplayCloud {
         ReplayCloud {
@@ -122,6 +133,37 @@ impl ReplayCloud {
     }
 }
 
+/// The identity of a run without an OpenStack cloud: every field empty.
+fn no_identity() -> Identity {
+    Identity {
+        user: String::new(),
+        project: String::new(),
+        project_id: String::new(),
+        roles: Vec::new(),
+        region: String::new(),
+        interface: String::new(),
+    }
+}
+
+/// Why an `openstack` call of a run without an OpenStack cloud has no endpoint.
+const NO_CLOUD: &str = "this run has no OpenStack cloud (its checks declared no openstack \
+     capability and the scope has no os_cloud variable)";
+
+/// Why a `kubernetes` call of a run without a cluster has none.
+pub(crate) const NO_CLUSTER: &str = "this run has no Kubernetes cluster (no check of the run \
+     declared a kubernetes capability)";
+
+/// The cluster as one check sees it.
+#[derive(Debug, Clone)]
+pub enum KubeAccess {
+    /// The run's live cluster.
+    Live(Arc<kube::Cluster>),
+    /// The cluster a transcript recorded (server and context; calls come from the events).
+    Replay(kube::ClusterInfo),
+    /// No cluster, and why.
+    Absent(String),
+}
+
 /// Where a check's calls go.
 #[derive(Debug)]
 pub enum Source {
@@ -139,6 +181,12 @@ pub enum Source {
         /// This component's cursor.
         replayer: transcript::Replayer,
     },
+    /// A live run without an OpenStack cloud (a scope whose checks need only a cluster):
+    /// every `openstack` call is `no-endpoint`, clock and cluster calls are recorded.
+    Detached {
+        /// Recorder, when `--record` is on.
+        recorder: Option<transcript::Recorder>,
+    },
 }
 
 /// One check's handle on the cloud: its grants, budget, deadline, and the
@@ -154,6 +202,8 @@ pub struct CheckMediator {
     skipped_ms: u64,
     /// This check's per-request timeout, when its check.json sets one.
     request_timeout: Option<Duration>,
+    /// The cluster of the run, if any.
+    kube: KubeAccess,
 }
 
 impl std::fmt::Debug for CheckMediator {
@@ -201,7 +251,14 @@ impl CheckMediator {
             clock: ClockMode::Real,
             skipped_ms: 0,
             request_timeout: None,
+            kube: KubeAccess::Absent(NO_CLUSTER.to_string()),
         }
+    }
+
+    /// The same mediator with the run's cluster.
+    pub(crate) fn with_cluster(mut self, kube: KubeAccess) -> CheckMediator {
+        self.kube = kube;
+        self
     }
 
     /// The same mediator with the check's own per-request timeout (check.json
@@ -222,6 +279,7 @@ impl CheckMediator {
         match &self.source {
             Source::Live { session, .. } => session.identity(),
             Source::Replay { cloud, .. } => cloud.identity.clone(),
+            Source::Detached { .. } => no_identity(),
         }
     }
 
@@ -230,6 +288,7 @@ impl CheckMediator {
         match &self.source {
             Source::Live { session, .. } => session.catalog(),
             Source::Replay { cloud, .. } => &cloud.catalog,
+            Source::Detached { .. } => &[],
         }
     }
 
@@ -246,7 +305,9 @@ impl CheckMediator {
     /// The recorded events (live with recorder), consumed.
     pub(crate) fn take_events(&mut self) -> Option<Vec<transcript::Event>> {
         match &mut self.source {
-            Source::Live { recorder, .. } => recorder.take().map(transcript::Recorder::into_events),
+            Source::Live { recorder, .. } | Source::Detached { recorder } => {
+                recorder.take().map(transcript::Recorder::into_events)
+            }
             Source::Replay { .. } => None,
         }
     }
@@ -258,7 +319,7 @@ impl CheckMediator {
         }
         match &self.source {
             Source::Replay { replayer, .. } => replayer.ended_early(),
-            Source::Live { .. } => None,
+            Source::Live { .. } | Source::Detached { .. } => None,
         }
     }
 
@@ -272,7 +333,7 @@ impl CheckMediator {
     /// Wall-clock milliseconds (recorded; replayed from the transcript).
     pub fn now(&mut self) -> Result<u64, transcript::Divergence> {
         match &mut self.source {
-            Source::Live { recorder, .. } => {
+            Source::Live { recorder, .. } | Source::Detached { recorder } => {
                 let ms = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as u64)
@@ -294,7 +355,7 @@ impl CheckMediator {
     /// short by the sandbox's timeout.
     pub async fn sleep(&mut self, ms: u64) -> Result<(), transcript::Divergence> {
         match &mut self.source {
-            Source::Live { recorder, .. } => {
+            Source::Live { recorder, .. } | Source::Detached { recorder } => {
                 if let Some(r) = recorder {
                     r.push(transcript::Event::Sleep { ms });
                 }
@@ -329,6 +390,7 @@ impl CheckMediator {
                 let session = session.clone();
                 self.send_live(&session, &req).await
             }
+            Source::Detached { .. } => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
         };
         self.stats.requests += 1;
         if let Ok(r) = &result {
@@ -337,6 +399,9 @@ impl CheckMediator {
         if let Source::Live {
             recorder: Some(rec),
             ..
+        }
+        | Source::Detached {
+            recorder: Some(rec),
         } = &mut self.source
         {
             rec.push(transcript::Event::Send {
@@ -345,6 +410,99 @@ impl CheckMediator {
             });
         }
         Ok(result)
+    }
+
+    /// The cluster of the run (server and context), or why there is none. A check that
+    /// declared no `kubernetes:` capability is denied.
+    pub fn cluster_info(&self) -> Result<kube::ClusterInfo, kube::KubeApiError> {
+        if self.grants.kube().is_empty() {
+            return Err(kube::KubeApiError::Denied(
+                "the check declared no kubernetes capability".to_string(),
+            ));
+        }
+        match &self.kube {
+            KubeAccess::Live(c) => Ok(c.info()),
+            KubeAccess::Replay(i) => Ok(i.clone()),
+            KubeAccess::Absent(why) => Err(kube::KubeApiError::NoCluster(why.clone())),
+        }
+    }
+
+    /// Validate, then send a `kubernetes` request (or serve the recorded answer on replay).
+    /// The outer `Err` is a replay divergence.
+    pub async fn kube_send(
+        &mut self,
+        req: kube::KubeRequest,
+    ) -> Result<Result<ApiResponse, kube::KubeApiError>, transcript::Divergence> {
+        let result = match &mut self.source {
+            Source::Replay { replayer, .. } => match replayer.kube_send(&req) {
+                Ok(r) => r,
+                Err(d) => return Err(self.diverged(d)),
+            },
+            Source::Live { .. } | Source::Detached { .. } => self.kube_live(&req).await,
+        };
+        self.stats.requests += 1;
+        if let Ok(r) = &result {
+            self.stats.bytes += r.body.len() as u64;
+        }
+        if let Source::Live {
+            recorder: Some(rec),
+            ..
+        }
+        | Source::Detached {
+            recorder: Some(rec),
+        } = &mut self.source
+        {
+            rec.push(transcript::Event::KubeSend {
+                request: Box::new(transcript::RecordedKubeRequest::from_kube(&req)),
+                result: Box::new(transcript::RecordedResult::from_kube(&result)),
+            });
+        }
+        Ok(result)
+    }
+
+    async fn kube_live(
+        &mut self,
+        req: &kube::KubeRequest,
+    ) -> Result<ApiResponse, kube::KubeApiError> {
+        kube::request::validate_path(&req.path)?;
+        if let Err(why) = self.grants.kube().check(req.method, &req.path) {
+            self.stats.denied += 1;
+            tracing::debug!(check = %self.check_id, method = req.method.as_str(),
+                path = %req.path, "denied: {why}");
+            return Err(kube::KubeApiError::Denied(why.to_string()));
+        }
+        let cluster = match &self.kube {
+            KubeAccess::Live(c) => c.clone(),
+            KubeAccess::Replay(_) => {
+                return Err(kube::KubeApiError::NoCluster(
+                    "a replay serves recorded calls only".to_string(),
+                ));
+            }
+            KubeAccess::Absent(why) => return Err(kube::KubeApiError::NoCluster(why.clone())),
+        };
+        let max_requests = cluster.limits().max_requests_per_check;
+        let max_bytes = cluster.limits().max_bytes_per_check;
+        if self.stats.requests >= max_requests {
+            return Err(kube::KubeApiError::TooLarge(format!(
+                "the check used up its budget of {max_requests} requests"
+            )));
+        }
+        if self.stats.bytes >= max_bytes {
+            return Err(kube::KubeApiError::TooLarge(format!(
+                "the check used up its traffic budget of {max_bytes} bytes"
+            )));
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(kube::KubeApiError::Timeout(
+                "the check's deadline has passed".to_string(),
+            ));
+        }
+        let timeout = remaining.min(
+            self.request_timeout
+                .unwrap_or(cluster.limits().request_timeout),
+        );
+        cluster.fetch(req, timeout, &self.check_id).await
     }
 
     async fn send_live(

@@ -20,8 +20,12 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-/// Transcript format version written by this host; others are refused.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+/// Transcript format version written by this host for a run with a Kubernetes cluster
+/// (`kube_send` events, the manifest's `cluster`); others are refused.
+pub(crate) const FORMAT_VERSION: u32 = 2;
+/// The version written for a run without a cluster (nothing of version 2 in it), so that
+/// hosts that read only version 1 still replay it; read as well.
+pub(crate) const FORMAT_VERSION_1: u32 = 1;
 /// `format` field value.
 pub(crate) const FORMAT_NAME: &str = "scs-cert-transcript";
 /// zstd level for component files.
@@ -257,6 +261,106 @@ impl RecordedResult {
     }
 }
 
+/// A `kubernetes` request as the check made it (no credentials exist at this point).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedKubeRequest {
+    /// Method (upper case).
+    pub method: String,
+    /// Absolute path.
+    pub path: String,
+    /// Query pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<(String, String)>,
+    /// Headers the check set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+}
+
+impl RecordedKubeRequest {
+    /// From a mediated request.
+    pub(crate) fn from_kube(r: &super::kube::KubeRequest) -> RecordedKubeRequest {
+        RecordedKubeRequest {
+            method: r.method.as_str().to_string(),
+            path: r.path.clone(),
+            query: r.query.clone(),
+            headers: r.headers.clone(),
+            body: r.body.as_deref().map(Body::from_bytes),
+        }
+    }
+
+    /// One line for messages: `kubernetes GET /api/v1/nodes?limit=5`.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = format!("kubernetes {} {}", self.method, self.path);
+        if !self.query.is_empty() {
+            let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            s.push('?');
+            s.push_str(&q.join("&"));
+        }
+        if !self.headers.is_empty() {
+            let h: Vec<String> = self
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            s.push_str(&format!(" headers {{{}}}", h.join(", ")));
+        }
+        if let Some(b) = &self.body {
+            s.push_str(&format!(
+                " body sha256:{}",
+                &hex::encode(Sha256::digest(b.to_bytes()))[..16]
+            ));
+        }
+        s
+    }
+}
+
+impl RecordedResult {
+    /// From a mediated `kubernetes` result.
+    pub(crate) fn from_kube(r: &Result<ApiResponse, super::kube::KubeApiError>) -> RecordedResult {
+        match r {
+            Ok(resp) => RecordedResult::Response {
+                status: resp.status,
+                headers: resp.headers.clone(),
+                body: Body::from_bytes(&resp.body),
+            },
+            Err(e) => RecordedResult::Error {
+                kind: e.kind().to_string(),
+                message: e.message().to_string(),
+            },
+        }
+    }
+
+    /// Back to a mediated `kubernetes` result.
+    pub(crate) fn to_kube(&self) -> Result<ApiResponse, super::kube::KubeApiError> {
+        match self {
+            RecordedResult::Response {
+                status,
+                headers,
+                body,
+            } => Ok(ApiResponse {
+                status: *status,
+                headers: headers.clone(),
+                body: body.to_bytes(),
+            }),
+            RecordedResult::Error { kind, message } => {
+                Err(super::kube::KubeApiError::from_kind(kind, message.clone()))
+            }
+        }
+    }
+}
+
+/// The cluster as the run saw it: server and context (no credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedCluster {
+    /// API server URL.
+    pub server: String,
+    /// kubeconfig context.
+    pub context: String,
+}
+
 /// One interaction of a component with the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -278,6 +382,13 @@ pub enum Event {
         /// Requested duration.
         ms: u64,
     },
+    /// `kubernetes.send` (format version 2).
+    KubeSend {
+        /// Request.
+        request: Box<RecordedKubeRequest>,
+        /// Result.
+        result: Box<RecordedResult>,
+    },
 }
 
 impl Event {
@@ -287,6 +398,7 @@ impl Event {
             Event::Send { request, .. } => request.describe(),
             Event::Now { .. } => "clock.now()".to_string(),
             Event::Sleep { ms } => format!("clock.sleep({ms})"),
+            Event::KubeSend { request, .. } => request.describe(),
         }
     }
 }
@@ -352,6 +464,9 @@ pub struct TranscriptManifest {
     pub cloud: Option<RecordedCloud>,
     /// Why connecting or the preflight failed, if it did.
     pub connect_error: Option<String>,
+    /// The Kubernetes cluster, when the run had one (format version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<RecordedCluster>,
     /// Components, sorted by id.
     pub components: Vec<ComponentEntry>,
 }
@@ -363,6 +478,8 @@ pub struct Written {
     pub sha256: String,
     /// Total bytes on disk.
     pub bytes: u64,
+    /// The format version written (1 without a cluster, 2 with one).
+    pub version: u32,
 }
 
 fn component_file(id: &str) -> String {
@@ -376,6 +493,26 @@ pub fn write(
     connect_error: Option<String>,
     components: &BTreeMap<String, (String, Vec<Event>)>,
 ) -> Result<Written, TranscriptError> {
+    write_with_cluster(dir, cloud, connect_error, None, components)
+}
+
+/// [`write`] for a run that may have had a Kubernetes cluster: version 2 when it did (or any
+/// component made a `kubernetes` call), version 1 otherwise.
+pub fn write_with_cluster(
+    dir: &Path,
+    cloud: Option<RecordedCloud>,
+    connect_error: Option<String>,
+    cluster: Option<RecordedCluster>,
+    components: &BTreeMap<String, (String, Vec<Event>)>,
+) -> Result<Written, TranscriptError> {
+    let kube_events = components
+        .values()
+        .any(|(_, evs)| evs.iter().any(|e| matches!(e, Event::KubeSend { .. })));
+    let version = if cluster.is_some() || kube_events {
+        FORMAT_VERSION
+    } else {
+        FORMAT_VERSION_1
+    };
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let mut entries = Vec::new();
     let mut total = 0u64;
@@ -400,10 +537,11 @@ pub fn write(
     }
     let manifest = TranscriptManifest {
         format: FORMAT_NAME.to_string(),
-        version: FORMAT_VERSION,
+        version,
         host_version: env!("CARGO_PKG_VERSION").to_string(),
         cloud,
         connect_error,
+        cluster,
         components: entries,
     };
     let mut bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| io_err(dir, e))?;
@@ -414,6 +552,7 @@ pub fn write(
     Ok(Written {
         sha256: hex::encode(Sha256::digest(&bytes)),
         bytes: total,
+        version,
     })
 }
 
@@ -477,11 +616,11 @@ pub(crate) fn load_bounded(
         });
     }
     let version = head.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
-    if version != u64::from(FORMAT_VERSION) {
+    if version != u64::from(FORMAT_VERSION) && version != u64::from(FORMAT_VERSION_1) {
         return Err(TranscriptError::Format {
             path: mpath,
             message: format!(
-                "transcript format version {version} is not supported by this host (it reads version {FORMAT_VERSION}); replay it with the scs-cert version that recorded it"
+                "transcript format version {version} is not supported by this host (it reads versions {FORMAT_VERSION_1} and {FORMAT_VERSION}); replay it with the scs-cert version that recorded it"
             ),
         });
     }
@@ -649,6 +788,22 @@ impl Replayer {
             |ev| matches!(ev, Event::Send { request, .. } if **request == want),
         )? {
             Event::Send { result, .. } => Ok(result.to_api()),
+            other => Err(self.mismatch(&other, actual)),
+        }
+    }
+
+    /// Serve a `kubernetes` send.
+    pub fn kube_send(
+        &mut self,
+        req: &super::kube::KubeRequest,
+    ) -> Result<Result<ApiResponse, super::kube::KubeApiError>, Divergence> {
+        let want = RecordedKubeRequest::from_kube(req);
+        let actual = want.describe();
+        match self.take(
+            actual.clone(),
+            |ev| matches!(ev, Event::KubeSend { request, .. } if **request == want),
+        )? {
+            Event::KubeSend { result, .. } => Ok(result.to_kube()),
             other => Err(self.mismatch(&other, actual)),
         }
     }

@@ -25,10 +25,11 @@ pub(super) fn write_transcript(
             (p.check.sha256.clone(), o.events.take().unwrap_or_default()),
         );
     }
-    Ok(transcript::write(
+    Ok(transcript::write_with_cluster(
         dir,
         connected.recorded_cloud.clone(),
         connected.target.as_ref().err().cloned(),
+        connected.recorded_cluster.clone(),
         &comps,
     )?)
 }
@@ -70,7 +71,13 @@ fn invocation_of(p: &Planned, o: &CheckOutcome) -> (Invocation, ComponentProvena
             .map(|g| g.to_capabilities())
             .unwrap_or_default()
             .into_iter()
-            .chain(p.check.meta.datasets().iter().map(|d| crate::data::capability(d)))
+            .chain(
+                p.check
+                    .meta
+                    .datasets()
+                    .iter()
+                    .map(|d| crate::data::capability(d)),
+            )
             .collect(),
         invocation: p.invocation.clone(),
         requests: o.stats.requests,
@@ -98,7 +105,7 @@ pub(super) fn assemble_report(
     let transcript = match (transcript_info, replay) {
         (Some(w), _) => Some(crate::report::TranscriptRef {
             sha256: w.sha256.clone(),
-            version: transcript::FORMAT_VERSION,
+            version: w.version,
             mode: "recorded".to_string(),
         }),
         (None, Some(t)) => Some(crate::report::TranscriptRef {

@@ -8,7 +8,7 @@
 use super::{CLEANUP_PARAM, Planned, Progress, ProgressFn, RunError, RunOptions, Target};
 use crate::bundle::LoadedCheck;
 use crate::mediate::transcript::{Recorder, Replayer};
-use crate::mediate::{CheckMediator, ClockMode, Grants, Session, Source};
+use crate::mediate::{CheckMediator, ClockMode, Grants, KubeAccess, Session, Source};
 use crate::sandbox::{CheckOutcome, LoadedComponent, Sandbox, Verdict};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 /// Run the components concurrently (at most `jobs` at once); outcomes in plan order. With
 /// `writes_one_at_a_time`, components that may write take turns (each waits for the previous
 /// one, cleanup phase included, before its deadline starts); the others run alongside.
+#[allow(clippy::too_many_arguments)] // one call site; each argument is a separate input of the run
 pub(super) async fn run_components(
     opts: &RunOptions,
     planned: &[Planned],
     target: &Target,
+    kube: &KubeAccess,
     data: &super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: &ProgressFn,
@@ -35,6 +37,7 @@ pub(super) async fn run_components(
         let job = ComponentJob {
             sandbox: sandbox.clone(),
             target: target.clone(),
+            kube: kube.clone(),
             data: data.clone(),
             params: params.clone(),
             progress: progress.clone(),
@@ -45,7 +48,8 @@ pub(super) async fn run_components(
         };
         let sem = sem.clone();
         let turn = (writes_one_at_a_time
-            && Grants::from_capabilities(&p.check.meta.mediated_capabilities()).is_ok_and(|g| g.has_write()))
+            && Grants::from_capabilities(&p.check.meta.mediated_capabilities())
+                .is_ok_and(|g| g.has_write()))
         .then(|| write_turn.clone());
         handles.push(tokio::spawn(async move {
             // the write turn first, so that a waiting write check holds no job slot
@@ -74,6 +78,8 @@ pub(super) async fn run_components(
 struct ComponentJob {
     sandbox: Arc<Sandbox>,
     target: Target,
+    /// The run's cluster, if any.
+    kube: KubeAccess,
     data: super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: ProgressFn,
@@ -116,7 +122,8 @@ impl ComponentJob {
 
     /// Run a compiled component against the live cloud or its transcript.
     async fn run_loaded(&self, id: &str, loaded: &LoadedComponent) -> CheckOutcome {
-        let grants = Grants::from_capabilities(&self.check.meta.mediated_capabilities()).unwrap_or_default();
+        let grants =
+            Grants::from_capabilities(&self.check.meta.mediated_capabilities()).unwrap_or_default();
         let (timeout, memory) = self.sandbox.effective_limits(
             self.check.meta.limits.timeout_secs,
             self.check.meta.limits.memory_mib,
@@ -131,10 +138,14 @@ impl ComponentJob {
                 cloud: cloud.clone(),
                 replayer: Replayer::new(id, t.events.get(id).cloned().unwrap_or_default()),
             },
+            Target::Detached => Source::Detached {
+                recorder: self.record.then(Recorder::default),
+            },
         };
         let mediator =
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
                 .with_clock(self.clock)
+                .with_cluster(self.kube.clone())
                 .with_request_timeout(
                     self.check
                         .meta

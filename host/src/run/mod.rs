@@ -30,7 +30,7 @@ use data::{data_source, write_data_record};
 use crate::bundle::{self, BundleError, LoadedCheck};
 use crate::mediate::clouds::{self, CloudsError};
 use crate::mediate::transcript;
-use crate::mediate::{MediateError, MediationLimits, ReplayCloud, Session};
+use crate::mediate::{KubeAccess, MediateError, MediationLimits, ReplayCloud, Session};
 use crate::report::Report;
 use crate::sandbox::{SandboxConfig, SandboxError};
 use crate::scope::{self, ScopeError, Spec, TargetSummary};
@@ -67,6 +67,9 @@ pub enum RunError {
     /// No cloud name.
     #[error("no cloud given: pass --os-cloud NAME (or -a os_cloud=NAME, or set OS_CLOUD)")]
     NoCloud,
+    /// The kubeconfig (or its exec credential plugin) is unusable.
+    #[error(transparent)]
+    Kube(#[from] crate::mediate::kube::ClusterSetupError),
     /// The transcript could not be read or written.
     #[error(transparent)]
     Transcript(#[from] transcript::TranscriptError),
@@ -89,6 +92,15 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// Whether the run stopped because the kubeconfig (or its exec plugin) is unusable.
+    pub fn is_kubeconfig(&self) -> bool {
+        match self {
+            RunError::Job { source, .. } => source.is_kubeconfig(),
+            RunError::Kube(_) => true,
+            _ => false,
+        }
+    }
+
     /// Whether the error is bad input (scope, checks, arguments, config) as
     /// opposed to an environment failure (disk, engine).
     pub fn is_bad_input(&self) -> bool {
@@ -147,6 +159,10 @@ pub struct RunOptions {
     /// The transcript already loaded (and digest-checked) by the caller; used instead of
     /// reading `replay` again (`report reproduce` reads it once) [default: none].
     pub replay_transcript: Option<Arc<transcript::LoadedTranscript>>,
+    /// The kubeconfig context (`--context`) and the exec plugin bounds, for scopes whose
+    /// checks declare `kubernetes:` capabilities [default: see
+    /// [`crate::mediate::kube::KubeOptions`]].
+    pub kube: crate::mediate::kube::KubeOptions,
     /// The run's signed data (`--data`, verified by the caller, with `--max-data-age`);
     /// `None`: no data file, a check that reads a dataset gets `missing` [default: none]. On
     /// a replay the data comes from the transcript instead.
@@ -305,6 +321,8 @@ pub(super) enum Target {
     Live(Arc<Session>),
     /// A transcript.
     Replay(Arc<ReplayCloud>, Arc<transcript::LoadedTranscript>),
+    /// A live run without an OpenStack cloud (its checks need only the cluster).
+    Detached,
 }
 
 /// One component to run and its testcases.
@@ -330,14 +348,34 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         (None, Some(dir)) => Some(Arc::new(transcript::load(dir)?)),
         (None, None) => None,
     };
-    let cloud = load_cloud(
-        opts,
-        &variables,
-        !plan.planned.is_empty() && replay.is_none(),
-    )?;
+    let live = !plan.planned.is_empty() && replay.is_none();
+    let needs_cloud = spec.variables.iter().any(|v| v.name == "os_cloud")
+        || plan.planned.iter().any(|p| declares(p, "openstack:"));
+    let cloud = load_cloud(opts, &variables, live && needs_cloud)?;
+    let cluster = match live && plan.planned.iter().any(|p| declares(p, "kubernetes:")) {
+        true => Some(connect_cluster(opts, &variables).await?),
+        false => None,
+    };
     let checked_at = chrono::Local::now().naive_local();
     let data = data_source(opts, replay.is_some())?;
-    let connected = connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?;
+    let mut connected = match (&cloud, live) {
+        // a live run whose checks need only the cluster
+        (None, true) => Connected {
+            target: Ok(Target::Detached),
+            recorded_cloud: None,
+            kube: KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
+            recorded_cluster: None,
+        },
+        _ => connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?,
+    };
+    if let Some(c) = cluster {
+        let info = c.info();
+        connected.recorded_cluster = Some(transcript::RecordedCluster {
+            server: info.server,
+            context: info.context,
+        });
+        connected.kube = KubeAccess::Live(c);
+    }
     let mut schedule = None;
     let mut outcomes = match &connected.target {
         Err(reason) => plan
@@ -357,6 +395,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 opts,
                 &plan.planned,
                 target,
+                &connected.kube,
                 &data,
                 params,
                 &progress,
@@ -375,6 +414,16 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             discovery_ms = st.discovery_ms,
             redirects = st.redirects,
             "cloud session totals"
+        );
+    }
+    if let KubeAccess::Live(c) = &connected.kube {
+        let st = c.stats();
+        tracing::info!(
+            requests = st.requests,
+            bytes = st.bytes,
+            exec_runs = st.exec_runs,
+            redirects = st.redirects,
+            "cluster session totals"
         );
     }
     let transcript_info = match &opts.record {
@@ -406,7 +455,10 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     report.provenance.write_checks = schedule.map(|s| s.line());
     report.provenance.data = data.provenance(data_record);
     if let Some(f) = opts.data.as_ref().and_then(|d| d.file.as_ref()) {
-        report.provenance.overrides.extend(f.overrides.iter().cloned());
+        report
+            .provenance
+            .overrides
+            .extend(f.overrides.iter().cloned());
     }
     if let Some(out) = &opts.output {
         report.write(out)?;
@@ -569,11 +621,43 @@ fn load_cloud(
     }
 }
 
+/// Whether a planned check declares a capability starting with `prefix`.
+fn declares(p: &Planned, prefix: &str) -> bool {
+    p.check
+        .meta
+        .capabilities
+        .iter()
+        .any(|c| c.starts_with(prefix))
+}
+
+/// The run's cluster (live runs whose checks declare `kubernetes:` capabilities): the
+/// kubeconfig from the scope variable `kubeconfig`, else `$KUBECONFIG`, else
+/// `~/.kube/config`; the context `--context`, else the current one. Unusable: an error of the
+/// run, one line.
+async fn connect_cluster(
+    opts: &RunOptions,
+    variables: &BTreeMap<String, String>,
+) -> Result<Arc<crate::mediate::kube::Cluster>, RunError> {
+    use crate::mediate::kube;
+    let source =
+        kube::KubeconfigSource::from_process(variables.get("kubeconfig").map(String::as_str))
+            .map_err(kube::ClusterSetupError::from)?;
+    let config = kube::config::load(&source)
+        .and_then(|m| m.resolve(opts.kube.context.as_deref()))
+        .map_err(kube::ClusterSetupError::from)?;
+    let cluster = kube::Cluster::connect(config, opts.kube.clone(), opts.mediation.clone()).await?;
+    Ok(Arc::new(cluster))
+}
+
 /// The outcome of connecting: where the checks' calls go, or why every testcase aborts.
 struct Connected {
     target: Result<Target, String>,
     /// What the transcript records about the cloud (no secrets).
     recorded_cloud: Option<transcript::RecordedCloud>,
+    /// The cluster as the checks see it.
+    kube: KubeAccess,
+    /// What the transcript records about the cluster (server and context).
+    recorded_cluster: Option<transcript::RecordedCluster>,
 }
 
 /// Connect and run the preflight (or take both from the transcript). A failure here aborts
@@ -587,27 +671,52 @@ async fn connect(
 ) -> Result<Connected, RunError> {
     let preflight_failed = |e: PreflightError| format!("preflight failed: {e}");
     if let Some(t) = replay {
-        return Ok(match (&t.manifest.connect_error, &t.manifest.cloud) {
-            (Some(e), _) => Connected {
-                target: Err(e.clone()),
-                recorded_cloud: None,
-            },
-            (None, Some(c)) => Connected {
-                target: preflight(&c.roles)
+        let (kube, recorded_cluster) = match &t.manifest.cluster {
+            Some(c) => (
+                KubeAccess::Replay(crate::mediate::kube::ClusterInfo {
+                    server: c.server.clone(),
+                    context: c.context.clone(),
+                }),
+                Some(c.clone()),
+            ),
+            None => (
+                KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
+                None,
+            ),
+        };
+        let (target, recorded_cloud) = match (
+            &t.manifest.connect_error,
+            &t.manifest.cloud,
+            &recorded_cluster,
+        ) {
+            (Some(e), _, _) => (Err(e.clone()), None),
+            (None, Some(c), _) => (
+                preflight(&c.roles)
                     .map(|()| Target::Replay(Arc::new(ReplayCloud::new(c)), t.clone()))
                     .map_err(preflight_failed),
-                recorded_cloud: Some(c.clone()),
-            },
-            (None, None) => Connected {
-                target: Err("the transcript records no cloud".to_string()),
-                recorded_cloud: None,
-            },
+                Some(c.clone()),
+            ),
+            // a run with a cluster and no OpenStack cloud
+            (None, None, Some(_)) => (
+                Ok(Target::Replay(Arc::new(ReplayCloud::empty()), t.clone())),
+                None,
+            ),
+            (None, None, None) => (Err("the transcript records no cloud".to_string()), None),
+        };
+        return Ok(Connected {
+            target,
+            recorded_cloud,
+            kube,
+            recorded_cluster,
         });
     }
+    let no_cluster = || KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string());
     let Some(c) = cloud else {
         return Ok(Connected {
             target: Err("no component to run".to_string()),
             recorded_cloud: None,
+            kube: no_cluster(),
+            recorded_cluster: None,
         });
     };
     match Session::connect(c, opts.mediation.clone()).await {
@@ -621,12 +730,16 @@ async fn connect(
                 target: preflight(&s.token_info().roles)
                     .map(|()| Target::Live(Arc::new(s)))
                     .map_err(preflight_failed),
+                kube: no_cluster(),
+                recorded_cluster: None,
             })
         }
         Err(MediateError::Clouds(e)) => Err(RunError::Clouds(e)),
         Err(e) => Ok(Connected {
             target: Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
             recorded_cloud: None,
+            kube: no_cluster(),
+            recorded_cluster: None,
         }),
     }
 }

@@ -1,0 +1,533 @@
+//! The run's cluster: one HTTP client for the kubeconfig's `server` (rustls: only the
+//! cluster's CA when it names one, else the system's roots; the client certificate;
+//! `insecure-skip-tls-verify`; `tls-server-name`; `proxy-url`), the credential the host adds
+//! to each request (bearer token, basic, or an exec plugin's token or client certificate,
+//! fetched again once its `expirationTimestamp` has passed or the server answers 401), the
+//! limits of mediation (response cap, per-request timeout), same-origin redirects (at most
+//! [`MAX_REDIRECTS`] hops), run-wide counters and the debug log of every call.
+//!
+//! `tls-server-name`: reqwest cannot set the SNI name apart from the URL's host, so scs-cert
+//! checks the server's certificate against `tls-server-name` (as client-go does) with its own
+//! verifier, but the SNI it sends is still the `server` URL's host (none for an IP address).
+//! This needs the cluster's CA (`certificate-authority[-data]`); without one the kubeconfig is
+//! refused with one line.
+//!
+//! Must never: hand a credential to a check or write it to a log line, send the credential to
+//! another origin than `server` (redirects elsewhere are handed to the check as they are),
+//! or read a response beyond the cap.
+
+use super::config::{ClusterConfig, UserAuth};
+use super::exec::{self, ExecConfig, ExecCredential};
+use super::request::{DROPPED_RESPONSE_HEADERS, KubeApiError, KubeRequest, header_allowed};
+use super::{ClusterSetupError, KubeOptions};
+use crate::errtext::error_chain;
+use crate::mediate::clouds::Secret;
+use crate::mediate::session::{MAX_REDIRECTS, redirect_allowed};
+use crate::mediate::{ApiResponse, MediationLimits};
+use base64::Engine as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What a check may know of the cluster (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// The API server URL.
+    pub server: String,
+    /// The kubeconfig context.
+    pub context: String,
+}
+
+/// Run-wide counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    /// Requests sent.
+    pub requests: u64,
+    /// Response bytes received.
+    pub bytes: u64,
+    /// Exec plugin runs.
+    pub exec_runs: u64,
+    /// Redirects followed.
+    pub redirects: u64,
+}
+
+/// The current credential of an exec user, with the client it needs.
+struct ExecState {
+    cred: ExecCredential,
+    client: reqwest::Client,
+}
+
+/// The run's connection to one API server, shared by all checks.
+pub struct Cluster {
+    info: ClusterInfo,
+    base: reqwest::Url,
+    config: ClusterConfig,
+    /// The client for static credentials (exec users with a client certificate get their own).
+    client: reqwest::Client,
+    exec: Option<(ExecConfig, tokio::sync::Mutex<Option<Arc<ExecState>>>)>,
+    options: KubeOptions,
+    limits: MediationLimits,
+    stats: Mutex<ClusterStats>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.info.server)
+            .field("context", &self.info.context)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A rustls verifier that checks the server's certificate against `tls-server-name`
+/// instead of the URL's host (client-go's `ServerName`).
+#[derive(Debug)]
+struct NameOverride {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for NameOverride {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// A rustls client configuration for `tls-server-name` (CA required).
+fn tls_with_server_name(
+    cfg: &ClusterConfig,
+    name: &str,
+    identity: Option<&Secret>,
+) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let ca = cfg.ca_pem.as_ref().ok_or(
+        "tls-server-name needs certificate-authority or certificate-authority-data in scs-cert \
+         (the system roots cannot be combined with it); add the cluster's CA",
+    )?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca) {
+        let c = c.map_err(|e| format!("certificate authority: {e}"))?;
+        roots
+            .add(c)
+            .map_err(|e| format!("certificate authority: {e}"))?;
+    }
+    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| format!("certificate authority: {e}"))?;
+    let server_name = ServerName::try_from(name.to_string())
+        .map_err(|_| format!("tls-server-name {name:?} is not a DNS name or IP address"))?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NameOverride {
+            inner,
+            name: server_name,
+        }));
+    match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some(pem) => {
+            let certs: Vec<CertificateDer<'static>> =
+                CertificateDer::pem_slice_iter(pem.expose().as_bytes())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| "client certificate: not PEM".to_string())?;
+            let key = PrivateKeyDer::from_pem_slice(pem.expose().as_bytes())
+                .map_err(|_| "client key: not a PEM private key".to_string())?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("client certificate and key: {e}"))
+        }
+    }
+}
+
+/// The HTTP client for `cfg` with `identity` (the kubeconfig's or an exec plugin's).
+fn http_client(cfg: &ClusterConfig, identity: Option<&Secret>) -> Result<reqwest::Client, String> {
+    crate::install_crypto_provider();
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(15))
+        .user_agent(concat!("scs-cert/", env!("CARGO_PKG_VERSION")));
+    // kubectl honours the *_PROXY variables only without proxy-url; so does reqwest
+    if let Some(p) = &cfg.proxy_url {
+        b = b.proxy(reqwest::Proxy::all(p.as_str()).map_err(|e| format!("proxy-url: {e}"))?);
+    }
+    if let Some(name) = &cfg.tls_server_name
+        && !cfg.insecure
+    {
+        return b
+            .tls_backend_preconfigured(tls_with_server_name(cfg, name, identity)?)
+            .build()
+            .map_err(|e| error_chain(&e));
+    }
+    if let Some(ca) = &cfg.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(ca)
+            .map_err(|e| format!("certificate authority: {}", error_chain(&e)))?;
+        // only the cluster's CA, as client-go does when the kubeconfig names one
+        b = b.tls_certs_only(certs);
+    }
+    if let Some(pem) = identity {
+        let id = reqwest::Identity::from_pem(pem.expose().as_bytes())
+            .map_err(|e| format!("client certificate and key: {}", error_chain(&e)))?;
+        b = b.identity(id);
+    }
+    if cfg.insecure {
+        tracing::warn!(server = %cfg.server, "TLS certificate verification is off (insecure-skip-tls-verify: true)");
+        b = b.tls_danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| error_chain(&e))
+}
+
+impl Cluster {
+    /// Set up the cluster of a run: the HTTP client, and the exec plugin's first credential
+    /// (so that a plugin that fails, hangs or floods stops the run before any check).
+    pub async fn connect(
+        config: ClusterConfig,
+        options: KubeOptions,
+        limits: MediationLimits,
+    ) -> Result<Cluster, ClusterSetupError> {
+        let setup_err = |file: &std::path::Path, message: String| ClusterSetupError::Client {
+            source_file: file.display().to_string(),
+            context: config.context.clone(),
+            message,
+        };
+        let client = http_client(&config, config.client_identity.as_ref())
+            .map_err(|m| setup_err(&config.cluster_file, m))?;
+        let mut base = config.server.clone();
+        let trimmed = base.path().trim_end_matches('/').to_string();
+        base.set_path(&trimmed);
+        let info = ClusterInfo {
+            server: config.server.as_str().trim_end_matches('/').to_string(),
+            context: config.context.clone(),
+        };
+        let exec = match &config.auth {
+            UserAuth::Exec(e) => Some((e.clone(), tokio::sync::Mutex::new(None))),
+            _ => None,
+        };
+        let cluster = Cluster {
+            info,
+            base,
+            client,
+            exec,
+            options,
+            limits,
+            stats: Mutex::new(ClusterStats::default()),
+            config,
+        };
+        if cluster.exec.is_some() {
+            cluster.exec_state(None).await?;
+        }
+        tracing::debug!(server = %cluster.info.server, context = %cluster.info.context,
+            "cluster configured");
+        Ok(cluster)
+    }
+
+    /// Server and context (no secrets).
+    pub fn info(&self) -> ClusterInfo {
+        self.info.clone()
+    }
+
+    /// The limits of mediation (the run's, as for the OpenStack session).
+    pub(crate) fn limits(&self) -> &MediationLimits {
+        &self.limits
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> ClusterStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The exec credential: the cached one while it has not expired (and is not `stale`, the
+    /// one a 401 answered), else the plugin's fresh one.
+    async fn exec_state(
+        &self,
+        stale: Option<&Arc<ExecState>>,
+    ) -> Result<Arc<ExecState>, ClusterSetupError> {
+        let Some((cfg, cell)) = &self.exec else {
+            return Err(ClusterSetupError::Client {
+                source_file: self.config.user_file.display().to_string(),
+                context: self.info.context.clone(),
+                message: "no exec user".to_string(),
+            });
+        };
+        let mut guard = cell.lock().await;
+        if let Some(s) = guard.as_ref()
+            && !s.cred.expired(chrono::Utc::now())
+            && !stale.is_some_and(|st| Arc::ptr_eq(st, s))
+        {
+            return Ok(s.clone());
+        }
+        let cred = exec::run(cfg, self.options.exec_timeout, self.options.exec_max_output).await?;
+        if let Ok(mut st) = self.stats.lock() {
+            st.exec_runs += 1;
+        }
+        let client = match &cred.identity {
+            None => self.client.clone(),
+            Some(id) => {
+                http_client(&self.config, Some(id)).map_err(|m| ClusterSetupError::Client {
+                    source_file: self.config.user_file.display().to_string(),
+                    context: self.info.context.clone(),
+                    message: format!("exec plugin credential: {m}"),
+                })?
+            }
+        };
+        tracing::debug!(command = %cfg.command.display(), expires = ?cred.expires,
+            "exec credential plugin ran");
+        let state = Arc::new(ExecState { cred, client });
+        *guard = Some(state.clone());
+        Ok(state)
+    }
+
+    /// The URL of a validated request: below `server`, query added.
+    fn url_for(&self, req: &KubeRequest) -> Result<reqwest::Url, KubeApiError> {
+        super::request::validate_path(&req.path)?;
+        let mut url = self.base.clone();
+        url.set_path(&format!(
+            "{}{}",
+            self.base.path().trim_end_matches('/'),
+            req.path
+        ));
+        if url.origin() != self.base.origin()
+            || !url
+                .path()
+                .starts_with(self.base.path().trim_end_matches('/'))
+        {
+            return Err(KubeApiError::Denied(format!(
+                "request URL {url} leaves the API server {}",
+                self.info.server
+            )));
+        }
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(req.query.iter());
+        }
+        Ok(url)
+    }
+
+    /// Send one request (grants already checked by the mediator) within `timeout`.
+    pub(crate) async fn fetch(
+        &self,
+        req: &KubeRequest,
+        timeout: Duration,
+        check: &str,
+    ) -> Result<ApiResponse, KubeApiError> {
+        let started = Instant::now();
+        let url = self.url_for(req)?;
+        for (k, _) in &req.headers {
+            if !header_allowed(k) {
+                return Err(KubeApiError::Denied(format!(
+                    "header {:?} is reserved for the host",
+                    crate::errtext::bounded_text(k, 64)
+                )));
+            }
+        }
+        let exec_state = match &self.exec {
+            Some(_) => Some(self.exec_state(None).await.map_err(|e| {
+                KubeApiError::Transport(format!("no credential for the cluster: {e}"))
+            })?),
+            None => None,
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let mut result = self
+            .send_following(req, url.clone(), left, exec_state.as_deref())
+            .await;
+        // client-go runs the plugin again when the server refuses its credential
+        if let (Some(state), Ok(r)) = (&exec_state, &result)
+            && r.status == 401
+        {
+            match self.exec_state(Some(state)).await {
+                Ok(fresh) => {
+                    let left = timeout.saturating_sub(started.elapsed());
+                    if !left.is_zero() {
+                        result = self
+                            .send_following(req, url.clone(), left, Some(&fresh))
+                            .await;
+                    }
+                }
+                Err(e) => tracing::warn!("exec plugin after HTTP 401 failed: {e}"),
+            }
+        }
+        let ms = started.elapsed().as_millis();
+        match &result {
+            Ok(r) => tracing::debug!(check, method = req.method.as_str(), url = %url,
+                status = r.status, bytes = r.body.len(), ms, "kubernetes call"),
+            Err(e) => tracing::debug!(check, method = req.method.as_str(), url = %url,
+                error = %e, ms, "kubernetes call failed"),
+        }
+        if let Ok(mut s) = self.stats.lock() {
+            s.requests += 1;
+            if let Ok(r) = &result {
+                s.bytes += r.body.len() as u64;
+            }
+        }
+        result
+    }
+
+    /// Send, following same-origin redirects (see [`redirect_allowed`]); any other redirect
+    /// is the check's response as it is.
+    async fn send_following(
+        &self,
+        req: &KubeRequest,
+        mut url: reqwest::Url,
+        timeout: Duration,
+        exec_state: Option<&ExecState>,
+    ) -> Result<ApiResponse, KubeApiError> {
+        let deadline = Instant::now() + timeout;
+        let mut method = req.method.reqwest();
+        let mut body = req.body.clone();
+        let client = exec_state.map(|s| &s.client).unwrap_or(&self.client);
+        for hop in 0..=MAX_REDIRECTS {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(KubeApiError::Timeout(format!(
+                    "no complete answer within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+            let mut rb = client.request(method.clone(), url.clone()).timeout(left);
+            for (k, v) in &req.headers {
+                rb = rb.header(k.as_str(), v.as_str());
+            }
+            rb = match (&self.config.auth, exec_state) {
+                (_, Some(s)) => match &s.cred.token {
+                    Some(t) => rb.header("Authorization", format!("Bearer {}", t.expose())),
+                    None => rb,
+                },
+                (UserAuth::Bearer(t), None) => {
+                    rb.header("Authorization", format!("Bearer {}", t.expose()))
+                }
+                (UserAuth::Basic { username, password }, None) => rb.header(
+                    "Authorization",
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD
+                            .encode(format!("{username}:{}", password.expose()))
+                    ),
+                ),
+                _ => rb,
+            };
+            if let Some(b) = &body {
+                rb = rb.body(b.clone());
+            }
+            let resp = self.exchange(rb, left).await?;
+            if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+                return Ok(resp);
+            }
+            let Some(location) = resp
+                .headers
+                .iter()
+                .find(|(k, _)| k == "location")
+                .map(|(_, v)| v.clone())
+            else {
+                return Ok(resp);
+            };
+            let Ok(next) = url.join(&location) else {
+                return Ok(resp);
+            };
+            if let Err(why) = redirect_allowed(&url, &next, true) {
+                tracing::warn!(from = %url, status = resp.status, "redirect not followed: {why}");
+                return Ok(resp);
+            }
+            if hop == MAX_REDIRECTS {
+                return Err(KubeApiError::Transport(format!(
+                    "more than {MAX_REDIRECTS} redirects, the last from {url} to {next}"
+                )));
+            }
+            tracing::info!(from = %url, to = %next, status = resp.status, "redirect followed");
+            if let Ok(mut s) = self.stats.lock() {
+                s.redirects += 1;
+            }
+            if resp.status == 303 && method != reqwest::Method::HEAD
+                || matches!(resp.status, 301 | 302) && method == reqwest::Method::POST
+            {
+                method = reqwest::Method::GET;
+                body = None;
+            }
+            url = next;
+        }
+        Err(KubeApiError::Transport(format!(
+            "more than {MAX_REDIRECTS} redirects"
+        )))
+    }
+
+    async fn exchange(
+        &self,
+        rb: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<ApiResponse, KubeApiError> {
+        let map_err = |e: reqwest::Error| {
+            if e.is_timeout() {
+                KubeApiError::Timeout(format!(
+                    "no complete answer within {} ms",
+                    timeout.as_millis()
+                ))
+            } else {
+                KubeApiError::Transport(error_chain(&e))
+            }
+        };
+        let mut resp = rb.send().await.map_err(map_err)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter(|(k, _)| !DROPPED_RESPONSE_HEADERS.contains(&k.as_str()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let cap = self.limits.max_response_bytes;
+        if let Some(l) = resp.content_length()
+            && l > cap
+        {
+            return Err(KubeApiError::TooLarge(format!(
+                "response announces {l} bytes; the limit is {cap}"
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
+            if body.len() as u64 + chunk.len() as u64 > cap {
+                return Err(KubeApiError::TooLarge(format!(
+                    "response body exceeds the limit of {cap} bytes"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
