@@ -17,6 +17,7 @@ mod checks_read;
 mod checks_write;
 mod credentials;
 mod e2e;
+mod kube;
 mod mediation;
 mod replay;
 mod reports;

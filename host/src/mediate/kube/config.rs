@@ -483,6 +483,8 @@ impl Merged {
 
 struct ResolvedCluster {
     server: reqwest::Url,
+    /// `server` as the kubeconfig writes it (handed to exec plugins unchanged).
+    server_text: String,
     ca_pem: Option<Vec<u8>>,
     insecure: bool,
     tls_server_name: Option<String>,
@@ -601,6 +603,7 @@ fn resolve_cluster(
     };
     Ok(ResolvedCluster {
         server,
+        server_text: server_text.to_string(),
         ca_pem,
         insecure,
         tls_server_name: c.tls_server_name.clone().filter(|s| !s.is_empty()),
@@ -786,7 +789,7 @@ fn resolve_exec(file: &Path, e: &RawExec, cluster: &ResolvedCluster) -> Result<E
         interactive,
         install_hint: e.install_hint.clone(),
         cluster_info: e.provide_cluster_info.then(|| super::exec::PluginCluster {
-            server: cluster.server.to_string(),
+            server: cluster.server_text.clone(),
             tls_server_name: cluster.tls_server_name.clone(),
             insecure: cluster.insecure,
             ca_pem: cluster.ca_pem.clone(),

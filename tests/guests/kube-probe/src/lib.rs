@@ -165,10 +165,17 @@ impl scs_check_sdk::bindings::Guest for Probe {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
         testcases
             .iter()
-            .map(|t| match t.as_str() {
-                "test-kube-read" => read(t),
-                "test-kube-denied" => denied(t),
-                other => sdk::result(other, Verdict::Abort, "unknown testcase"),
+            .map(|t| {
+                let r = match t.as_str() {
+                    "test-kube-read" => read(t),
+                    "test-kube-denied" => denied(t),
+                    other => sdk::result(other, Verdict::Abort, "unknown testcase"),
+                };
+                // the reason of a FAIL or ABORT as a log line too (the report keeps log lines)
+                if r.verdict != Verdict::Pass {
+                    sdk::error(&r.message);
+                }
+                r
             })
             .collect()
     }
