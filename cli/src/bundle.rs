@@ -277,7 +277,10 @@ fn sign(a: SignArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn verify_options(t: &TrustFlags, update_state: bool) -> Result<VerifyOptions, ExitCode> {
+pub(crate) fn verify_options(
+    t: &TrustFlags,
+    update_state: bool,
+) -> Result<VerifyOptions, ExitCode> {
     let state_dir = match &t.state_dir {
         Some(d) => d.clone(),
         None => state::default_dir().map_err(bad_input)?,

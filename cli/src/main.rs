@@ -13,6 +13,7 @@
 //! Must never: decide a verdict (that is `run` and the checks), or print a secret.
 
 mod bundle;
+mod data;
 mod key;
 mod report;
 mod reproduce;
@@ -75,6 +76,9 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Build, sign, verify, inspect and extract signed check bundles (.scsb).
     Bundle(bundle::BundleArgs),
+    /// Refresh, build, sign and verify signed offline data files (.scsd) for checks that
+    /// read datasets (the KaaS version policy).
+    Data(data::DataArgs),
     /// Make OpenSSH ed25519 signing keys.
     Key(key::KeyArgs),
     /// Create, rotate and show the trust root (root.json).
@@ -143,6 +147,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::cmd_run(*args),
         Command::Report(args) => report::cmd_report(args),
         Command::Bundle(args) => bundle::cmd_bundle(args),
+        Command::Data(args) => data::cmd_data(args),
         Command::Key(args) => key::cmd_key(args),
         Command::Trust(args) => trust::cmd_trust(args),
     }

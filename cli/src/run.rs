@@ -22,7 +22,7 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
-                  6 replay diverged; 10 unusable kubeconfig; 20-40 the --bundle was refused (see `scs-cert bundle verify --help`); with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
+                  6 replay diverged; 10 unusable kubeconfig; 20-40 the --bundle (or --data) was refused (see `scs-cert bundle verify --help`); 44 --refresh-data could not fetch; with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
                   Several subjects or scopes: the worst verdict. All codes: docs/cli.md#exit-codes."
 )]
 pub struct RunArgs {
@@ -61,6 +61,8 @@ pub struct RunArgs {
     pub checks: Option<PathBuf>,
     #[command(flatten)]
     pub signed: super::bundle::RunBundleArgs,
+    #[command(flatten)]
+    pub data: super::data::RunDataArgs,
     /// Reference date for version selection [default: today].
     #[arg(short = 'd', long = "date", value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,
@@ -238,6 +240,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(v) => v,
         Err(code) => return code,
     };
+    let data =
+        match super::data::data_for_run(&args.data, &args.signed.trust, args.replay.is_some()) {
+            Ok(d) => d,
+            Err(code) => return code,
+        };
     // Scope, subject and assignments are set per job by plan_jobs; the
     // report file is written after all jobs (one file for all of them).
     let opts = RunOptions {
@@ -262,6 +269,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         record: args.record.clone(),
         replay: args.replay.clone(),
         replay_transcript: None,
+        data,
         kube: scs_cert_host::mediate::kube::KubeOptions {
             context: args.context.clone(),
             exec_timeout: Duration::from_secs(args.exec_timeout.max(1)),

@@ -59,6 +59,13 @@ struct InitArgs {
     /// Signatures needed from the bundle role.
     #[arg(long = "bundle-threshold", default_value_t = 1)]
     bundle_threshold: u32,
+    /// Data role key (public key file, repeatable): signs data files (.scsd) only
+    /// [default: no data role; the bundle role then signs data files].
+    #[arg(long = "data-key", value_name = "PUB")]
+    data_keys: Vec<String>,
+    /// Signatures needed from the data role.
+    #[arg(long = "data-threshold", default_value_t = 1)]
+    data_threshold: u32,
     /// Delegation: name=NAME,prefix=ID_PREFIX,key=PUB,cap=PATTERN[,threshold=N]
     /// (prefix, key and cap repeatable; e.g. cap=openstack:*:read for read-only).
     #[arg(long = "delegate", value_name = "SPEC")]
@@ -87,6 +94,9 @@ struct RotateArgs {
     /// Add a bundle role key (public key file).
     #[arg(long = "add-bundle-key", value_name = "PUB")]
     add_bundle_keys: Vec<String>,
+    /// Add a data role key (public key file); creates the data role (threshold 1) if absent.
+    #[arg(long = "add-data-key", value_name = "PUB")]
+    add_data_keys: Vec<String>,
     /// Remove a key everywhere (key id SHA256:... or public key file).
     #[arg(long = "remove-key", value_name = "ID|PUB")]
     remove_keys: Vec<String>,
@@ -230,6 +240,19 @@ fn init(a: InitArgs) -> Result<ExitCode, ExitCode> {
         &bundle_keys,
         a.bundle_threshold,
     );
+    if !a.data_keys.is_empty() {
+        let mut ids = Vec::new();
+        for spec in &a.data_keys {
+            let id = root::add_key(&mut body, &load_pub(spec)?);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        body.roles.data = Some(root::Role {
+            keys: ids,
+            threshold: a.data_threshold,
+        });
+    }
     for spec in &a.delegations {
         let d = parse_delegation(spec, &mut body)?;
         body.delegations.push(d);
@@ -283,6 +306,9 @@ fn rotate(a: RotateArgs) -> Result<ExitCode, ExitCode> {
         }
         body.roles.root.keys.retain(|k| k != &id);
         body.roles.bundle.keys.retain(|k| k != &id);
+        if let Some(d) = &mut body.roles.data {
+            d.keys.retain(|k| k != &id);
+        }
         for d in &mut body.delegations {
             d.keys.retain(|k| k != &id);
         }
@@ -297,6 +323,16 @@ fn rotate(a: RotateArgs) -> Result<ExitCode, ExitCode> {
         let id = root::add_key(&mut body, &load_pub(spec)?);
         if !body.roles.bundle.keys.contains(&id) {
             body.roles.bundle.keys.push(id);
+        }
+    }
+    for spec in &a.add_data_keys {
+        let id = root::add_key(&mut body, &load_pub(spec)?);
+        let role = body.roles.data.get_or_insert_with(|| root::Role {
+            keys: Vec::new(),
+            threshold: 1,
+        });
+        if !role.keys.contains(&id) {
+            role.keys.push(id);
         }
     }
     if let Some(t) = a.root_threshold {
@@ -393,6 +429,9 @@ fn show(a: ShowArgs) -> Result<ExitCode, ExitCode> {
         if b.roles.bundle.keys.contains(id) {
             roles.push("bundle".to_string());
         }
+        if b.roles.data.as_ref().is_some_and(|d| d.keys.contains(id)) {
+            roles.push("data".to_string());
+        }
         for d in &b.delegations {
             if d.keys.contains(id) {
                 roles.push(format!("delegation:{}", d.name));
@@ -413,6 +452,14 @@ fn show(a: ShowArgs) -> Result<ExitCode, ExitCode> {
         b.roles.bundle.threshold,
         b.roles.bundle.keys.len()
     );
+    match &b.roles.data {
+        Some(d) => println!(
+            "data role:   {} of {} (signs data files)",
+            d.threshold,
+            d.keys.len()
+        ),
+        None => println!("data role:   none (the bundle role signs data files)"),
+    }
     for d in &b.delegations {
         println!(
             "delegation:  {}: {} of {} key(s), checks {}, capabilities {}",

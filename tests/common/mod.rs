@@ -165,6 +165,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         record: None,
         replay: None,
         replay_transcript: None,
+        data: None,
         kube: Default::default(),
     }
 }

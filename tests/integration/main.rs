@@ -16,6 +16,7 @@ mod checks_net;
 mod checks_read;
 mod checks_write;
 mod credentials;
+mod data;
 mod e2e;
 mod kube;
 mod mediation;

@@ -190,13 +190,15 @@ impl CheckData {
     }
 
     fn answer(&mut self, name: &str, shown: &str) -> Served {
-        if !self.granted.contains(name) {
-            return Served::Denied(format!(
+        let denied = !self.granted.contains(name);
+        let denial = || {
+            Served::Denied(format!(
                 "the check did not declare capability {} (needed to read dataset {shown:?})",
                 super::capability(shown)
-            ));
-        }
+            ))
+        };
         match &mut self.source {
+            Source::None | Source::Live(_) if denied => denial(),
             Source::None => Served::Missing(no_file(shown)),
             Source::Live(run) => live_answer(run, name, shown),
             Source::Replay { file, recorded } => {
@@ -212,6 +214,9 @@ impl CheckData {
                     ));
                 }
                 let message = r.message.clone().unwrap_or_default();
+                if denied && r.outcome != ReadOutcome::Denied {
+                    return denial();
+                }
                 match r.outcome {
                     ReadOutcome::Denied => Served::Denied(message),
                     ReadOutcome::Missing => Served::Missing(message),

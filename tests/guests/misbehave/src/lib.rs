@@ -152,6 +152,8 @@ fn run_one(id: &str) -> TestcaseResult {
             }
             sdk::result(id, Verdict::Pass, "flooded")
         }
+        "test-data" | "test-data-careless" => read_dataset(id, "k8s-eol"),
+        "test-data-undeclared" => read_dataset(id, "k8s-cves"),
         other => sdk::result(other, Verdict::Abort, "unknown test behaviour"),
     }
 }
@@ -172,6 +174,43 @@ fn results_for(id: &str) -> Vec<TestcaseResult> {
     // and a flood of ids nobody asked for, which must not flood the report
     out.extend((0..5_000).map(|i| sdk::result(&format!("bogus-{i}"), Verdict::Pass, "")));
     out
+}
+
+/// Read a signed dataset through the host and log its name, digest and size. An honest
+/// check ABORTs on any data error; `test-data-careless` PASSes regardless, so the tests see
+/// that the host never lets a check PASS on stale data.
+fn read_dataset(id: &str, name: &str) -> TestcaseResult {
+    use scs_check_sdk::bindings::scs::check::data as host_data;
+    match host_data::get(name) {
+        Ok(d) => {
+            sdk::info(&format!(
+                "dataset {} sha256 {} size {} generated_at {}",
+                d.name,
+                d.sha256,
+                d.content.len(),
+                d.generated_at
+            ));
+            sdk::result(
+                id,
+                Verdict::Pass,
+                format!("read {} ({} bytes)", d.name, d.content.len()),
+            )
+        }
+        Err(e) => {
+            let text = match e {
+                host_data::Error::Denied(m) => format!("denied: {m}"),
+                host_data::Error::Missing(m) => format!("missing: {m}"),
+                host_data::Error::Stale(m) => format!("stale: {m}"),
+            };
+            sdk::error(&text);
+            let v = if id == "test-data-careless" {
+                Verdict::Pass
+            } else {
+                Verdict::Abort
+            };
+            sdk::result(id, v, text)
+        }
+    }
 }
 
 fn serde_json_value() -> serde_json::Value {
