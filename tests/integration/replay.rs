@@ -311,12 +311,13 @@ fn unknown_transcript_versions_are_refused_clearly() {
     let m = dir.path().join("transcript/manifest.json");
     let text = std::fs::read_to_string(&m)
         .expect("read")
-        .replace("\"version\": 1,", "\"version\": 2,");
+        // 1 (no cluster) and 2 (with a Kubernetes cluster) are read; 3 is unknown
+        .replace("\"version\": 1,", "\"version\": 3,");
     std::fs::write(&m, text).expect("write");
     let e = transcript::load(&dir.path().join("transcript")).expect_err("refused");
     assert!(
         e.to_string()
-            .contains("transcript format version 2 is not supported"),
+            .contains("transcript format version 3 is not supported"),
         "{e}"
     );
 }
