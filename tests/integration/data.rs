@@ -841,3 +841,32 @@ fn stale_or_missing_data_never_passes() {
         r.stderr
     );
 }
+
+#[test]
+fn run_refresh_data_fetches_first_and_says_so() {
+    let t = Setup::new();
+    let src = serve(None);
+    let mut extra = vec![
+        "--data",
+        t.key("fresh.scsd"),
+        "--refresh-data",
+        "--data-sign-key",
+        t.key("data-key"),
+    ];
+    let urls = url_args(&src.base);
+    extra.extend_from_slice(&urls);
+    let (r, report) = run_data_scope(&t, &extra);
+    assert!(
+        r.stderr.contains("scs-cert: refreshed the data: wrote "),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(common::results_of(&report)["test-data"], 1, "{}", r.stderr);
+    let data = &report["run"]["scs_cert"]["data"];
+    assert_eq!(data["refreshed"], true);
+    assert_eq!(data["age_hours"], 0);
+    assert!(t.p("fresh.scsd").is_file());
+    // --refresh-data needs the key and the file
+    let r = cli(&["run", "x.yaml", "--refresh-data"]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+}
