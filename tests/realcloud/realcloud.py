@@ -441,6 +441,8 @@ def load_fixture(path):
             "protected": to_bool(x.get("protected"), False),
             "tags": [str(t) for t in x.get("tags") or []],
             "properties": str_map(x.get("properties"))})
+    # what the real tier cannot reproduce (its services are what they are)
+    f["compute_max_microversion"] = opt_str((raw.get("compute") or {}).get("max_microversion"))
     net = raw.get("network") or {}
     f["network"] = {
         "external": to_bool(net.get("external"), True),
@@ -1343,7 +1345,16 @@ def inventory(clouds_file, name):
 
     out = {"catalog": sorted("%s %s %s" % (s["type"], s.get("name", ""), ",".join(sorted(
         e["interface"] for e in s["endpoints"]))) for s in catalog)}
-    nova = endpoint("compute")
+    # the catalog may register an API unversioned, versioned, or with the project (the
+    # endpoint shapes of tests/simcloud/README.md): find the versioned base as a client would
+    def with_version(url, pattern, segment):
+        return url if url and re.search(r"/%s(/|$)" % pattern, url) else (
+            url and url + "/" + segment)
+
+    def without_version(url, pattern):
+        return url and re.sub(r"/%s$" % pattern, "", url)
+
+    nova = with_version(endpoint("compute"), r"v2(\.[0-9]+)?", "v2.1")
     if nova:
         flavors, marker = [], None
         while True:
@@ -1363,7 +1374,7 @@ def inventory(clouds_file, name):
             "is_public": f.get("os-flavor-access:is_public", True),
             "extra_specs": f.get("extra_specs", {}), "description": f.get("description")}
             for f in flavors]
-    glance = endpoint("image")
+    glance = without_version(endpoint("image"), r"v2(\.[0-9]+)?")
     if glance:
         images, url = [], glance + "/v2/images?limit=1000"
         while url:
@@ -1385,7 +1396,8 @@ def inventory(clouds_file, name):
             "properties": {k: v for k, v in i.items()
                            if k not in GLANCE_CORE and not k.startswith("os_glance")}}
             for i in images]
-    cinder = endpoint("block-storage", "volumev3", "volume", "volumev2")
+    cinder = with_version(endpoint("block-storage", "volumev3", "volume", "volumev2"),
+                          r"v3", "v3")
     if cinder:
         cinder = cinder.replace("%(project_id)s", tok["project"]["id"]) if "project" in tok else cinder
         types = get(cinder + "/types")
@@ -1393,7 +1405,7 @@ def inventory(clouds_file, name):
             ({"name": t["name"], "description": t.get("description"),
               "is_public": t.get("is_public", True)} for t in types["volume_types"]),
             key=lambda t: t["name"])
-    neutron = endpoint("network")
+    neutron = without_version(endpoint("network"), r"v2\.0")
     if neutron:
         rules = get(neutron + "/v2.0/default-security-group-rules")
         out["default_security_group_rules"] = rules if "error" in rules else sorted(
@@ -1481,6 +1493,9 @@ def main():
     sync_images(cloud, fx, projects, out["notes"], out["unsupported"])
     sync_volume_types(cloud, fx, out["notes"])
     sync_network(cloud, fx, out["unsupported"])
+    if fx["compute_max_microversion"]:
+        out["unsupported"].append("compute.max_microversion: %s (the real Nova offers what it "
+                                  "offers)" % fx["compute_max_microversion"])
     sync_quotas(cloud, fx, sorted(pid for name, pid in projects.items()
                                   if name not in PROTECTED_PROJECTS))
     if fx["faults"]:

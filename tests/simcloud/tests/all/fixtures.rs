@@ -43,7 +43,7 @@ const RECOMMENDED: [&str; 16] = [
     "SCS-16V-128",
 ];
 
-const ALL_FIXTURES: [&str; 20] = [
+const ALL_FIXTURES: [&str; 21] = [
     "compliant.yaml",
     "broken-flavor-names.yaml",
     "flavor-disk-abort.yaml",
@@ -64,6 +64,7 @@ const ALL_FIXTURES: [&str; 20] = [
     "small-quota.yaml",
     "endpoint-shapes.yaml",
     "endpoint-shapes-legacy.yaml",
+    "old-nova.yaml",
 ];
 
 /// (vcpus, ram MiB, disk GB, scs:* extra specs) of a standard flavor name, per scs-0103.
@@ -418,7 +419,7 @@ fn compliant_service_sections_pass_the_iaas_checks() {
                 "low-entropy.yaml",
                 "barbican-forbidden.yaml",
                 "s3-access-denied.yaml",
-                "endpoint-shapes.yaml", // an older Nova: compute.max_microversion
+                "old-nova.yaml", // compute.max_microversion
             ]
             .contains(&name)
         {
