@@ -796,7 +796,10 @@ mod tests {
         );
         assert_eq!(match_prefix("/volume/v3/{project_id}", "/volume/v3/"), None);
         assert_eq!(
-            match_prefix("/swift/v1/AUTH_{project_id}", &format!("/swift/v1/AUTH_{p}/c")),
+            match_prefix(
+                "/swift/v1/AUTH_{project_id}",
+                &format!("/swift/v1/AUTH_{p}/c")
+            ),
             Some("/c")
         );
         assert_eq!(
