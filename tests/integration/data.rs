@@ -870,3 +870,158 @@ fn run_refresh_data_fetches_first_and_says_so() {
     let r = cli(&["run", "x.yaml", "--refresh-data"]);
     assert_eq!(r.code, 4, "{}", r.stderr);
 }
+
+/// The KaaS version policy (the real `scs-0210-version-policy` component) against the simulated
+/// API server, reading the three datasets of a signed data file: recorded, then reproduced
+/// offline from the transcript and its data record.
+#[test]
+fn a_kaas_run_with_signed_data_is_reproduced_offline() {
+    const TOKEN: &str = "data-test-token-5e1d";
+    let t = Setup::new();
+    let d = t.dir.path();
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(d)
+        .output()
+        .expect("openssl must be installed");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut fixture =
+        simkube::Fixture::load(&common::root().join("tests/simkube/fixtures/default.yaml"))
+            .expect("fixture");
+    fixture.tokens = vec![TOKEN.to_string()];
+    let tls = simkube::Tls {
+        cert_pem: std::fs::read(d.join("server.pem")).expect("pem"),
+        key_pem: std::fs::read(d.join("server.key")).expect("key"),
+        client_ca_pem: None,
+    };
+    let kube = simkube::start_blocking(fixture, &tls).expect("simkube");
+    let kubeconfig = d.join("kubeconfig.yaml");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: sim\nclusters:\n- name: c\n  cluster: \
+             {{server: '{}', insecure-skip-tls-verify: true}}\ncontexts:\n- name: sim\n  context: \
+             {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{token: {TOKEN}}}\n",
+            kube.server.url
+        ),
+    )
+    .expect("kubeconfig");
+    let r = t.build("k8s.scsd", 1, &["--sign-key", t.key("data-key")]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let checks = common::checks_with(&t.p("kaas"), &["scs-0210-version-policy"]);
+    let scope = common::root().join("scopes/scs-compatible-kaas.yaml");
+    let assign = format!("kubeconfig={}", kubeconfig.display());
+    let r = common::scs_cert(
+        &[
+            "run",
+            s(&scope),
+            "-s",
+            "kaas-cloud",
+            "-t",
+            "version-policy-check",
+            "-a",
+            &assign,
+            "-a",
+            "subject_root=kaas-cloud",
+            "--checks",
+            s(&checks),
+            "--root",
+            t.key("root.json"),
+            "--state-dir",
+            t.key("state"),
+            "--data",
+            t.key("k8s.scsd"),
+            "--record",
+            t.key("kaas-transcript"),
+            "-o",
+            t.key("kaas.yaml"),
+        ],
+        None,
+    );
+    assert!(t.p("kaas.yaml").is_file(), "no report: {}", r.stderr);
+    let report = common::read_report(&t.p("kaas.yaml"));
+    let results = common::results_of(&report);
+    let logs = stderr_of(&report);
+    assert!(
+        results.contains_key("version-policy-check"),
+        "{}\n{logs}",
+        r.stderr
+    );
+    assert!(
+        !logs.contains("missing:") && !logs.contains("stale:") && !logs.contains("denied"),
+        "{logs}"
+    );
+    assert_eq!(
+        report["run"]["scs_cert"]["data"]["datasets"]
+            .as_array()
+            .expect("datasets")
+            .len(),
+        3
+    );
+    drop(kube);
+
+    ok(&[
+        "key",
+        "generate",
+        "--out",
+        t.key("kaas-report-key"),
+        "--no-passphrase",
+    ]);
+    ok(&[
+        "report",
+        "sign",
+        t.key("kaas.yaml"),
+        "--key",
+        t.key("kaas-report-key"),
+        "--no-spool",
+    ]);
+    let pubkey = std::fs::read_to_string(t.p("kaas-report-key.pub")).expect("pub");
+    std::fs::write(
+        t.p("kaas-allowed"),
+        format!("certifier@example.org {pubkey}"),
+    )
+    .expect("w");
+    // the data file is gone: the replay takes the datasets from the transcript
+    std::fs::remove_file(t.p("k8s.scsd")).expect("rm");
+    let r = cli(&[
+        "report",
+        "reproduce",
+        t.key("kaas.yaml"),
+        "--transcript",
+        t.key("kaas-transcript"),
+        "--checks",
+        s(&checks),
+        "--scope",
+        s(&scope),
+        "--allowed-signers",
+        t.key("kaas-allowed"),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("reproduced: all 1 results"),
+        "{}",
+        r.stdout
+    );
+}
