@@ -256,7 +256,7 @@ fn write_data_file(
     Ok((bytes, manifest, signer))
 }
 
-fn summary(out: &Path, bytes: &[u8], m: &file::DataManifest, signer: Option<&str>) {
+fn summary(out: &Path, m: &file::DataManifest, signer: Option<&str>) {
     println!(
         "wrote {}: data file {} sequence {}, generated {}, expires {}, {} datasets, manifest sha256 {}, {}",
         out.display(),
@@ -271,7 +271,6 @@ fn summary(out: &Path, bytes: &[u8], m: &file::DataManifest, signer: Option<&str
             None => "UNSIGNED (sign it with `scs-cert data sign`)".to_string(),
         }
     );
-    let _ = bytes;
 }
 
 fn refresh_cmd(a: RefreshArgs) -> Result<ExitCode, ExitCode> {
@@ -283,8 +282,8 @@ fn refresh_cmd(a: RefreshArgs) -> Result<ExitCode, ExitCode> {
             &fetch_options(&a.fetch),
         ))
         .map_err(fetch_error)?;
-    let (bytes, m, signer) = write_data_file(&a.file, generated_at, datasets)?;
-    summary(&a.file.out, &bytes, &m, signer.as_deref());
+    let (_, m, signer) = write_data_file(&a.file, generated_at, datasets)?;
+    summary(&a.file.out, &m, signer.as_deref());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -307,8 +306,8 @@ fn build_cmd(a: BuildArgs) -> Result<ExitCode, ExitCode> {
         eol: a.eol.clone(),
     };
     let datasets = refresh::from_files(&a.sources.sources(), &files).map_err(bad_input)?;
-    let (bytes, m, signer) = write_data_file(&a.file, generated_at, datasets)?;
-    summary(&a.file.out, &bytes, &m, signer.as_deref());
+    let (_, m, signer) = write_data_file(&a.file, generated_at, datasets)?;
+    summary(&a.file.out, &m, signer.as_deref());
     Ok(ExitCode::SUCCESS)
 }
 

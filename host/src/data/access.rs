@@ -55,6 +55,17 @@ impl RunData {
     }
 }
 
+/// Why a read stops the check, or a transcript's data record cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    /// Over [`MAX_READS_PER_CHECK`].
+    #[error("more than {MAX_READS_PER_CHECK} data reads; read each dataset once")]
+    TooManyReads,
+    /// The record is not one this host reads, or its embedded data file is unusable.
+    #[error("{RECORD_FILE}: {0}")]
+    Record(String),
+}
+
 /// How a read ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -160,11 +171,9 @@ impl CheckData {
     }
 
     /// Answer `data.get(name)`; an `Err` stops the check (too many reads).
-    pub fn get(&mut self, name: &str) -> Result<Served, String> {
+    pub fn get(&mut self, name: &str) -> Result<Served, AccessError> {
         if self.reads.len() >= MAX_READS_PER_CHECK {
-            return Err(format!(
-                "more than {MAX_READS_PER_CHECK} data reads; read each dataset once"
-            ));
+            return Err(AccessError::TooManyReads);
         }
         let shown = crate::errtext::bounded_text(name, 64);
         let served = self.answer(name, &shown);
@@ -315,29 +324,29 @@ impl TranscriptData {
 
     /// Parse a record and open its embedded data file (untrusted: the report's digest and
     /// `report reproduce` decide whether it is the right one).
-    pub fn parse(bytes: &[u8]) -> Result<(Self, Option<Arc<VerifiedData>>), String> {
+    pub fn parse(bytes: &[u8]) -> Result<(Self, Option<Arc<VerifiedData>>), AccessError> {
         use base64::Engine as _;
-        let t: TranscriptData =
-            serde_json::from_slice(bytes).map_err(|e| format!("{RECORD_FILE}: {e}"))?;
+        let rec = |m: String| AccessError::Record(m);
+        let t: TranscriptData = serde_json::from_slice(bytes).map_err(|e| rec(e.to_string()))?;
         if t.format != RECORD_FORMAT || t.version != 1 {
-            return Err(format!(
-                "{RECORD_FILE}: format {:?} version {} is not one this host reads",
+            return Err(rec(format!(
+                "format {:?} version {} is not one this host reads",
                 t.format, t.version
-            ));
+            )));
         }
         let file = match &t.data_file {
             None => None,
             Some(b64) => {
                 let raw = base64::engine::general_purpose::STANDARD
                     .decode(b64)
-                    .map_err(|e| format!("{RECORD_FILE}: data_file: {e}"))?;
+                    .map_err(|e| rec(format!("data_file: {e}")))?;
                 let v = super::verify::open_untrusted(&raw, "transcript")
-                    .map_err(|e| format!("{RECORD_FILE}: the embedded data file: {e}"))?;
+                    .map_err(|e| rec(format!("the embedded data file: {e}")))?;
                 if t.manifest_sha256.as_ref() != Some(&v.manifest_sha256) {
-                    return Err(format!(
-                        "{RECORD_FILE}: the embedded data file's manifest sha256 {} is not the recorded one",
+                    return Err(rec(format!(
+                        "the embedded data file's manifest sha256 {} is not the recorded one",
                         v.manifest_sha256
-                    ));
+                    )));
                 }
                 Some(Arc::new(v))
             }

@@ -234,7 +234,6 @@ async fn get(client: &reqwest::Client, url: &str, limit: u64) -> Result<Vec<u8>,
 fn datasets(
     sources: &Sources,
     releases: (&[u8], &str),
-    feed: (&[u8], &str),
     records: Vec<(String, Vec<u8>, String)>,
     eol: (&[u8], &str),
 ) -> Result<Vec<DatasetInput>, RefreshError> {
@@ -248,7 +247,6 @@ fn datasets(
     for (id, bytes, origin) in &records {
         cves.push(format::cve_from_record(id, bytes).map_err(fmt(origin))?);
     }
-    let _ = feed;
     let cves = format::Cves {
         source: sources.cve_feed.clone(),
         records_source: sources.cve_record.clone(),
@@ -306,7 +304,6 @@ pub async fn fetch(
     datasets(
         sources,
         (&releases, &sources.releases),
-        (&feed, &sources.cve_feed),
         records,
         (&eol, &sources.eol),
     )
@@ -363,7 +360,6 @@ pub fn from_files(
     datasets(
         sources,
         (&releases, &files.releases.display().to_string()),
-        (&feed, &files.cve_feed.display().to_string()),
         records,
         (&eol, &files.eol.display().to_string()),
     )

@@ -337,7 +337,7 @@ fn data_mismatch(claims: &Claims, transcript: &Path) -> Vec<String> {
                 claims.data_manifest_sha256.as_deref().unwrap_or("(none)")
             )),
         Ok(_) => {}
-        Err(e) => out.push(e),
+        Err(e) => out.push(e.to_string()),
     }
     out
 }
