@@ -209,3 +209,85 @@ pub fn verify_file(
     let bytes = read_data_file(path)?;
     verify_bytes(&bytes, &path.display().to_string(), &root, opts).map_err(DataFileError::Refused)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::file::{BuildInput, DatasetInput, add_signature, build};
+    use crate::trust::keys::generate_ed25519;
+    use crate::trust::root::{Role, RootFile, new_body, parse_rfc3339_utc};
+
+    fn root(data_role: Option<&ssh_key::PrivateKey>, owner: &ssh_key::PrivateKey) -> RootFile {
+        let t = parse_rfc3339_utc("2035-01-01").expect("t");
+        let pk = owner.public_key().clone();
+        let mut body = new_body(1, t, std::slice::from_ref(&pk), 1, &[pk.clone()], 1);
+        let plain = serde_json::to_string(&body).expect("json");
+        assert!(
+            !plain.contains("\"data\""),
+            "old roots keep their canonical bytes"
+        );
+        if let Some(k) = data_role {
+            let id = crate::trust::root::add_key(&mut body, k.public_key());
+            body.roles.data = Some(Role {
+                keys: vec![id],
+                threshold: 1,
+            });
+        }
+        let mut f = RootFile {
+            signed: body,
+            signatures: vec![],
+        };
+        f.sign(owner).expect("sign");
+        f
+    }
+
+    fn file(signer: &ssh_key::PrivateKey) -> Vec<u8> {
+        let t = parse_rfc3339_utc("2030-01-01T00:00:00Z").expect("t");
+        let (bytes, _) = build(&BuildInput {
+            name: "k8s-data".into(),
+            sequence: 1,
+            generated_at: t,
+            expires: t + chrono::Duration::days(7),
+            datasets: vec![DatasetInput {
+                name: "k8s-eol".into(),
+                content: br#"{"source":"u","branches":[]}"#.to_vec(),
+                sources: vec![],
+            }],
+        })
+        .expect("build");
+        add_signature(&bytes, Some(signer), None).expect("sign").0
+    }
+
+    #[test]
+    fn the_data_role_or_else_the_bundle_role_signs_data() {
+        let owner = generate_ed25519("owner");
+        let data_key = generate_ed25519("data");
+        let opts = VerifyOptions {
+            now: parse_rfc3339_utc("2030-01-02").expect("now"),
+            allow_expired: false,
+            allow_downgrade: false,
+            state_dir: None,
+            update_state: false,
+        };
+        // a root without a data role: the bundle role signs data files
+        let old = root(None, &owner);
+        let v = verify_bytes(&file(&owner), "f", &old, &opts).expect("bundle role");
+        assert_eq!(v.authorized_by, "bundle");
+        let e = verify_bytes(&file(&data_key), "f", &old, &opts).expect_err("unknown");
+        assert_eq!(e.reason, Reason::UnknownKey);
+        // with a data role: only its keys
+        let new = root(Some(&data_key), &owner);
+        let v = verify_bytes(&file(&data_key), "f", &new, &opts).expect("data role");
+        assert_eq!(v.authorized_by, "data");
+        let e = verify_bytes(&file(&owner), "f", &new, &opts).expect_err("bundle key");
+        assert_eq!(e.reason, Reason::Threshold);
+        // expired a week after generation
+        let late = VerifyOptions {
+            now: parse_rfc3339_utc("2030-01-09").expect("now"),
+            ..opts.clone()
+        };
+        let e = verify_bytes(&file(&data_key), "f", &new, &late).expect_err("expired");
+        assert_eq!(e.reason, Reason::Expired);
+        assert!(e.message.contains("scs-cert data refresh"), "{}", e.message);
+    }
+}
