@@ -220,7 +220,14 @@ mod tests {
     fn root(data_role: Option<&ssh_key::PrivateKey>, owner: &ssh_key::PrivateKey) -> RootFile {
         let t = parse_rfc3339_utc("2035-01-01").expect("t");
         let pk = owner.public_key().clone();
-        let mut body = new_body(1, t, std::slice::from_ref(&pk), 1, std::slice::from_ref(&pk), 1);
+        let mut body = new_body(
+            1,
+            t,
+            std::slice::from_ref(&pk),
+            1,
+            std::slice::from_ref(&pk),
+            1,
+        );
         let plain = serde_json::to_string(&body).expect("json");
         assert!(
             !plain.contains("\"data\""),
