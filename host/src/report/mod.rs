@@ -207,6 +207,19 @@ pub struct Provenance {
     /// The signed data file the checks could read (`--data`); `None`: the run had none (no
     /// `data` block is written).
     pub data: Option<DataProvenance>,
+    /// The Kubernetes cluster the checks reached (live) or the transcript recorded (replay);
+    /// `None`: the run had no cluster (no `cluster` block is written).
+    pub cluster: Option<ClusterProvenance>,
+}
+
+/// `run.scs_cert.cluster`: which Kubernetes cluster the run certified. Only the API server and
+/// the kubeconfig context, never a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterProvenance {
+    /// The API server URL.
+    pub server: String,
+    /// The kubeconfig context.
+    pub context: String,
 }
 
 /// `run.scs_cert.data`: which signed data file the run used, how old it was, who signed it.
@@ -547,6 +560,11 @@ impl Report {
         if let Some(w) = &p.write_checks {
             let _ = writeln!(o, "    write_checks: {}", yaml_str(w));
         }
+        if let Some(c) = &p.cluster {
+            o.push_str("    cluster:\n");
+            let _ = writeln!(o, "      server: {}", yaml_str(&c.server));
+            let _ = writeln!(o, "      context: {}", yaml_str(&c.context));
+        }
         match &p.transcript {
             None => o.push_str("    transcript: null\n"),
             Some(t) => {
@@ -723,6 +741,7 @@ mod tests {
                 transcript: None,
                 bundle: None,
                 data: None,
+                cluster: None,
             },
         }
     }
@@ -751,6 +770,22 @@ mod tests {
         assert_eq!(v["run"]["forced_version"], serde_json::Value::Null);
         assert_eq!(v["run"]["assignment"]["os_cloud"], "x");
         assert_eq!(r.results()["scs-0100-syntax-check"], 1);
+    }
+
+    #[test]
+    fn cluster_block_names_server_and_context_only_when_there_is_a_cluster() {
+        let mut r = sample();
+        assert!(!r.to_yaml().contains("cluster:"), "no cluster, no block");
+        r.provenance.cluster = Some(ClusterProvenance {
+            server: "https://127.0.0.1:6443".into(),
+            context: "prod: eu".into(),
+        });
+        let y = r.to_yaml();
+        let v: serde_json::Value = yaml_serde::from_str(&y).unwrap();
+        let c = &v["run"]["scs_cert"]["cluster"];
+        assert_eq!(c["server"], "https://127.0.0.1:6443", "{y}");
+        assert_eq!(c["context"], "prod: eu", "{y}");
+        assert_eq!(c.as_object().map(|o| o.len()), Some(2), "{y}");
     }
 
     #[test]

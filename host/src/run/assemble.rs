@@ -158,6 +158,7 @@ pub(super) fn assemble_report(
                     root_version: b.root_version,
                 }),
             data: None,
+            cluster: None,
             transcript,
         },
     }

@@ -453,6 +453,14 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         replay.as_deref(),
     );
     report.provenance.write_checks = schedule.map(|s| s.line());
+    report.provenance.cluster =
+        connected
+            .recorded_cluster
+            .as_ref()
+            .map(|c| crate::report::ClusterProvenance {
+                server: c.server.clone(),
+                context: c.context.clone(),
+            });
     report.provenance.data = data.provenance(data_record);
     if let Some(f) = opts.data.as_ref().and_then(|d| d.file.as_ref()) {
         report
