@@ -18,6 +18,7 @@ mod checks_write;
 mod credentials;
 mod data;
 mod e2e;
+mod kaas;
 mod kube;
 mod mediation;
 mod replay;
