@@ -1139,6 +1139,9 @@ fn inspect_shows_everything_before_running() {
     let checks = crate::common::real_checks();
     let mut b = Build::new(&checks);
     b.sequence = 42;
+    // every scope, as `cargo xtask bundle` packs them
+    b.scopes
+        .push(crate::common::root().join("scopes/scs-compatible-kaas.yaml"));
     let f = d.join("b.scsb");
     std::fs::write(&f, b.signed(&[&owner])).expect("w");
     let r = crate::common::scs_cert(&["bundle", "inspect", s(&f), "--root", s(&root_path)], None);
@@ -1152,6 +1155,12 @@ fn inspect_shows_everything_before_running() {
         "testcases:    scs-0100-syntax-check, scs-0100-semantics-check",
         "capabilities: openstack:compute:read",
         "scopes/scs-compatible-iaas.yaml",
+        // the KaaS check and scope (every built check is packed)
+        "scs-0210-version-policy 0.1.0",
+        "testcases:    version-policy-check",
+        "capabilities: kubernetes:nonresource/version:read",
+        "data:k8s-eol:read",
+        "scopes/scs-compatible-kaas.yaml",
         &scs_cert_host::trust::sshsig::key_id(owner.public_key()),
         "verification:     passes",
     ] {

@@ -910,6 +910,12 @@ fn record_replay_and_reproduce_give_the_same_verdict_offline() {
         replayed.report()["run"]["scs_cert"]["data"]["mode"],
         "replayed"
     );
+    assert_eq!(o.report()["run"]["scs_cert"]["cluster"]["context"], CONTEXT);
+    assert_eq!(
+        replayed.report()["run"]["scs_cert"]["cluster"],
+        o.report()["run"]["scs_cert"]["cluster"],
+        "the replay names the recorded cluster"
+    );
 
     // the signed report reproduces offline
     site.ok(&[
