@@ -12,15 +12,21 @@
 //!   (`--bundle ... --root ...`), print the summary, write
 //!   `target/demo/report.yaml`, stop the cloud.
 //! - `test`: everything CI runs: the wasm target, formatting, clippy, and the
-//!   whole test suite, then the `realcloud` tests (the real services install and
-//!   start in the background while the rest runs).
+//!   whole test suite, then the `realcloud` and the `realkube` tests (the real
+//!   services install, build and start in the background while the rest runs).
 //! - `realcloud`: the real-OpenStack tier alone: install (cached in
 //!   target/realcloud) and start real Keystone, Nova, Glance, Cinder and
 //!   Neutron API services on 127.0.0.1 (tests/realcloud/*.sh), run
 //!   `cargo test --test realcloud` against them, stop them (also on failure).
+//! - `realkube`: the real-Kubernetes tier alone: install the apt packages it
+//!   needs (when missing), build kube-apiserver from Debian's source package
+//!   (cached per machine in ~/.cache/scs-cert/kube-apiserver, niced), start it
+//!   and etcd on 127.0.0.1 (tests/realkube/*.sh, state in target/realkube), run
+//!   `cargo test --test realkube` against them, stop them (also on failure).
 //!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
-//! for the real-cloud tier), or leave the simulated or the real cloud running.
+//! for the real-cloud tier, apt and Debian's source archive for the
+//! real-Kubernetes tier), or leave the simulated or the real services running.
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
@@ -337,8 +343,11 @@ fn check_packages() -> Result<Vec<String>> {
 
 fn test() -> Result<()> {
     ensure_wasm_target()?;
-    // The real cloud installs (pip, mostly download) and starts in the background meanwhile.
-    let mut cloud = RealCloud::prepare(target_dir().join("realcloud"))?;
+    // The real cloud installs (pip, mostly download) and starts in the background meanwhile;
+    // so does the real Kubernetes API server (a cold build of kube-apiserver takes 10-16 min
+    // at nice 19, after that it comes from the cache in ~/.cache/scs-cert).
+    let mut cloud = Tier::realcloud().prepare()?;
+    let mut kube = Tier::realkube().prepare()?;
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
     run(c, "cargo fmt --check")?;
@@ -378,107 +387,183 @@ fn test() -> Result<()> {
     ]);
     run(c, "cargo clippy --test realcloud -D warnings")?;
     let mut c = cargo();
+    c.args([
+        "clippy", "--locked", "-p", "scs-cert", "--test", "realkube", "--", "-D", "warnings",
+    ]);
+    run(c, "cargo clippy --test realkube -D warnings")?;
+    let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);
     run(c, "cargo test --workspace")?;
     cloud.wait_ready()?;
-    cloud.test()
+    cloud.test()?;
+    drop(cloud);
+    kube.wait_ready()?;
+    kube.test()
 }
 
-/// The real cloud of the realcloud tier (tests/realcloud, state in target/realcloud):
-/// `install.sh && start.sh` run in the background (own process group, log in
+/// A real-services test tier: tests/realcloud (real OpenStack APIs, state in
+/// target/realcloud) or tests/realkube (a real kube-apiserver and etcd, state in
+/// target/realkube, the binary cached per machine outside the clone). Its scripts (install,
+/// for realkube also build, then start) run in the background (own process group, log in
 /// `prepare.log`); dropping it ends that if still running and stops the services by pid
 /// (`stop.sh`), also when a test fails or xtask bails.
-struct RealCloud {
+struct Tier {
+    /// `realcloud` or `realkube`: the scripts' directory under tests/ and the test target.
+    name: &'static str,
+    /// What it is, for messages.
+    what: &'static str,
+    /// The scripts run in order before the tests.
+    steps: &'static [&'static str],
+    /// The variable that tells the scripts their state directory.
+    dir_var: &'static str,
+    /// The variable that tells the tests the state directory.
+    test_var: &'static str,
     dir: PathBuf,
     prepare: Option<Child>,
 }
 
-impl RealCloud {
-    fn prepare(dir: PathBuf) -> Result<RealCloud> {
+impl Tier {
+    fn realcloud() -> Tier {
+        Tier {
+            name: "realcloud",
+            what: "the real OpenStack services",
+            steps: &["install.sh", "start.sh"],
+            dir_var: "REALCLOUD_DIR",
+            test_var: "SCS_REALCLOUD_DIR",
+            dir: target_dir().join("realcloud"),
+            prepare: None,
+        }
+    }
+
+    /// install.sh (apt packages when missing), build.sh (kube-apiserver from Debian's source,
+    /// at nice 19; instant when cached in ~/.cache/scs-cert/kube-apiserver), start.sh.
+    fn realkube() -> Tier {
+        Tier {
+            name: "realkube",
+            what: "the real Kubernetes API server",
+            steps: &["install.sh", "build.sh", "start.sh"],
+            dir_var: "REALKUBE_DIR",
+            test_var: "SCS_REALKUBE_DIR",
+            dir: target_dir().join("realkube"),
+            prepare: None,
+        }
+    }
+
+    /// Start the scripts in the background.
+    fn prepare(mut self) -> Result<Tier> {
         use std::os::unix::process::CommandExt;
-        std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        let dir = &self.dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         let log_path = dir.join("prepare.log");
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("create {}", log_path.display()))?;
-        let scripts = root().join("tests/realcloud");
+        let scripts = root().join("tests").join(self.name);
         eprintln!(
-            "xtask: installing and starting the real OpenStack services in the background (log: {})",
+            "xtask: preparing {} in the background (log: {})",
+            self.what,
             log_path.display()
         );
+        let script = self
+            .steps
+            .iter()
+            .map(|s| format!(r#"bash "$1/{s}""#))
+            .collect::<Vec<_>>()
+            .join(" && ");
         let child = Command::new("bash")
             .arg("-c")
-            .arg(r#"bash "$1/install.sh" && bash "$1/start.sh""#)
+            .arg(script)
             .arg("bash")
             .arg(&scripts)
-            .env("REALCLOUD_DIR", &dir)
+            .env(self.dir_var, dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("log file")?)
             .stderr(log)
             .process_group(0)
             .spawn()
-            .context("cannot start tests/realcloud/install.sh")?;
-        Ok(RealCloud {
-            dir,
-            prepare: Some(child),
-        })
+            .with_context(|| format!("cannot start tests/{}/{}", self.name, self.steps[0]))?;
+        self.prepare = Some(child);
+        Ok(self)
     }
 
-    /// Wait for install + start; their output goes to stderr.
+    /// Wait for the scripts; their output goes to stderr.
     fn wait_ready(&mut self) -> Result<()> {
         let Some(mut child) = self.prepare.take() else {
             return Ok(());
         };
-        let status = child.wait().context("wait for tests/realcloud/start.sh")?;
+        let started = Instant::now();
+        let status = child
+            .wait()
+            .with_context(|| format!("wait for tests/{}/start.sh", self.name))?;
         let log = std::fs::read_to_string(self.dir.join("prepare.log")).unwrap_or_default();
         eprint!("{log}");
         if !status.success() {
-            bail!("tests/realcloud/install.sh or start.sh failed ({status}); its output is above");
+            bail!(
+                "tests/{}/{} failed ({status}); the output is above",
+                self.name,
+                self.steps.join(", ")
+            );
         }
+        eprintln!(
+            "xtask: {} ready (waited {:.0} s here)",
+            self.what,
+            started.elapsed().as_secs_f64()
+        );
         Ok(())
     }
 
-    /// `cargo test --test realcloud` against the running services. That target has
-    /// `test = false`, so `cargo test --workspace` leaves it out and it runs exactly here.
+    /// `cargo test --test NAME` against the running services. That target has `test =
+    /// false`, so `cargo test --workspace` leaves it out and it runs exactly here.
     fn test(&self) -> Result<()> {
         let mut c = cargo();
-        // --show-output: the fidelity summary and the skipped fixtures appear in the log
+        // --show-output: the summaries (fidelity, timings) appear in the log
         c.args([
             "test",
             "--locked",
             "-p",
             "scs-cert",
             "--test",
-            "realcloud",
+            self.name,
             "--",
             "--show-output",
         ])
-        .env("SCS_REALCLOUD_DIR", &self.dir);
-        run(c, "cargo test --test realcloud (real OpenStack services)")
+        .env(self.test_var, &self.dir);
+        run(
+            c,
+            &format!("cargo test --test {} ({})", self.name, self.what),
+        )
     }
 }
 
-impl Drop for RealCloud {
+impl Drop for Tier {
     fn drop(&mut self) {
         if let Some(mut child) = self.prepare.take() {
-            // bash, pip or a *-manage still running: end the whole group
+            // bash, pip, go or a *-manage still running: end the whole group
             let _ = Command::new("kill")
                 .args(["-TERM", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
         }
         let mut c = Command::new("bash");
-        c.arg(root().join("tests/realcloud/stop.sh"))
-            .env("REALCLOUD_DIR", &self.dir);
-        let _ = run(c, "tests/realcloud/stop.sh");
+        c.arg(root().join("tests").join(self.name).join("stop.sh"))
+            .env(self.dir_var, &self.dir);
+        let _ = run(c, &format!("tests/{}/stop.sh", self.name));
     }
 }
 
 /// The real-OpenStack tier alone: install (cached) and start the services, run the tests
 /// against them, stop them.
 fn realcloud() -> Result<()> {
-    let mut cloud = RealCloud::prepare(target_dir().join("realcloud"))?;
+    let mut cloud = Tier::realcloud().prepare()?;
     cloud.wait_ready()?;
     cloud.test()
+}
+
+/// The real-Kubernetes tier alone: install the apt packages (when missing), build
+/// kube-apiserver (cached per machine), start it with etcd, run the tests, stop them.
+fn realkube() -> Result<()> {
+    let mut kube = Tier::realkube().prepare()?;
+    kube.wait_ready()?;
+    kube.test()
 }
 
 fn main() -> Result<()> {
@@ -489,8 +574,9 @@ fn main() -> Result<()> {
         "demo" => demo(),
         "test" => test(),
         "realcloud" => realcloud(),
+        "realkube" => realkube(),
         _ => {
-            eprintln!("usage: cargo xtask build | bundle | demo | test | realcloud");
+            eprintln!("usage: cargo xtask build | bundle | demo | test | realcloud | realkube");
             std::process::exit(2);
         }
     }
