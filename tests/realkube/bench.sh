@@ -51,7 +51,7 @@ measure() {  # measure VARIANT -> rows "variant wall_s calls server_requests rss
       > "$B/stdout-$v" 2> "$B/stderr-$v" && rc=0 || rc=$?
     [ "$i" = 0 ] && continue
     a1=$(audit_lines)
-    read -r wall rss < "$B/time"
+    read -r wall rss < <(tail -n 1 "$B/time")  # GNU time writes "Command exited ..." first
     calls=$(grep -c 'kubernetes call' "$B/stderr-$v" || true)
     seen=$(tail -n +"$((a0 + 1))" "$K/log/audit.log" | head -n "$((a1 - a0))" \
       | grep '"stage":"ResponseComplete"' | grep -vc '"username":"system:' || true)
