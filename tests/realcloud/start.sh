@@ -44,6 +44,10 @@ project_name = service
 user_domain_name = Default
 project_domain_name = Default
 region_name = RegionOne
+# validate tokens at the public identity endpoint: every fixture's catalog lists identity
+# as public, not all as internal, and a service keeps the catalog of its first service
+# token, so a restart after seeding such a fixture would leave it unable to validate tokens
+interface = public
 EOF
 }
 
