@@ -96,7 +96,7 @@ pub struct RunArgs {
     #[arg(long = "no-cache")]
     pub no_cache: bool,
     /// Upper bound on any check's deadline, in seconds.
-    #[arg(long = "max-check-secs", value_name = "SECS", default_value_t = 3600)]
+    #[arg(long = "max-check-secs", value_name = "SECS", default_value_t = 21600)]
     pub max_check_secs: u64,
     /// Deadline of the cleanup phase a write check gets after the host
     /// stopped it (deadline, trap, memory), in seconds; 0 disables it.
@@ -129,6 +129,15 @@ pub struct RunArgs {
     /// Longest a kubeconfig exec credential plugin may run, each time, in seconds.
     #[arg(long = "exec-timeout", value_name = "SECS", default_value_t = 30)]
     pub exec_timeout: u64,
+    /// The Sonobuoy binary the heavy KaaS testcases run (cncf-k8s-conformance,
+    /// kaas-networking-check); it must be the pinned v0.57.3 [default: sonobuoy on PATH].
+    #[arg(long = "sonobuoy", value_name = "PATH")]
+    pub sonobuoy: Option<PathBuf>,
+    /// Results of an earlier Sonobuoy run for SUITE (cncf-k8s-conformance or
+    /// kaas-networking-check): the tar.gz `sonobuoy retrieve` wrote; that suite then does not
+    /// run. Repeatable, once per suite [default: none].
+    #[arg(long = "sonobuoy-archive", value_name = "SUITE=PATH")]
+    pub sonobuoy_archive: Vec<String>,
     /// Debug logging to stderr (every API call with method, URL, status, bytes, duration).
     #[arg(short = 'v', long = "verbose", visible_alias = "debug")]
     pub verbose: bool,
@@ -231,6 +240,14 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         },
         ..MediationLimits::default()
     };
+    let sonobuoy = match scs_cert_host::sonobuoy::parse_archive_args(&args.sonobuoy_archive) {
+        Ok(archives) => scs_cert_host::sonobuoy::SonobuoyOptions {
+            tool: args.sonobuoy.clone(),
+            archives,
+            ..Default::default()
+        },
+        Err(e) => return bad_input(e.to_string()),
+    };
     let mut targets = vec!["main".to_string()];
     if args.recommended {
         targets.push("recommended".to_string());
@@ -275,6 +292,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             exec_timeout: Duration::from_secs(args.exec_timeout.max(1)),
             ..Default::default()
         },
+        sonobuoy,
     };
     let planned = match super::report::plan_jobs(
         &opts,

@@ -36,6 +36,7 @@ mod robustness;
 pub mod run;
 pub mod sandbox;
 pub mod scope;
+pub mod sonobuoy;
 pub mod trust;
 
 /// Install rustls' ring crypto provider once (reqwest is built without one).

@@ -46,10 +46,11 @@ use bindings::scs::check::openstack as wit_os;
 use bindings::scs::check::types::{Level, Verdict as WitVerdict};
 
 /// The WIT package version this host serves.
-pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.1";
-/// Package versions whose components the host runs: its own, and 0.1.0, which 0.1.1 only
-/// extended (the linker's semver matching serves a 0.1.0 import from the 0.1.1 definitions).
-pub(crate) const SERVED_VERSIONS: [&str; 2] = ["@0.1.1", "@0.1.0"];
+pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.2";
+/// Package versions whose components the host runs: its own, and 0.1.1 and 0.1.0, which
+/// 0.1.2 only extended (the linker's semver matching serves a 0.1.0 or 0.1.1 import from the
+/// 0.1.2 definitions).
+pub(crate) const SERVED_VERSIONS: [&str; 3] = ["@0.1.2", "@0.1.1", "@0.1.0"];
 /// Epoch tick length.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
@@ -106,7 +107,8 @@ pub struct SandboxConfig {
     pub cache_dir: Option<PathBuf>,
     /// Default per-check deadline when check.json gives none (default 300 s).
     pub default_timeout: Duration,
-    /// Upper bound on any check's deadline (default 3600 s).
+    /// Upper bound on any check's deadline (default 21,600 s: the 6 h the official KaaS job
+    /// allows, which the Sonobuoy check asks for; every other check asks for far less).
     pub max_timeout: Duration,
     /// Default memory limit when check.json gives none (default 256 MiB).
     pub default_memory_mib: u64,
@@ -129,7 +131,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             cache_dir: default_cache_dir(),
             default_timeout: Duration::from_secs(300),
-            max_timeout: Duration::from_secs(3600),
+            max_timeout: Duration::from_secs(21_600),
             default_memory_mib: 256,
             max_memory_mib: 1024,
             max_log_lines: 5_000,
@@ -547,6 +549,46 @@ impl bindings::scs::check::data::Host for HostState {
             Served::Missing(m) => Err(Error::Missing(m)),
             Served::Stale(m) => Err(Error::Stale(m)),
         })
+    }
+}
+
+use bindings::scs::check::conformance as wit_conf;
+
+/// The Sonobuoy suites (KaaS): the check names a suite, nothing else; the check's mediator
+/// decides on its `tool:sonobuoy:run` grant, runs it or reads the archive (see
+/// [`crate::sonobuoy`]), and records the results.
+impl wit_conf::Host for HostState {
+    async fn run(
+        &mut self,
+        suite: wit_conf::Suite,
+    ) -> wasmtime::Result<Result<wit_conf::Results, wit_conf::Error>> {
+        use crate::sonobuoy::{ConformanceError as E, Origin, Suite};
+        let suite = match suite {
+            wit_conf::Suite::CncfK8sConformance => Suite::CncfK8sConformance,
+            wit_conf::Suite::KaasNetworkingCheck => Suite::KaasNetworkingCheck,
+        };
+        let result = self
+            .mediator
+            .conformance_run(suite)
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(result
+            .map(|r| wit_conf::Results {
+                sha256: r.sha256,
+                origin: match r.origin {
+                    Origin::Ran => wit_conf::Origin::Ran,
+                    Origin::Archive => wit_conf::Origin::Archive,
+                },
+                source: r.source,
+                results_yaml: r.results_yaml,
+            })
+            .map_err(|e| match e {
+                E::Denied(m) => wit_conf::Error::Denied(m),
+                E::ToolMissing(m) => wit_conf::Error::ToolMissing(m),
+                E::Failed(m) => wit_conf::Error::Failed(m),
+                E::Timeout(m) => wit_conf::Error::Timeout(m),
+                E::TooLarge(m) => wit_conf::Error::TooLarge(m),
+            }))
     }
 }
 
@@ -1266,6 +1308,8 @@ mod tests {
         assert!(import_allowed("scs:check/openstack@0.1.0"));
         assert!(import_allowed("scs:check/openstack@0.1.1"));
         assert!(import_allowed("scs:check/kubernetes@0.1.1"));
+        assert!(import_allowed("scs:check/conformance@0.1.2"));
+        assert!(!import_allowed("scs:check/conformance@0.1.3"));
         assert!(import_allowed("wasi:io/streams@0.2.6"));
         assert!(import_allowed("wasi:cli/stdout@0.2.6"));
         assert!(!import_allowed("scs:check/openstack@0.2.0"));

@@ -167,6 +167,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         replay_transcript: None,
         data: None,
         kube: Default::default(),
+        sonobuoy: Default::default(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Guest SDK for scs-cert check components.
 //!
-//! Owns: the generated bindings of the `scs:check@0.1.1` world (module
+//! Owns: the generated bindings of the `scs:check@0.1.2` world (module
 //! [`bindings`], export macro [`export_check!`]) and typed helpers on top of
 //! them: logging, time, JSON requests with errors that name the offending
 //! field, paginated listing that follows `next` links and markers, and the
@@ -40,6 +40,7 @@ pub mod bindings {
 
 pub mod blockstorage;
 pub mod compute;
+pub mod conformance;
 pub mod data;
 pub mod json;
 pub mod key_manager;

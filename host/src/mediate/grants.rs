@@ -12,10 +12,15 @@ use std::collections::BTreeMap;
 pub enum GrantError {
     /// Not `openstack:<service-type>:read|write` (nor a `kubernetes:` capability).
     #[error(
-        "capability {0:?} is not of the form openstack:<service-type>:read|write or \
-         kubernetes:<group>/<resource>:read|write"
+        "capability {0:?} is not of the form openstack:<service-type>:read|write, \
+         kubernetes:<group>/<resource>:read|write or tool:sonobuoy:run"
     )]
     Malformed(String),
+    /// A `tool:` capability for a tool the host does not run.
+    #[error(
+        "capability {0:?}: the host runs no such tool; the only tool capability is tool:sonobuoy:run"
+    )]
+    UnknownTool(String),
     /// A malformed `kubernetes:` capability.
     #[error(transparent)]
     Kube(#[from] super::kube::KubeGrantError),
@@ -55,6 +60,8 @@ pub enum Access {
 pub struct Grants {
     by_service: BTreeMap<String, Access>,
     kube: super::kube::KubeGrants,
+    /// Host-run tools (`tool:sonobuoy:run`, see [`crate::sonobuoy`]).
+    tools: std::collections::BTreeSet<String>,
 }
 
 impl Grants {
@@ -62,9 +69,17 @@ impl Grants {
     pub(crate) fn from_capabilities(caps: &[String]) -> Result<Grants, GrantError> {
         let mut by_service = BTreeMap::new();
         let mut kube = super::kube::KubeGrants::default();
+        let mut tools = std::collections::BTreeSet::new();
         for cap in caps {
             if super::kube::KubeGrants::is_kube(cap) {
                 kube.add(cap)?;
+                continue;
+            }
+            if cap.starts_with("tool:") {
+                if cap != crate::sonobuoy::CAPABILITY {
+                    return Err(GrantError::UnknownTool(cap.clone()));
+                }
+                tools.insert("sonobuoy".to_string());
                 continue;
             }
             let parts: Vec<&str> = cap.split(':').collect();
@@ -78,7 +93,16 @@ impl Grants {
             let e = by_service.entry(svc.to_string()).or_insert(access);
             *e = (*e).max(access);
         }
-        Ok(Grants { by_service, kube })
+        Ok(Grants {
+            by_service,
+            kube,
+            tools,
+        })
+    }
+
+    /// Whether the check may have the host run `tool` (`tool:<tool>:run`).
+    pub(crate) fn tool(&self, tool: &str) -> bool {
+        self.tools.contains(tool)
     }
 
     /// The `kubernetes:` grants.
@@ -99,6 +123,7 @@ impl Grants {
             })
             .collect();
         v.extend(self.kube.to_capabilities());
+        v.extend(self.tools.iter().map(|t| format!("tool:{t}:run")));
         v
     }
 
@@ -178,5 +203,18 @@ mod tests {
         );
         let g = Grants::from_capabilities(&["kubernetes:apps/*:write".to_string()]).unwrap();
         assert!(g.has_write());
+    }
+
+    /// Issue 10 part 4: `tool:sonobuoy:run` is the one tool capability; it grants no write.
+    #[test]
+    fn tool_capabilities() {
+        let g = Grants::from_capabilities(&["tool:sonobuoy:run".to_string()]).unwrap();
+        assert!(g.tool("sonobuoy") && !g.has_write());
+        assert_eq!(g.to_capabilities(), vec!["tool:sonobuoy:run"]);
+        for bad in ["tool:kubectl:run", "tool:sonobuoy:write", "tool:sonobuoy"] {
+            let e = Grants::from_capabilities(&[bad.to_string()]).unwrap_err();
+            assert!(matches!(e, GrantError::UnknownTool(_)), "{bad}: {e}");
+        }
+        assert!(!Grants::default().tool("sonobuoy"));
     }
 }

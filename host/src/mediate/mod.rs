@@ -164,6 +164,10 @@ pub enum KubeAccess {
     Absent(String),
 }
 
+/// Why a check of a run without Sonobuoy access gets none.
+pub(crate) const NO_CONFORMANCE: &str = "this run offers no Sonobuoy suite (a replay serves \
+     recorded results only)";
+
 /// Where a check's calls go.
 #[derive(Debug)]
 pub enum Source {
@@ -204,6 +208,8 @@ pub struct CheckMediator {
     request_timeout: Option<Duration>,
     /// The cluster of the run, if any.
     kube: KubeAccess,
+    /// The run's Sonobuoy suites (`conformance` interface), if any.
+    conformance: Option<Arc<crate::sonobuoy::RunConformance>>,
 }
 
 impl std::fmt::Debug for CheckMediator {
@@ -252,7 +258,60 @@ impl CheckMediator {
             skipped_ms: 0,
             request_timeout: None,
             kube: KubeAccess::Absent(NO_CLUSTER.to_string()),
+            conformance: None,
         }
+    }
+
+    /// The same mediator with the run's Sonobuoy suites.
+    pub(crate) fn with_conformance(
+        mut self,
+        conformance: Option<Arc<crate::sonobuoy::RunConformance>>,
+    ) -> CheckMediator {
+        self.conformance = conformance;
+        self
+    }
+
+    /// Run a Sonobuoy suite (or read its archive; or serve the recorded results on replay).
+    /// The outer `Err` is a replay divergence.
+    pub async fn conformance_run(
+        &mut self,
+        suite: crate::sonobuoy::Suite,
+    ) -> Result<
+        Result<crate::sonobuoy::Results, crate::sonobuoy::ConformanceError>,
+        transcript::Divergence,
+    > {
+        use crate::sonobuoy::ConformanceError;
+        let result = match &mut self.source {
+            Source::Replay { replayer, .. } => match replayer.conformance(suite) {
+                Ok(r) => r,
+                Err(d) => return Err(self.diverged(d)),
+            },
+            Source::Live { .. } | Source::Detached { .. } => {
+                if !self.grants.tool("sonobuoy") {
+                    self.stats.denied += 1;
+                    Err(crate::sonobuoy::runner::denied())
+                } else {
+                    match &self.conformance {
+                        Some(c) => c.run(suite, self.deadline).await,
+                        None => Err(ConformanceError::Failed(NO_CONFORMANCE.to_string())),
+                    }
+                }
+            }
+        };
+        if let Source::Live {
+            recorder: Some(rec),
+            ..
+        }
+        | Source::Detached {
+            recorder: Some(rec),
+        } = &mut self.source
+        {
+            rec.push(transcript::Event::Conformance {
+                suite: suite.id().to_string(),
+                result: Box::new(transcript::RecordedConformance::from_result(&result)),
+            });
+        }
+        Ok(result)
     }
 
     /// The same mediator with the run's cluster.

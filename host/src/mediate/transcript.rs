@@ -389,6 +389,85 @@ pub enum Event {
         /// Result.
         result: Box<RecordedResult>,
     },
+    /// `conformance.run` (format version 2): the results the check received, so that a
+    /// replay needs neither Sonobuoy nor the archive.
+    Conformance {
+        /// The suite (`cncf-k8s-conformance`, `kaas-networking-check`).
+        suite: String,
+        /// What the check received.
+        result: Box<RecordedConformance>,
+    },
+}
+
+/// What a `conformance.run` produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedConformance {
+    /// Results.
+    Results {
+        /// sha256 of the archive (or of the results file of a run).
+        sha256: String,
+        /// `ran` or `archive`.
+        origin: String,
+        /// The archive or results directory.
+        source: String,
+        /// `plugins/e2e/sonobuoy_results.yaml`.
+        results_yaml: Body,
+    },
+    /// An error value.
+    Error {
+        /// `denied`, `tool-missing`, `failed`, `timeout`, `too-large`.
+        kind: String,
+        /// Message.
+        message: String,
+    },
+}
+
+impl RecordedConformance {
+    /// From what the host gave the check.
+    pub(crate) fn from_result(
+        r: &Result<crate::sonobuoy::Results, crate::sonobuoy::ConformanceError>,
+    ) -> RecordedConformance {
+        match r {
+            Ok(res) => RecordedConformance::Results {
+                sha256: res.sha256.clone(),
+                origin: res.origin.as_str().to_string(),
+                source: res.source.clone(),
+                results_yaml: Body::from_bytes(&res.results_yaml),
+            },
+            Err(e) => RecordedConformance::Error {
+                kind: e.kind().to_string(),
+                message: e.message().to_string(),
+            },
+        }
+    }
+
+    /// Back to what the check gets.
+    pub(crate) fn to_result(
+        &self,
+    ) -> Result<crate::sonobuoy::Results, crate::sonobuoy::ConformanceError> {
+        use crate::sonobuoy::{ConformanceError, Origin, Results};
+        match self {
+            RecordedConformance::Results {
+                sha256,
+                origin,
+                source,
+                results_yaml,
+            } => Ok(Results {
+                sha256: sha256.clone(),
+                origin: if origin == "archive" {
+                    Origin::Archive
+                } else {
+                    Origin::Ran
+                },
+                source: source.clone(),
+                results_yaml: results_yaml.to_bytes(),
+            }),
+            RecordedConformance::Error { kind, message } => {
+                Err(ConformanceError::from_kind(kind, message.clone()))
+            }
+        }
+    }
 }
 
 impl Event {
@@ -399,6 +478,7 @@ impl Event {
             Event::Now { .. } => "clock.now()".to_string(),
             Event::Sleep { ms } => format!("clock.sleep({ms})"),
             Event::KubeSend { request, .. } => request.describe(),
+            Event::Conformance { suite, .. } => format!("conformance.run({suite})"),
         }
     }
 }
@@ -505,9 +585,10 @@ pub fn write_with_cluster(
     cluster: Option<RecordedCluster>,
     components: &BTreeMap<String, (String, Vec<Event>)>,
 ) -> Result<Written, TranscriptError> {
-    let kube_events = components
-        .values()
-        .any(|(_, evs)| evs.iter().any(|e| matches!(e, Event::KubeSend { .. })));
+    let kube_events = components.values().any(|(_, evs)| {
+        evs.iter()
+            .any(|e| matches!(e, Event::KubeSend { .. } | Event::Conformance { .. }))
+    });
     let version = if cluster.is_some() || kube_events {
         FORMAT_VERSION
     } else {
@@ -804,6 +885,22 @@ impl Replayer {
             |ev| matches!(ev, Event::KubeSend { request, .. } if **request == want),
         )? {
             Event::KubeSend { result, .. } => Ok(result.to_kube()),
+            other => Err(self.mismatch(&other, actual)),
+        }
+    }
+
+    /// Serve a `conformance.run`.
+    pub fn conformance(
+        &mut self,
+        suite: crate::sonobuoy::Suite,
+    ) -> Result<Result<crate::sonobuoy::Results, crate::sonobuoy::ConformanceError>, Divergence>
+    {
+        let actual = format!("conformance.run({})", suite.id());
+        match self.take(
+            actual.clone(),
+            |ev| matches!(ev, Event::Conformance { suite: s, .. } if s == suite.id()),
+        )? {
+            Event::Conformance { result, .. } => Ok(result.to_result()),
             other => Err(self.mismatch(&other, actual)),
         }
     }

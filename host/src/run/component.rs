@@ -22,6 +22,7 @@ pub(super) async fn run_components(
     planned: &[Planned],
     target: &Target,
     kube: &KubeAccess,
+    conformance: Option<&Arc<crate::sonobuoy::RunConformance>>,
     data: &super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: &ProgressFn,
@@ -38,6 +39,7 @@ pub(super) async fn run_components(
             sandbox: sandbox.clone(),
             target: target.clone(),
             kube: kube.clone(),
+            conformance: conformance.cloned(),
             data: data.clone(),
             params: params.clone(),
             progress: progress.clone(),
@@ -80,6 +82,8 @@ struct ComponentJob {
     target: Target,
     /// The run's cluster, if any.
     kube: KubeAccess,
+    /// The run's Sonobuoy suites, if a check declares `tool:sonobuoy:run`.
+    conformance: Option<Arc<crate::sonobuoy::RunConformance>>,
     data: super::data::DataSource,
     params: Arc<Vec<(String, String)>>,
     progress: ProgressFn,
@@ -146,6 +150,7 @@ impl ComponentJob {
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
                 .with_clock(self.clock)
                 .with_cluster(self.kube.clone())
+                .with_conformance(self.conformance.clone())
                 .with_request_timeout(
                     self.check
                         .meta

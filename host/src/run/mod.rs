@@ -167,6 +167,10 @@ pub struct RunOptions {
     /// `None`: no data file, a check that reads a dataset gets `missing` [default: none]. On
     /// a replay the data comes from the transcript instead.
     pub data: Option<Arc<crate::data::access::RunData>>,
+    /// The Sonobuoy tool and archives for checks that declare `tool:sonobuoy:run`
+    /// (`--sonobuoy PATH`, `--sonobuoy-archive SUITE=PATH`) [default: `sonobuoy` on `PATH`,
+    /// no archives; see [`crate::sonobuoy::SonobuoyOptions`]].
+    pub sonobuoy: crate::sonobuoy::SonobuoyOptions,
 }
 
 /// Progress events for the CLI's display.
@@ -376,6 +380,8 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         });
         connected.kube = KubeAccess::Live(c);
     }
+    let conformance = (live && plan.planned.iter().any(|p| declares(p, "tool:")))
+        .then(|| Arc::new(run_conformance(opts, &variables, &connected.kube)));
     let mut schedule = None;
     let mut outcomes = match &connected.target {
         Err(reason) => plan
@@ -396,6 +402,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 &plan.planned,
                 target,
                 &connected.kube,
+                conformance.as_ref(),
                 &data,
                 params,
                 &progress,
@@ -655,6 +662,58 @@ async fn connect_cluster(
         .map_err(kube::ClusterSetupError::from)?;
     let cluster = kube::Cluster::connect(config, opts.kube.clone(), opts.mediation.clone()).await?;
     Ok(Arc::new(cluster))
+}
+
+/// What the run offers checks that declare `tool:sonobuoy:run`: the operator's Sonobuoy
+/// options, the kubeconfig file Sonobuoy gets (the one the run resolved, as kubectl: the
+/// scope variable `kubeconfig`, else a `$KUBECONFIG` of one file, else `~/.kube/config`;
+/// Sonobuoy reads it itself, exec plugins included, and uses its `current-context`), the
+/// cluster (for the lock), `subject_root` and `execution_mode`.
+fn run_conformance(
+    opts: &RunOptions,
+    variables: &BTreeMap<String, String>,
+    kube: &KubeAccess,
+) -> crate::sonobuoy::RunConformance {
+    use crate::mediate::kube::{self, KubeconfigSource};
+    let file = kube::KubeconfigSource::from_process(variables.get("kubeconfig").map(String::as_str))
+        .map_err(|e| e.to_string())
+        .and_then(|source| {
+            let file = match &source {
+                KubeconfigSource::Explicit(p) | KubeconfigSource::Home(p) => p.clone(),
+                KubeconfigSource::Env(files) if files.len() == 1 => files[0].clone(),
+                KubeconfigSource::Env(files) => {
+                    return Err(format!(
+                        "KUBECONFIG names {} files and sonobuoy takes one: pass -a kubeconfig=PATH",
+                        files.len()
+                    ));
+                }
+            };
+            if let Some(ctx) = &opts.kube.context {
+                let current = kube::config::load(&source)
+                    .map_err(|e| e.to_string())?
+                    .current_context()
+                    .map(str::to_string);
+                if current.as_deref() != Some(ctx.as_str()) {
+                    return Err(format!(
+                        "--context {ctx:?} is not the current-context of {} and sonobuoy uses the current-context: pass -a kubeconfig=PATH of a kubeconfig whose current-context is {ctx:?}",
+                        file.display()
+                    ));
+                }
+            }
+            Ok(file)
+        });
+    let cluster_key = match (kube, &file) {
+        (KubeAccess::Live(c), _) => c.info().server,
+        (_, Ok(f)) => f.display().to_string(),
+        (_, Err(_)) => String::new(),
+    };
+    crate::sonobuoy::RunConformance::new(
+        opts.sonobuoy.clone(),
+        file,
+        cluster_key,
+        variables.get("subject_root").cloned(),
+        variables.get("execution_mode").cloned(),
+    )
 }
 
 /// The outcome of connecting: where the checks' calls go, or why every testcase aborts.

@@ -379,6 +379,7 @@ fn replay_options(
         data: None,
         bundle,
         kube: Default::default(),
+        sonobuoy: Default::default(),
     }
 }
 
