@@ -9,6 +9,7 @@
 //!   limits);
 //! - [`clouds`], [`keystone`]: clouds.yaml and authentication;
 //! - [`discovery`]: API versions and microversions from the cloud's version documents;
+//! - [`http`]: the exchange and the redirect rule both mediations share;
 //! - [`transcript`]: recording and replaying what a check exchanged;
 //! - [`kube`]: the Kubernetes API server of the KaaS scope (kubeconfig, exec credential
 //!   plugins, `kubernetes:` grants, the cluster's HTTP client).
@@ -24,6 +25,7 @@
 pub mod clouds;
 pub(crate) mod discovery;
 pub mod grants;
+pub(crate) mod http;
 pub mod keystone;
 pub mod kube;
 pub mod request;

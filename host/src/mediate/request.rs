@@ -204,6 +204,16 @@ pub(super) fn redact_body(body: Vec<u8>) -> Vec<u8> {
 /// Whether a check's path is a plain relative path: no `..`, scheme, query, fragment,
 /// backslash, space or control character, and no percent-encoded dot, slash or backslash
 /// (`%2e`, `%2f`, `%5c` in any case), which a URL parser or a server would turn into a
+impl From<super::http::Failure> for ApiError {
+    fn from(f: super::http::Failure) -> ApiError {
+        match f {
+            super::http::Failure::Timeout(m) => ApiError::Timeout(m),
+            super::http::Failure::Transport(m) => ApiError::Transport(m),
+            super::http::Failure::TooLarge(m) => ApiError::TooLarge(m),
+        }
+    }
+}
+
 /// climb out of the endpoint after this check. [`confine`] checks the final URL as well.
 pub(super) fn validate_path(path: &str) -> Result<(), ApiError> {
     let lower = path.to_ascii_lowercase();

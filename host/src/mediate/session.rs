@@ -91,9 +91,7 @@ pub struct SessionStats {
     pub redirects: u64,
 }
 
-/// Most redirects followed for one request (keystoneauth follows up to 30; a cloud that needs
-/// more than a few is misconfigured).
-pub const MAX_REDIRECTS: usize = 5;
+pub use super::http::MAX_REDIRECTS;
 
 /// Where a service's paths go, once per service and run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,32 +196,6 @@ fn alias_family(service_type: &str) -> &'static [&'static str] {
     } else {
         &[]
     }
-}
-
-/// Whether a redirect from `from` to `to` may be followed with the token and the check's
-/// headers: same origin, or http to https on the same host (any port); and `to` passes the
-/// catalog URL rules (scheme, no user info, no link-local host unless allowed; a query is
-/// fine here, pagination links carry one).
-pub(crate) fn redirect_allowed(
-    from: &reqwest::Url,
-    to: &reqwest::Url,
-    allow_link_local: bool,
-) -> Result<(), String> {
-    let same_origin = from.origin() == to.origin();
-    let upgrade = from.scheme() == "http"
-        && to.scheme() == "https"
-        && from.host_str().is_some()
-        && from.host_str() == to.host_str();
-    if !same_origin && !upgrade {
-        return Err(format!(
-            "it leads to another origin ({}), which must not see the token",
-            to.origin().ascii_serialization()
-        ));
-    }
-    let mut bare = to.clone();
-    bare.set_query(None);
-    bare.set_fragment(None);
-    keystone::check_endpoint_url(bare.as_str(), allow_link_local).map_err(|e| e.to_string())
 }
 
 impl Session {
@@ -661,33 +633,28 @@ impl Session {
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
-            let resp = self.exchange(rb, left).await?;
-            if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
-                return Ok(resp);
-            }
-            let Some(location) = resp
-                .headers
-                .iter()
-                .find(|(k, _)| k == "location")
-                .map(|(_, v)| v.clone())
-            else {
-                return Ok(resp);
-            };
+            let mut resp = super::http::exchange(
+                rb,
+                left,
+                self.limits.max_response_bytes,
+                DROPPED_RESPONSE_HEADERS,
+            )
+            .await
+            .map_err(ApiError::from)?;
+            // secrets a cloud puts in a body (adminPass, ...) never reach a check or a transcript
+            resp.body = redact_body(std::mem::take(&mut resp.body));
             let from = keystone::shown_url(url.as_str());
-            let next = match url.join(&location) {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(check, status = resp.status, from = %from,
-                        "redirect not followed: the Location is not a URL ({e})");
-                    return Ok(resp);
-                }
-            };
+            let (next, as_get) =
+                match super::http::next_hop(&resp, &url, &method, self.cloud.allow_link_local) {
+                    super::http::Hop::Answer => return Ok(resp),
+                    super::http::Hop::Refused { to, why } => {
+                        tracing::warn!(check, status = resp.status, from = %from, to = %to,
+                            "redirect not followed: {why}");
+                        return Ok(resp);
+                    }
+                    super::http::Hop::Follow { next, as_get } => (next, as_get),
+                };
             let to = keystone::shown_url(next.as_str());
-            if let Err(why) = redirect_allowed(&url, &next, self.cloud.allow_link_local) {
-                tracing::warn!(check, status = resp.status, from = %from, to = %to,
-                    "redirect not followed: {why}");
-                return Ok(resp);
-            }
             if hop == MAX_REDIRECTS {
                 return Err(ApiError::Transport(format!(
                     "more than {MAX_REDIRECTS} redirects, the last from {from} to {to}"
@@ -697,9 +664,7 @@ impl Session {
             if let Ok(mut s) = self.stats.lock() {
                 s.redirects += 1;
             }
-            let to_get = resp.status == 303 && method != reqwest::Method::HEAD
-                || matches!(resp.status, 301 | 302) && method == reqwest::Method::POST;
-            if to_get {
+            if as_get {
                 method = reqwest::Method::GET;
                 body = None;
             }
@@ -708,95 +673,5 @@ impl Session {
         Err(ApiError::Transport(format!(
             "more than {MAX_REDIRECTS} redirects"
         )))
-    }
-
-    async fn exchange(
-        &self,
-        rb: reqwest::RequestBuilder,
-        timeout: Duration,
-    ) -> Result<ApiResponse, ApiError> {
-        let map_err = |e: reqwest::Error| {
-            if e.is_timeout() {
-                ApiError::Timeout(format!(
-                    "no complete answer within {} ms",
-                    timeout.as_millis()
-                ))
-            } else {
-                ApiError::Transport(error_chain(&e))
-            }
-        };
-        let mut resp = rb.send().await.map_err(map_err)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter(|(k, _)| !DROPPED_RESPONSE_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let cap = self.limits.max_response_bytes;
-        if resp.content_length().is_some_and(|l| l > cap) {
-            return Err(ApiError::TooLarge(format!(
-                "response announces {} bytes; the limit is {cap}",
-                resp.content_length().unwrap_or(0)
-            )));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
-            if body.len() as u64 + chunk.len() as u64 > cap {
-                return Err(ApiError::TooLarge(format!(
-                    "response body exceeds the limit of {cap} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(ApiResponse {
-            status,
-            headers,
-            body: redact_body(body),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redirect_allowed;
-
-    fn u(s: &str) -> reqwest::Url {
-        reqwest::Url::parse(s).unwrap()
-    }
-
-    /// Issue 11, redirects: which hops keep the token.
-    #[test]
-    fn redirects_keep_to_the_origin_or_its_https_upgrade() {
-        let from = u("http://api.example:8774/v2.1/flavors");
-        for ok in [
-            "http://api.example:8774/compute/v2.1/flavors?marker=x",
-            "https://api.example/v2.1/flavors",
-            "https://api.example:8443/v2.1/flavors",
-        ] {
-            assert_eq!(redirect_allowed(&from, &u(ok), false), Ok(()), "{ok}");
-        }
-        for bad in [
-            "http://other.example:8774/v2.1/flavors",
-            "http://api.example:9999/v2.1/flavors",
-            "https://api.example.evil/v2.1/flavors",
-            "ftp://api.example/v2.1",
-        ] {
-            assert!(redirect_allowed(&from, &u(bad), false).is_err(), "{bad}");
-        }
-        // https never downgrades
-        let from = u("https://api.example/v2.1");
-        assert!(redirect_allowed(&from, &u("http://api.example/v2.1"), false).is_err());
-        // the catalog rules still hold on the same origin
-        let from = u("http://169.254.169.254/v2.1");
-        assert!(redirect_allowed(&from, &u("http://169.254.169.254/x"), false).is_err());
-        assert!(redirect_allowed(&from, &u("http://169.254.169.254/x"), true).is_ok());
-        let from = u("http://h/v2.1");
-        assert!(redirect_allowed(&from, &u("http://user:pw@h/x"), false).is_err());
     }
 }

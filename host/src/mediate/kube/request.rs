@@ -45,6 +45,16 @@ pub enum KubeApiError {
     Transport(String),
 }
 
+impl From<crate::mediate::http::Failure> for KubeApiError {
+    fn from(f: crate::mediate::http::Failure) -> KubeApiError {
+        match f {
+            crate::mediate::http::Failure::Timeout(m) => KubeApiError::Timeout(m),
+            crate::mediate::http::Failure::Transport(m) => KubeApiError::Transport(m),
+            crate::mediate::http::Failure::TooLarge(m) => KubeApiError::TooLarge(m),
+        }
+    }
+}
+
 impl KubeApiError {
     /// The transcript's name of the kind.
     pub(crate) fn kind(&self) -> &'static str {

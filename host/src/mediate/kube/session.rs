@@ -22,7 +22,7 @@ use super::request::{DROPPED_RESPONSE_HEADERS, KubeApiError, KubeRequest, header
 use super::{ClusterSetupError, KubeOptions};
 use crate::errtext::error_chain;
 use crate::mediate::clouds::Secret;
-use crate::mediate::session::{MAX_REDIRECTS, redirect_allowed};
+use crate::mediate::http::MAX_REDIRECTS;
 use crate::mediate::{ApiResponse, MediationLimits};
 use base64::Engine as _;
 use std::sync::{Arc, Mutex};
@@ -392,7 +392,7 @@ impl Cluster {
         result
     }
 
-    /// Send, following same-origin redirects (see [`redirect_allowed`]); any other redirect
+    /// Send, following same-origin redirects (see [`crate::mediate::http::redirect_allowed`]); any other redirect
     /// is the check's response as it is.
     async fn send_following(
         &self,
@@ -438,25 +438,23 @@ impl Cluster {
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
-            let resp = self.exchange(rb, left).await?;
-            if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
-                return Ok(resp);
-            }
-            let Some(location) = resp
-                .headers
-                .iter()
-                .find(|(k, _)| k == "location")
-                .map(|(_, v)| v.clone())
-            else {
-                return Ok(resp);
+            let resp = crate::mediate::http::exchange(
+                rb,
+                left,
+                self.limits.max_response_bytes,
+                DROPPED_RESPONSE_HEADERS,
+            )
+            .await
+            .map_err(KubeApiError::from)?;
+            let (next, as_get) = match crate::mediate::http::next_hop(&resp, &url, &method, true) {
+                crate::mediate::http::Hop::Answer => return Ok(resp),
+                crate::mediate::http::Hop::Refused { to, why } => {
+                    tracing::warn!(from = %url, to = %to, status = resp.status,
+                        "redirect not followed: {why}");
+                    return Ok(resp);
+                }
+                crate::mediate::http::Hop::Follow { next, as_get } => (next, as_get),
             };
-            let Ok(next) = url.join(&location) else {
-                return Ok(resp);
-            };
-            if let Err(why) = redirect_allowed(&url, &next, true) {
-                tracing::warn!(from = %url, status = resp.status, "redirect not followed: {why}");
-                return Ok(resp);
-            }
             if hop == MAX_REDIRECTS {
                 return Err(KubeApiError::Transport(format!(
                     "more than {MAX_REDIRECTS} redirects, the last from {url} to {next}"
@@ -466,9 +464,7 @@ impl Cluster {
             if let Ok(mut s) = self.stats.lock() {
                 s.redirects += 1;
             }
-            if resp.status == 303 && method != reqwest::Method::HEAD
-                || matches!(resp.status, 301 | 302) && method == reqwest::Method::POST
-            {
+            if as_get {
                 method = reqwest::Method::GET;
                 body = None;
             }
@@ -477,57 +473,5 @@ impl Cluster {
         Err(KubeApiError::Transport(format!(
             "more than {MAX_REDIRECTS} redirects"
         )))
-    }
-
-    async fn exchange(
-        &self,
-        rb: reqwest::RequestBuilder,
-        timeout: Duration,
-    ) -> Result<ApiResponse, KubeApiError> {
-        let map_err = |e: reqwest::Error| {
-            if e.is_timeout() {
-                KubeApiError::Timeout(format!(
-                    "no complete answer within {} ms",
-                    timeout.as_millis()
-                ))
-            } else {
-                KubeApiError::Transport(error_chain(&e))
-            }
-        };
-        let mut resp = rb.send().await.map_err(map_err)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter(|(k, _)| !DROPPED_RESPONSE_HEADERS.contains(&k.as_str()))
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let cap = self.limits.max_response_bytes;
-        if let Some(l) = resp.content_length()
-            && l > cap
-        {
-            return Err(KubeApiError::TooLarge(format!(
-                "response announces {l} bytes; the limit is {cap}"
-            )));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
-            if body.len() as u64 + chunk.len() as u64 > cap {
-                return Err(KubeApiError::TooLarge(format!(
-                    "response body exceeds the limit of {cap} bytes"
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(ApiResponse {
-            status,
-            headers,
-            body,
-        })
     }
 }
