@@ -23,8 +23,8 @@
 //! `cargo xtask test` / `cargo xtask realkube`). This target has `test = false`, so a plain
 //! `cargo test --workspace` does not build it; run explicitly without the variable, every test
 //! fails with instructions rather than passing vacuously. The tests share one server and take
-//! a lock: they run one after the other. The Sonobuoy testcases (heavy section) have no
-//! component yet and are not run here.
+//! a lock: they run one after the other. The Sonobuoy testcases (heavy section) are not run
+//! here: they need nodes that run pods, and this server has no kubelet.
 
 #[path = "common/mod.rs"]
 mod common;

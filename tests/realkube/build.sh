@@ -8,7 +8,7 @@
 #   ${SCS_CERT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scs-cert}/kube-apiserver/<version>/
 #     kube-apiserver   the binary (~105 MiB)
 #     stamp            version, sha256 of the binary, build date and duration
-# A second run finds the stamp and returns at once. The build tree (~1.8 GiB) is deleted after
+# A second run finds the stamp and returns at once. The build tree (~1.9 GiB) is deleted after
 # a successful build (KEEP_WORK=1 keeps it). Cold: ~5 min on two idle cores (up to ~16 min when
 # Rust builds compete), at `nice -n 19`
 # (other builds on the machine come first). Needs install.sh's packages; apt-get runs as the
