@@ -26,4 +26,5 @@ mod reports;
 mod sandbox;
 mod scheduling;
 mod scope;
+mod sonobuoy;
 mod trust;
