@@ -9,7 +9,7 @@
 //! line: PASS, FAIL (a newer patch older than 31 days; a critical CVE and a fix older than 14
 //! days; an ended branch), WARNING, ABORT (the `parse_version` quirk, outdated EOL data, no data
 //! file, stale data); then record, offline replay and `report reproduce` from a signed bundle,
-//! the whole scope with the two Sonobuoy testcases that have no component, and a combined run
+//! the whole scope with the two Sonobuoy testcases ABORTing without Sonobuoy, and a combined run
 //! over two clusters from a runner configuration (`--config`).
 
 use crate::common::{self, CliRun};
@@ -957,11 +957,12 @@ fn record_replay_and_reproduce_give_the_same_verdict_offline() {
 }
 
 /// Case 10: the whole official KaaS scope. version-policy-check has its verdict; the two
-/// Sonobuoy testcases have no component and are reported as missing (exit 3, `unimplemented`,
-/// the console's MISSING list), as for any scope; the report names the data file and the
-/// cluster, and holds no credential.
+/// Sonobuoy testcases have their component (checks/scs-0201-0219-sonobuoy) but no Sonobuoy
+/// on PATH and no archive here, so they ABORT with the one line naming both options (exit 2;
+/// the Sonobuoy runs themselves: tests/integration/sonobuoy.rs); the report names the data
+/// file and the cluster, and holds no credential.
 #[test]
-fn the_whole_kaas_scope_reports_the_sonobuoy_testcases_as_missing() {
+fn the_whole_kaas_scope_aborts_the_sonobuoy_testcases_without_sonobuoy() {
     let site = Site::new();
     let data = site.data("world-a", &world_a(), 1);
     let k = site.cluster("v1.33.6");
@@ -969,34 +970,31 @@ fn the_whole_kaas_scope_reports_the_sonobuoy_testcases_as_missing() {
     let o = site.run("whole", &kc, &["--data", &s(&data)]);
     o.expect(
         1,
-        3,
+        2,
         "INFO: The K8s cluster version 1.33.6 of cluster 'kaas-sim' is still in the recency time window.",
     );
     let report = o.report();
     let results = common::results_of(report);
-    assert_eq!(results.len(), 1, "{results:?}");
+    assert_eq!(results.len(), 3, "{results:?}");
     let p = &report["run"]["scs_cert"];
-    let unimplemented: Vec<&str> = p["unimplemented"]
-        .as_array()
-        .expect("unimplemented")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert_eq!(
-        unimplemented,
-        ["cncf-k8s-conformance", "kaas-networking-check"],
-        "{}",
-        o.report_text
-    );
     for id in ["cncf-k8s-conformance", "kaas-networking-check"] {
+        assert_eq!(results.get(id), Some(&0), "{results:?}");
         assert!(
             o.cli.stdout.contains(id),
             "the console lists {id}:\n{}",
             o.cli.stdout
         );
+        assert!(
+            o.logs()
+                .iter()
+                .any(|l| l.starts_with(&format!("ERROR: {id}: sonobuoy missing"))
+                    && l.contains("--sonobuoy PATH")
+                    && l.contains("--sonobuoy-archive")),
+            "{:?}",
+            o.logs()
+        );
     }
-    assert!(o.cli.stdout.contains("MISSING"), "{}", o.cli.stdout);
-    assert!(o.cli.stdout.contains("TENTATIVE pass"), "{}", o.cli.stdout);
+    assert!(o.cli.stdout.contains("ABORTED"), "{}", o.cli.stdout);
     // the manual testcase (a preview target) is never run
     assert!(!results.contains_key("node-distribution-check"));
 
