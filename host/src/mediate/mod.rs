@@ -453,9 +453,20 @@ impl CheckMediator {
             }
             Source::Detached { .. } => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
         };
+        self.account(result.as_ref().ok().map(|r| r.body.len()), || {
+            transcript::Event::Send {
+                request: Box::new(transcript::RecordedRequest::from_api(&req)),
+                result: Box::new(transcript::RecordedResult::from_api(&result)),
+            }
+        });
+        Ok(result)
+    }
+
+    /// Count one answered call (and its body bytes) and record it when the run records.
+    fn account(&mut self, body_len: Option<usize>, event: impl FnOnce() -> transcript::Event) {
         self.stats.requests += 1;
-        if let Ok(r) = &result {
-            self.stats.bytes += r.body.len() as u64;
+        if let Some(n) = body_len {
+            self.stats.bytes += n as u64;
         }
         if let Source::Live {
             recorder: Some(rec),
@@ -465,12 +476,8 @@ impl CheckMediator {
             recorder: Some(rec),
         } = &mut self.source
         {
-            rec.push(transcript::Event::Send {
-                request: Box::new(transcript::RecordedRequest::from_api(&req)),
-                result: Box::new(transcript::RecordedResult::from_api(&result)),
-            });
+            rec.push(event());
         }
-        Ok(result)
     }
 
     /// The cluster of the run (server and context), or why there is none. A check that
@@ -501,23 +508,12 @@ impl CheckMediator {
             },
             Source::Live { .. } | Source::Detached { .. } => self.kube_live(&req).await,
         };
-        self.stats.requests += 1;
-        if let Ok(r) = &result {
-            self.stats.bytes += r.body.len() as u64;
-        }
-        if let Source::Live {
-            recorder: Some(rec),
-            ..
-        }
-        | Source::Detached {
-            recorder: Some(rec),
-        } = &mut self.source
-        {
-            rec.push(transcript::Event::KubeSend {
+        self.account(result.as_ref().ok().map(|r| r.body.len()), || {
+            transcript::Event::KubeSend {
                 request: Box::new(transcript::RecordedKubeRequest::from_kube(&req)),
                 result: Box::new(transcript::RecordedResult::from_kube(&result)),
-            });
-        }
+            }
+        });
         Ok(result)
     }
 
@@ -541,29 +537,33 @@ impl CheckMediator {
             }
             KubeAccess::Absent(why) => return Err(kube::KubeApiError::NoCluster(why.clone())),
         };
-        let max_requests = cluster.limits().max_requests_per_check;
-        let max_bytes = cluster.limits().max_bytes_per_check;
-        if self.stats.requests >= max_requests {
-            return Err(kube::KubeApiError::TooLarge(format!(
-                "the check used up its budget of {max_requests} requests"
+        let timeout = self.request_budget(cluster.limits())?;
+        cluster.fetch(req, timeout, &self.check_id).await
+    }
+
+    /// Whether the check may send one more request (its request and traffic budget, its
+    /// deadline), and the timeout of that request: the rest of the deadline, at most the
+    /// per-request timeout (the check's own, else the run's).
+    fn request_budget(&self, limits: &MediationLimits) -> Result<Duration, http::Failure> {
+        if self.stats.requests >= limits.max_requests_per_check {
+            return Err(http::Failure::TooLarge(format!(
+                "the check used up its budget of {} requests",
+                limits.max_requests_per_check
             )));
         }
-        if self.stats.bytes >= max_bytes {
-            return Err(kube::KubeApiError::TooLarge(format!(
-                "the check used up its traffic budget of {max_bytes} bytes"
+        if self.stats.bytes >= limits.max_bytes_per_check {
+            return Err(http::Failure::TooLarge(format!(
+                "the check used up its traffic budget of {} bytes",
+                limits.max_bytes_per_check
             )));
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(kube::KubeApiError::Timeout(
+            return Err(http::Failure::Timeout(
                 "the check's deadline has passed".to_string(),
             ));
         }
-        let timeout = remaining.min(
-            self.request_timeout
-                .unwrap_or(cluster.limits().request_timeout),
-        );
-        cluster.fetch(req, timeout, &self.check_id).await
+        Ok(remaining.min(self.request_timeout.unwrap_or(limits.request_timeout)))
     }
 
     async fn send_live(
@@ -577,26 +577,7 @@ impl CheckMediator {
                 service = %req.service_type, path = %req.path, "denied: {why}");
             return Err(ApiError::Denied(why.to_string()));
         }
-        let limits = &session.limits;
-        if self.stats.requests >= limits.max_requests_per_check {
-            return Err(ApiError::TooLarge(format!(
-                "the check used up its budget of {} requests",
-                limits.max_requests_per_check
-            )));
-        }
-        if self.stats.bytes >= limits.max_bytes_per_check {
-            return Err(ApiError::TooLarge(format!(
-                "the check used up its traffic budget of {} bytes",
-                limits.max_bytes_per_check
-            )));
-        }
-        let remaining = self.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(ApiError::Timeout(
-                "the check's deadline has passed".to_string(),
-            ));
-        }
-        let timeout = remaining.min(self.request_timeout.unwrap_or(limits.request_timeout));
+        let timeout = self.request_budget(&session.limits)?;
         if req.shared && req.method == Method::Get {
             let cell = {
                 let mut map = session
