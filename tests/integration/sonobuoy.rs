@@ -688,7 +688,7 @@ fn the_two_suites_never_overlap_on_one_cluster() {
     ] {
         let fake_dir = dir.path().join(format!("fake-{same}"));
         let fake = fake_sonobuoy(&fake_dir, "v0.57.3", &results_yaml(&[]));
-        std::fs::write(fake_dir.join("run_secs"), "1\n").expect("run_secs");
+        std::fs::write(fake_dir.join("run_secs"), "3\n").expect("run_secs");
         let conf = |key: &str, root: &str| {
             RunConformance::new(
                 SonobuoyOptions {
