@@ -198,27 +198,17 @@ impl State {
         sequence: u64,
         manifest_sha256: &str,
     ) -> Result<(), TrustError> {
-        let Some(a) = self.bundles.get(name) else {
-            return Ok(());
-        };
-        if sequence < a.sequence {
-            return Err(StateError::Rollback {
+        rollback_rule(
+            self.bundles.get(name),
+            sequence,
+            manifest_sha256,
+            |accepted| StateError::Rollback {
                 name: name.into(),
                 sequence,
-                accepted: a.sequence,
-            }
-            .into());
-        }
-        if sequence == a.sequence && manifest_sha256 != a.manifest_sha256 {
-            return Err(StateError::Fork {
-                name: name.into(),
-                sequence,
-                accepted: a.manifest_sha256.clone(),
-                offered: manifest_sha256.into(),
-            }
-            .into());
-        }
-        Ok(())
+                accepted,
+            },
+        )
+        .map_err(|e| e.named(name.to_string()).into())
     }
 
     /// The rollback rule for a data file `name` at `sequence` with manifest digest
@@ -229,27 +219,14 @@ impl State {
         sequence: u64,
         manifest_sha256: &str,
     ) -> Result<(), TrustError> {
-        let Some(a) = self.data.get(name) else {
-            return Ok(());
-        };
-        if sequence < a.sequence {
-            return Err(StateError::DataRollback {
+        rollback_rule(self.data.get(name), sequence, manifest_sha256, |accepted| {
+            StateError::DataRollback {
                 name: name.into(),
                 sequence,
-                accepted: a.sequence,
+                accepted,
             }
-            .into());
-        }
-        if sequence == a.sequence && manifest_sha256 != a.manifest_sha256 {
-            return Err(StateError::Fork {
-                name: format!("data file {name}"),
-                sequence,
-                accepted: a.manifest_sha256.clone(),
-                offered: manifest_sha256.into(),
-            }
-            .into());
-        }
-        Ok(())
+        })
+        .map_err(|e| e.named(format!("data file {name}")).into())
     }
 
     /// Record an accepted data file (never lowers a recorded sequence).
@@ -349,6 +326,58 @@ impl State {
             .into()
         })
     }
+}
+
+/// A rule broken by an offered sequence: lower than the accepted one, or equal with other
+/// content (a fork); the fork is named by the caller.
+enum Broken {
+    Rollback(StateError),
+    Fork {
+        sequence: u64,
+        accepted: String,
+        offered: String,
+    },
+}
+
+impl Broken {
+    fn named(self, name: String) -> StateError {
+        match self {
+            Broken::Rollback(e) => e,
+            Broken::Fork {
+                sequence,
+                accepted,
+                offered,
+            } => StateError::Fork {
+                name,
+                sequence,
+                accepted,
+                offered,
+            },
+        }
+    }
+}
+
+/// Never below what was accepted, never the same sequence with another manifest.
+fn rollback_rule(
+    accepted: Option<&Accepted>,
+    sequence: u64,
+    manifest_sha256: &str,
+    rollback: impl FnOnce(u64) -> StateError,
+) -> Result<(), Broken> {
+    let Some(a) = accepted else {
+        return Ok(());
+    };
+    if sequence < a.sequence {
+        return Err(Broken::Rollback(rollback(a.sequence)));
+    }
+    if sequence == a.sequence && manifest_sha256 != a.manifest_sha256 {
+        return Err(Broken::Fork {
+            sequence,
+            accepted: a.manifest_sha256.clone(),
+            offered: manifest_sha256.into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
