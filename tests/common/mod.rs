@@ -3,6 +3,8 @@
 //! the real `scs-cert` binary.
 #![allow(dead_code)]
 
+pub mod pki;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -26,55 +26,10 @@ fn s(p: &Path) -> String {
     p.to_str().expect("utf-8 path").to_string()
 }
 
-fn openssl(dir: &Path, args: &str) {
-    let out = Command::new("openssl")
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `openssl` ({e}): install openssl (apt-get install openssl)")
-        });
-    assert!(
-        out.status.success(),
-        "openssl {args}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and the API server's certificate for 127.0.0.1, EC P-256, in `dir/pki`.
+/// A CA and the API server's certificate for 127.0.0.1 in `dir/pki` (see
+/// [`crate::common::pki`]).
 fn make_pki(dir: &Path) -> PathBuf {
-    let pki = dir.join("pki");
-    std::fs::create_dir_all(&pki).expect("mkdir pki");
-    std::fs::write(
-        pki.join("pki.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = scs-cert kaas test\n\
-         [ca]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
-         subjectKeyIdentifier = hash\n[server]\nbasicConstraints = critical, CA:FALSE\n\
-         keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n\
-         subjectAltName = IP:127.0.0.1, DNS:localhost\nsubjectKeyIdentifier = hash\n\
-         authorityKeyIdentifier = keyid\n",
-    )
-    .expect("write pki.cnf");
-    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    openssl(
-        &pki,
-        &format!(
-            "req -x509 -config pki.cnf -extensions ca {EC} -keyout ca.key -out ca.pem -days 2 \
-             -subj /CN=scs-cert-kaas-test-CA"
-        ),
-    );
-    openssl(
-        &pki,
-        &format!(
-            "req -new -config pki.cnf {EC} -keyout server.key -out server.csr -subj /CN=127.0.0.1"
-        ),
-    );
-    openssl(
-        &pki,
-        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 \
-         -extfile pki.cnf -extensions server -out server.pem",
-    );
-    pki
+    crate::common::pki::make_pki(&dir.join("pki")).dir
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -15,77 +15,10 @@ use std::process::Command;
 const TOKEN: &str = "simkube-test-token-7f3a9c";
 const CONTEXT: &str = "sim";
 
-/// The extensions of the test PKI (an `openssl` config).
-const PKI_CONFIG: &str = "\
-[req]
-distinguished_name = dn
-prompt = no
-[dn]
-CN = scs-cert kube test
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost, DNS:kube.internal
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-[client]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-";
-
-fn openssl(dir: &Path, args: &str) {
-    let out = Command::new("openssl")
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run `openssl` ({e}): install openssl (apt-get install openssl)")
-        });
-    assert!(
-        out.status.success(),
-        "openssl {args}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA, the API server's certificate (127.0.0.1, localhost, kube.internal) and a client
-/// certificate, EC P-256, in `dir/pki`.
+/// certificate in `dir/pki` (see [`crate::common::pki`]).
 fn make_pki(dir: &Path) -> PathBuf {
-    let pki = dir.join("pki");
-    std::fs::create_dir_all(&pki).expect("mkdir pki");
-    std::fs::write(pki.join("pki.cnf"), PKI_CONFIG).expect("write pki.cnf");
-    const EC: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    openssl(
-        &pki,
-        &format!(
-            "req -x509 -config pki.cnf -extensions ca {EC} -keyout ca.key -out ca.pem -days 2 \
-             -subj /CN=scs-cert-kube-test-CA"
-        ),
-    );
-    for (name, cn) in [("server", "127.0.0.1"), ("client", "scs-cert-kube-client")] {
-        openssl(
-            &pki,
-            &format!(
-                "req -new -config pki.cnf {EC} -keyout {name}.key -out {name}.csr -subj /CN={cn}"
-            ),
-        );
-        openssl(
-            &pki,
-            &format!(
-                "x509 -req -in {name}.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-                 -sha256 -extfile pki.cnf -extensions {name} -out {name}.pem"
-            ),
-        );
-    }
-    pki
+    crate::common::pki::make_pki(&dir.join("pki")).dir
 }
 
 fn read(p: &Path) -> String {
