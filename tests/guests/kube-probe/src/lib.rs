@@ -108,8 +108,16 @@ fn read(id: &str) -> TestcaseResult {
     )
 }
 
+/// One refused attempt: what it is, the method, the path and the extra headers.
+type Attempt = (
+    &'static str,
+    kube::Method,
+    &'static str,
+    Vec<(String, String)>,
+);
+
 fn denied(id: &str) -> TestcaseResult {
-    let attempts: [(&str, kube::Method, &str, Vec<(String, String)>); 5] = [
+    let attempts: [Attempt; 5] = [
         (
             "undeclared resource",
             kube::Method::Get,
