@@ -13,10 +13,12 @@
 //! - [`trust`]: keys, SSHSIG signatures, allowed_signers, the trust root,
 //!   rollback state.
 //! - [`sandbox`]: the wasmtime engine, limits, compile cache, running a check.
-//! - [`mediate`]: cloud credentials, Keystone, endpoints, grants, shared reads,
-//!   record and replay.
+//! - [`mediate`]: cloud and cluster credentials, Keystone, kubeconfig, endpoints and API
+//!   versions, grants, shared reads, record and replay.
 //! - [`quota`]: what write checks create, the project's free quota, and whether the write
 //!   checks run concurrently or one after another.
+//! - [`sonobuoy`]: the KaaS conformance suites: the pinned `sonobuoy` run with the official
+//!   arguments, or an archive given; the results for the check.
 //! - [`run`]: orchestration of one certification run; reproducing a report offline.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
 //!   the spool and the delivery to the compliance monitor.
