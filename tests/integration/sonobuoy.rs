@@ -120,9 +120,10 @@ fn sha256_of(path: &Path) -> String {
 
 /// Writes `dir/sonobuoy`, a POSIX shell script standing in for Sonobuoy: every call appends
 /// its arguments (separated by 0x1f) to `dir/calls.log`; `version` prints `dir/version`;
-/// `run` marks `dir/busy` while it sleeps `dir/run_secs` seconds (a second `run` meanwhile
-/// writes `dir/overlap.log`) and fails when `dir/run_fail` exists; `retrieve -x DIR` extracts
-/// `dir/archive.tar.gz` into DIR.
+/// `run` leaves a `dir/running-PID` marker while it sleeps `dir/run_secs` seconds and writes
+/// `dir/overlap.log` when another `run` is marked meanwhile (with `dir/barrier`, it first waits
+/// up to 30 s for a second `run`), and fails when `dir/run_fail` exists; `retrieve -x DIR`
+/// extracts `dir/archive.tar.gz` into DIR.
 fn fake_sonobuoy(dir: &Path, version: &str, results: &str) -> PathBuf {
     std::fs::create_dir_all(dir).expect("mkdir fake");
     std::fs::write(dir.join("version"), format!("{version}\n")).expect("version");
@@ -137,10 +138,16 @@ for a in "$@"; do case "$a" in version|delete|run|retrieve) sub="$a"; break;; es
 case "$sub" in
 version) cat "$d/version" ;;
 run)
-  if [ -e "$d/busy" ]; then echo overlap >> "$d/overlap.log"; fi
-  touch "$d/busy"
+  touch "$d/running-$$"
+  if [ -e "$d/barrier" ]; then
+    i=0
+    while [ "$(ls "$d" | grep -c '^running-')" -lt 2 ] && [ "$i" -lt 300 ]; do
+      sleep 0.1; i=$((i + 1))
+    done
+  fi
+  if [ "$(ls "$d" | grep -c '^running-')" -ge 2 ]; then echo overlap >> "$d/overlap.log"; fi
   sleep "$(cat "$d/run_secs")"
-  rm -f "$d/busy"
+  rm -f "$d/running-$$"
   if [ -e "$d/run_fail" ]; then echo "error: the e2e plugin could not start" >&2; exit 1; fi ;;
 retrieve)
   for last in "$@"; do :; done
@@ -689,6 +696,12 @@ fn the_two_suites_never_overlap_on_one_cluster() {
         let fake_dir = dir.path().join(format!("fake-{same}"));
         let fake = fake_sonobuoy(&fake_dir, "v0.57.3", &results_yaml(&[]));
         std::fs::write(fake_dir.join("run_secs"), "3\n").expect("run_secs");
+        if !same {
+            // the control: each run waits (up to 30 s) until the other one runs too, so two
+            // clusters overlap for certain when nothing serialises them, however loaded the
+            // machine is; a lock that wrongly covered both clusters would make them miss
+            std::fs::write(fake_dir.join("barrier"), "").expect("barrier");
+        }
         let conf = |key: &str, root: &str| {
             RunConformance::new(
                 SonobuoyOptions {
