@@ -46,11 +46,11 @@ use bindings::scs::check::openstack as wit_os;
 use bindings::scs::check::types::{Level, Verdict as WitVerdict};
 
 /// The WIT package version this host serves.
-pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.2";
-/// Package versions whose components the host runs: its own, and 0.1.1 and 0.1.0, which
-/// 0.1.2 only extended (the linker's semver matching serves a 0.1.0 or 0.1.1 import from the
-/// 0.1.2 definitions).
-pub(crate) const SERVED_VERSIONS: [&str; 3] = ["@0.1.2", "@0.1.1", "@0.1.0"];
+pub(crate) const WIT_PACKAGE: &str = "scs:check@0.1.3";
+/// Package versions whose components the host runs: its own, and 0.1.2 to 0.1.0, which
+/// 0.1.3 only extended (the linker's semver matching serves an older 0.1.x import from the
+/// 0.1.3 definitions).
+pub(crate) const SERVED_VERSIONS: [&str; 4] = ["@0.1.3", "@0.1.2", "@0.1.1", "@0.1.0"];
 /// Epoch tick length.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
@@ -426,6 +426,24 @@ impl wit_os::Host for HostState {
                 ApiError::Transport(m) => wit_os::Error::Transport(m),
             }),
         })
+    }
+
+    async fn resolved_endpoint(
+        &mut self,
+        service_type: String,
+    ) -> wasmtime::Result<Result<String, wit_os::Error>> {
+        let result = self
+            .mediator
+            .resolved_endpoint(&service_type)
+            .await
+            .map_err(wasmtime::Error::msg)?;
+        Ok(result.map_err(|e| match e {
+            ApiError::Denied(m) => wit_os::Error::Denied(m),
+            ApiError::NoEndpoint(m) => wit_os::Error::NoEndpoint(m),
+            ApiError::Timeout(m) => wit_os::Error::Timeout(m),
+            ApiError::TooLarge(m) => wit_os::Error::TooLarge(m),
+            ApiError::Transport(m) => wit_os::Error::Transport(m),
+        }))
     }
 
     async fn identity(&mut self) -> wasmtime::Result<wit_os::IdentityInfo> {
@@ -1309,7 +1327,8 @@ mod tests {
         assert!(import_allowed("scs:check/openstack@0.1.1"));
         assert!(import_allowed("scs:check/kubernetes@0.1.1"));
         assert!(import_allowed("scs:check/conformance@0.1.2"));
-        assert!(!import_allowed("scs:check/conformance@0.1.3"));
+        assert!(import_allowed("scs:check/openstack@0.1.3"));
+        assert!(!import_allowed("scs:check/conformance@0.1.4"));
         assert!(import_allowed("wasi:io/streams@0.2.6"));
         assert!(import_allowed("wasi:cli/stdout@0.2.6"));
         assert!(!import_allowed("scs:check/openstack@0.2.0"));

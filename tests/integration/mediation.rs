@@ -599,3 +599,42 @@ fn a_redirect_loop_ends_after_five_hops() {
         .count();
     assert_eq!(hops, 6, "the first request and 5 redirects followed");
 }
+
+/// Issue 11: the check is told the API base the host resolved (`openstack.resolved-endpoint`):
+/// with compute registered at its unversioned root, the base is the discovered `/v2.1`; a
+/// service type the check has no capability for is denied; a replay answers the same offline.
+#[test]
+fn the_check_is_told_the_resolved_base_live_and_replayed() {
+    let cloud = start_cloud("endpoint-shapes");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), &["test-echo"]);
+    let record = dir.path().join("transcript");
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-echo".into());
+    opts.record = Some(record.clone());
+    let live = run_lib(&opts).report;
+    let lines = |r: &scs_cert_host::report::Report| -> Vec<String> {
+        invocation_of(r, "test-echo")
+            .stderr
+            .iter()
+            .filter(|l| l.contains("resolved "))
+            .cloned()
+            .collect()
+    };
+    let want_compute = format!("INFO: resolved compute: {}/compute/v2.1", cloud.base_url());
+    let got = lines(&live);
+    assert!(got.iter().any(|l| *l == want_compute), "{got:?}");
+    assert!(
+        got.iter()
+            .any(|l| l.starts_with("INFO: resolved block-storage: error: block-storage: denied")),
+        "{got:?}"
+    );
+    // offline: the same answers from the transcript
+    drop(cloud);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-echo".into());
+    opts.replay = Some(record);
+    let replayed = run_lib(&opts).report;
+    assert_eq!(lines(&replayed), got);
+}

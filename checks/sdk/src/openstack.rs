@@ -503,6 +503,14 @@ pub fn catalog_has_any(catalog: &[host::Service], types: &[&str]) -> bool {
     catalog.iter().any(|s| types.contains(&s.type_.as_str()))
 }
 
+/// The versioned API base the host resolved for `service_type` (its catalog endpoint after
+/// version discovery, e.g. `https://nova:8774/v2.1`); paths without a version segment are
+/// relative to it. Needs a capability for the type.
+pub fn resolved_endpoint(service_type: &str) -> Result<String, ApiError> {
+    host::resolved_endpoint(service_type)
+        .map_err(|e| ApiError::Host(format!("{service_type}: {}", host_error_text(e))))
+}
+
 /// Who the run is (user, project, roles).
 pub fn identity() -> host::IdentityInfo {
     host::identity()

@@ -480,6 +480,46 @@ impl CheckMediator {
         }
     }
 
+    /// `openstack.resolved-endpoint`: the versioned API base of a service type the check has a
+    /// capability for (recorded; replayed from the transcript). The outer `Err` is a replay
+    /// divergence.
+    pub async fn resolved_endpoint(
+        &mut self,
+        service_type: &str,
+    ) -> Result<Result<String, ApiError>, transcript::Divergence> {
+        let result = match &mut self.source {
+            Source::Replay { replayer, .. } => match replayer.resolved(service_type) {
+                Ok(r) => r,
+                Err(d) => return Err(self.diverged(d)),
+            },
+            Source::Live { session, .. } => {
+                let session = session.clone();
+                match self.grants.check(service_type, Method::Get) {
+                    Err(why) => Err(ApiError::Denied(why.to_string())),
+                    Ok(()) => match self.request_budget(&session.limits) {
+                        Err(f) => Err(ApiError::from(f)),
+                        Ok(timeout) => session.resolved_base(service_type, timeout).await,
+                    },
+                }
+            }
+            Source::Detached { .. } => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
+        };
+        if let Source::Live {
+            recorder: Some(rec),
+            ..
+        }
+        | Source::Detached {
+            recorder: Some(rec),
+        } = &mut self.source
+        {
+            rec.push(transcript::Event::Resolved {
+                service_type: service_type.to_string(),
+                result: Box::new(transcript::RecordedResolved::from_api(&result)),
+            });
+        }
+        Ok(result)
+    }
+
     /// The cluster of the run (server and context), or why there is none. A check that
     /// declared no `kubernetes:` capability is denied.
     pub fn cluster_info(&self) -> Result<kube::ClusterInfo, kube::KubeApiError> {

@@ -449,6 +449,21 @@ impl Session {
         discovery::parse_versions(&resp.body)
     }
 
+    /// The versioned API base of a service type (what `openstack.resolved-endpoint` tells a
+    /// check): its catalog endpoint after version discovery, discovered once per run.
+    pub(crate) async fn resolved_base(
+        &self,
+        service_type: &str,
+        timeout: Duration,
+    ) -> Result<String, ApiError> {
+        let catalog = self.endpoint(service_type)?;
+        Ok(self
+            .resolved(service_type, &catalog, timeout)
+            .await
+            .base
+            .clone())
+    }
+
     /// The URL of a request and the service's resolution (None for host-root requests).
     async fn url_for(
         &self,

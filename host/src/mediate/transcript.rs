@@ -389,6 +389,13 @@ pub enum Event {
         /// Result.
         result: Box<RecordedResult>,
     },
+    /// `openstack.resolved-endpoint` (format version 2): the base the check was told.
+    Resolved {
+        /// The service type asked for.
+        service_type: String,
+        /// The base, or the error as `send` records errors.
+        result: Box<RecordedResolved>,
+    },
     /// `conformance.run` (format version 2): the results the check received, so that a
     /// replay needs neither Sonobuoy nor the archive.
     Conformance {
@@ -397,6 +404,42 @@ pub enum Event {
         /// What the check received.
         result: Box<RecordedConformance>,
     },
+}
+
+/// What an `openstack.resolved-endpoint` call gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedResolved {
+    /// The resolved base URL.
+    Base {
+        /// It.
+        url: String,
+    },
+    /// An error, recorded as a `send` error is.
+    Failed(RecordedResult),
+}
+
+impl RecordedResolved {
+    /// From the mediated answer.
+    pub(crate) fn from_api(r: &Result<String, ApiError>) -> RecordedResolved {
+        match r {
+            Ok(url) => RecordedResolved::Base { url: url.clone() },
+            Err(e) => RecordedResolved::Failed(RecordedResult::from_api(&Err(e.clone()))),
+        }
+    }
+
+    /// Back to the mediated answer.
+    pub(crate) fn to_api(&self) -> Result<String, ApiError> {
+        match self {
+            RecordedResolved::Base { url } => Ok(url.clone()),
+            RecordedResolved::Failed(r) => match r.to_api() {
+                Err(e) => Err(e),
+                Ok(_) => Err(ApiError::Transport(
+                    "the transcript records a response where an error was expected".to_string(),
+                )),
+            },
+        }
+    }
 }
 
 /// What a `conformance.run` produced.
@@ -479,6 +522,9 @@ impl Event {
             Event::Sleep { ms } => format!("clock.sleep({ms})"),
             Event::KubeSend { request, .. } => request.describe(),
             Event::Conformance { suite, .. } => format!("conformance.run({suite})"),
+            Event::Resolved { service_type, .. } => {
+                format!("openstack.resolved-endpoint({service_type})")
+            }
         }
     }
 }
@@ -586,8 +632,12 @@ pub fn write_with_cluster(
     components: &BTreeMap<String, (String, Vec<Event>)>,
 ) -> Result<Written, TranscriptError> {
     let kube_events = components.values().any(|(_, evs)| {
-        evs.iter()
-            .any(|e| matches!(e, Event::KubeSend { .. } | Event::Conformance { .. }))
+        evs.iter().any(|e| {
+            matches!(
+                e,
+                Event::KubeSend { .. } | Event::Conformance { .. } | Event::Resolved { .. }
+            )
+        })
     });
     let version = if cluster.is_some() || kube_events {
         FORMAT_VERSION
@@ -901,6 +951,18 @@ impl Replayer {
             |ev| matches!(ev, Event::Conformance { suite: s, .. } if s == suite.id()),
         )? {
             Event::Conformance { result, .. } => Ok(result.to_result()),
+            other => Err(self.mismatch(&other, actual)),
+        }
+    }
+
+    /// Serve an `openstack.resolved-endpoint`.
+    pub fn resolved(&mut self, service_type: &str) -> Result<Result<String, ApiError>, Divergence> {
+        let actual = format!("openstack.resolved-endpoint({service_type})");
+        match self.take(
+            actual.clone(),
+            |ev| matches!(ev, Event::Resolved { service_type: s, .. } if s == service_type),
+        )? {
+            Event::Resolved { result, .. } => Ok(result.to_api()),
             other => Err(self.mismatch(&other, actual)),
         }
     }

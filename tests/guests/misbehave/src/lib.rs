@@ -77,6 +77,13 @@ fn run_one(id: &str) -> TestcaseResult {
             let me = identity();
             sdk::info(&format!("identity: {me:?}"));
             sdk::info(&format!("catalog: {:?}", sdk::openstack::catalog()));
+            // the base the host resolved: compute is granted, block storage is not
+            for t in ["compute", "block-storage"] {
+                match sdk::openstack::resolved_endpoint(t) {
+                    Ok(u) => sdk::info(&format!("resolved {t}: {u}")),
+                    Err(e) => sdk::info(&format!("resolved {t}: error: {e}")),
+                }
+            }
             match Request::get("compute", "flavors/detail").send() {
                 Ok(r) => {
                     sdk::info(&format!("status: {}", r.status));
