@@ -85,6 +85,77 @@ pub(crate) async fn exchange(
     })
 }
 
+/// How one mediated request is sent: the bounds of [`send_following`] and who asked.
+pub(crate) struct Limits<'a> {
+    /// The whole chain, first byte to last.
+    pub timeout: Duration,
+    /// Largest body read.
+    pub cap: u64,
+    /// Response headers left out.
+    pub dropped: &'a [&'a str],
+    /// Whether a redirect may lead to a link-local host.
+    pub allow_link_local: bool,
+    /// The check, for the log.
+    pub check: &'a str,
+}
+
+/// Send a request and follow its redirects where [`next_hop`] allows, at most
+/// [`MAX_REDIRECTS`] hops, each logged; the whole chain shares `limits.timeout`. `build` makes
+/// the request of one hop from its method, URL, body and time left (the session adds its
+/// credentials there; [`next_hop`] has made sure the URL may see them). Returns the answer
+/// and how many redirects were followed; a redirect that must not be followed is the answer.
+pub(crate) async fn send_following(
+    mut build: impl FnMut(
+        &reqwest::Method,
+        &reqwest::Url,
+        Option<&Vec<u8>>,
+        Duration,
+    ) -> reqwest::RequestBuilder,
+    mut method: reqwest::Method,
+    mut url: reqwest::Url,
+    mut body: Option<Vec<u8>>,
+    limits: &Limits<'_>,
+) -> Result<(ApiResponse, u64), Failure> {
+    let check = limits.check;
+    let deadline = std::time::Instant::now() + limits.timeout;
+    for hop in 0..=MAX_REDIRECTS {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(Failure::Timeout(format!(
+                "no complete answer within {} ms",
+                limits.timeout.as_millis()
+            )));
+        }
+        let rb = build(&method, &url, body.as_ref(), left);
+        let resp = exchange(rb, left, limits.cap, limits.dropped).await?;
+        let from = keystone::shown_url(url.as_str());
+        let (next, as_get) = match next_hop(&resp, &url, &method, limits.allow_link_local) {
+            Hop::Answer => return Ok((resp, hop as u64)),
+            Hop::Refused { to, why } => {
+                tracing::warn!(check, status = resp.status, from = %from, to = %to,
+                    "redirect not followed: {why}");
+                return Ok((resp, hop as u64));
+            }
+            Hop::Follow { next, as_get } => (next, as_get),
+        };
+        let to = keystone::shown_url(next.as_str());
+        if hop == MAX_REDIRECTS {
+            return Err(Failure::Transport(format!(
+                "more than {MAX_REDIRECTS} redirects, the last from {from} to {to}"
+            )));
+        }
+        tracing::info!(check, status = resp.status, from = %from, to = %to, "redirect followed");
+        if as_get {
+            method = reqwest::Method::GET;
+            body = None;
+        }
+        url = next;
+    }
+    Err(Failure::Transport(format!(
+        "more than {MAX_REDIRECTS} redirects"
+    )))
+}
+
 /// What to do after a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Hop {

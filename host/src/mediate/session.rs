@@ -611,30 +611,23 @@ impl Session {
         result
     }
 
-    /// Send, following redirects where that is safe (see [`redirect_allowed`]). Any other
+    /// Send, following redirects where that is safe (see [`super::http::send_following`]). Any other
     /// redirect is handed to the check as the response it is, with a warning. 303 (and 301/302
     /// after a POST) continue as GET without a body, as HTTP clients do. The whole chain
     /// shares `timeout`.
     async fn send_following(
         &self,
         req: &ApiRequest,
-        mut url: reqwest::Url,
+        url: reqwest::Url,
         headers: &[(String, String)],
         timeout: Duration,
         token: &Secret,
         check: &str,
     ) -> Result<ApiResponse, ApiError> {
-        let deadline = Instant::now() + timeout;
-        let mut method = req.method.reqwest();
-        let mut body = req.body.clone();
-        for hop in 0..=MAX_REDIRECTS {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(ApiError::Timeout(format!(
-                    "no complete answer within {} ms",
-                    timeout.as_millis()
-                )));
-            }
+        let build = |method: &reqwest::Method,
+                     url: &reqwest::Url,
+                     body: Option<&Vec<u8>>,
+                     left: Duration| {
             let mut rb = self
                 .client
                 .request(method.clone(), url.clone())
@@ -645,48 +638,33 @@ impl Session {
             if req.anchor == Anchor::Endpoint {
                 rb = rb.header("X-Auth-Token", token.expose());
             }
-            if let Some(b) = &body {
+            if let Some(b) = body {
                 rb = rb.body(b.clone());
             }
-            let mut resp = super::http::exchange(
-                rb,
-                left,
-                self.limits.max_response_bytes,
-                DROPPED_RESPONSE_HEADERS,
-            )
-            .await
-            .map_err(ApiError::from)?;
-            // secrets a cloud puts in a body (adminPass, ...) never reach a check or a transcript
-            resp.body = redact_body(std::mem::take(&mut resp.body));
-            let from = keystone::shown_url(url.as_str());
-            let (next, as_get) =
-                match super::http::next_hop(&resp, &url, &method, self.cloud.allow_link_local) {
-                    super::http::Hop::Answer => return Ok(resp),
-                    super::http::Hop::Refused { to, why } => {
-                        tracing::warn!(check, status = resp.status, from = %from, to = %to,
-                            "redirect not followed: {why}");
-                        return Ok(resp);
-                    }
-                    super::http::Hop::Follow { next, as_get } => (next, as_get),
-                };
-            let to = keystone::shown_url(next.as_str());
-            if hop == MAX_REDIRECTS {
-                return Err(ApiError::Transport(format!(
-                    "more than {MAX_REDIRECTS} redirects, the last from {from} to {to}"
-                )));
-            }
-            tracing::info!(check, status = resp.status, from = %from, to = %to, "redirect followed");
-            if let Ok(mut s) = self.stats.lock() {
-                s.redirects += 1;
-            }
-            if as_get {
-                method = reqwest::Method::GET;
-                body = None;
-            }
-            url = next;
+            rb
+        };
+        let limits = super::http::Limits {
+            timeout,
+            cap: self.limits.max_response_bytes,
+            dropped: DROPPED_RESPONSE_HEADERS,
+            allow_link_local: self.cloud.allow_link_local,
+            check,
+        };
+        let (mut resp, redirects) = super::http::send_following(
+            build,
+            req.method.reqwest(),
+            url,
+            req.body.clone(),
+            &limits,
+        )
+        .await?;
+        if redirects > 0
+            && let Ok(mut s) = self.stats.lock()
+        {
+            s.redirects += redirects;
         }
-        Err(ApiError::Transport(format!(
-            "more than {MAX_REDIRECTS} redirects"
-        )))
+        // secrets a cloud puts in a body (adminPass, ...) never reach a check or a transcript
+        resp.body = redact_body(std::mem::take(&mut resp.body));
+        Ok(resp)
     }
 }

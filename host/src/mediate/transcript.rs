@@ -884,43 +884,39 @@ impl Replayer {
         }
     }
 
-    fn take(
+    /// What `pick` takes from the next recorded event (the cursor moves on), or the divergence
+    /// naming the recorded and the actual call.
+    fn take<T>(
         &mut self,
         actual: String,
-        matches: impl FnOnce(&Event) -> bool,
-    ) -> Result<Event, Divergence> {
+        pick: impl FnOnce(&Event) -> Option<T>,
+    ) -> Result<T, Divergence> {
         let call = self.next + 1;
-        match self.events.get(self.next) {
-            Some(ev) if matches(ev) => {
-                self.next += 1;
-                Ok(ev.clone())
-            }
-            Some(ev) => Err(Divergence {
-                check_id: self.check_id.clone(),
-                call,
-                recorded: ev.describe(),
-                actual,
-            }),
-            None => Err(Divergence {
-                check_id: self.check_id.clone(),
-                call,
-                recorded: "no further call".to_string(),
-                actual,
-            }),
-        }
+        let recorded = match self.events.get(self.next) {
+            Some(ev) => match pick(ev) {
+                Some(v) => {
+                    self.next += 1;
+                    return Ok(v);
+                }
+                None => ev.describe(),
+            },
+            None => "no further call".to_string(),
+        };
+        Err(Divergence {
+            check_id: self.check_id.clone(),
+            call,
+            recorded,
+            actual,
+        })
     }
 
     /// Serve a send.
     pub fn send(&mut self, req: &ApiRequest) -> Result<Result<ApiResponse, ApiError>, Divergence> {
         let want = RecordedRequest::from_api(req);
-        let actual = want.describe();
-        match self.take(
-            actual.clone(),
-            |ev| matches!(ev, Event::Send { request, .. } if **request == want),
-        )? {
-            Event::Send { result, .. } => Ok(result.to_api()),
-            other => Err(self.mismatch(&other, actual)),
-        }
+        self.take(want.describe(), |ev| match ev {
+            Event::Send { request, result } if **request == want => Some(result.to_api()),
+            _ => None,
+        })
     }
 
     /// Serve a `kubernetes` send.
@@ -929,14 +925,10 @@ impl Replayer {
         req: &super::kube::KubeRequest,
     ) -> Result<Result<ApiResponse, super::kube::KubeApiError>, Divergence> {
         let want = RecordedKubeRequest::from_kube(req);
-        let actual = want.describe();
-        match self.take(
-            actual.clone(),
-            |ev| matches!(ev, Event::KubeSend { request, .. } if **request == want),
-        )? {
-            Event::KubeSend { result, .. } => Ok(result.to_kube()),
-            other => Err(self.mismatch(&other, actual)),
-        }
+        self.take(want.describe(), |ev| match ev {
+            Event::KubeSend { request, result } if **request == want => Some(result.to_kube()),
+            _ => None,
+        })
     }
 
     /// Serve a `conformance.run`.
@@ -945,56 +937,40 @@ impl Replayer {
         suite: crate::sonobuoy::Suite,
     ) -> Result<Result<crate::sonobuoy::Results, crate::sonobuoy::ConformanceError>, Divergence>
     {
-        let actual = format!("conformance.run({})", suite.id());
-        match self.take(
-            actual.clone(),
-            |ev| matches!(ev, Event::Conformance { suite: s, .. } if s == suite.id()),
-        )? {
-            Event::Conformance { result, .. } => Ok(result.to_result()),
-            other => Err(self.mismatch(&other, actual)),
-        }
+        self.take(format!("conformance.run({})", suite.id()), |ev| match ev {
+            Event::Conformance { suite: s, result } if s == suite.id() => Some(result.to_result()),
+            _ => None,
+        })
     }
 
     /// Serve an `openstack.resolved-endpoint`.
     pub fn resolved(&mut self, service_type: &str) -> Result<Result<String, ApiError>, Divergence> {
-        let actual = format!("openstack.resolved-endpoint({service_type})");
-        match self.take(
-            actual.clone(),
-            |ev| matches!(ev, Event::Resolved { service_type: s, .. } if s == service_type),
-        )? {
-            Event::Resolved { result, .. } => Ok(result.to_api()),
-            other => Err(self.mismatch(&other, actual)),
-        }
+        self.take(
+            format!("openstack.resolved-endpoint({service_type})"),
+            |ev| match ev {
+                Event::Resolved {
+                    service_type: s,
+                    result,
+                } if s == service_type => Some(result.to_api()),
+                _ => None,
+            },
+        )
     }
 
     /// Serve a clock read.
     pub fn now(&mut self) -> Result<u64, Divergence> {
-        match self.take("clock.now()".to_string(), |ev| {
-            matches!(ev, Event::Now { .. })
-        })? {
-            Event::Now { ms } => Ok(ms),
-            other => Err(self.mismatch(&other, "clock.now()".to_string())),
-        }
+        self.take("clock.now()".to_string(), |ev| match ev {
+            Event::Now { ms } => Some(*ms),
+            _ => None,
+        })
     }
 
-    /// Serve a sleep (returns at once).
+    /// Serve a sleep (no waiting).
     pub fn sleep(&mut self, ms: u64) -> Result<(), Divergence> {
-        self.take(
-            format!("clock.sleep({ms})"),
-            |ev| matches!(ev, Event::Sleep { ms: m } if *m == ms),
-        )
-        .map(|_| ())
-    }
-
-    // `take` only returns events its predicate accepted; this keeps the
-    // other arm total without a panic.
-    fn mismatch(&self, recorded: &Event, actual: String) -> Divergence {
-        Divergence {
-            check_id: self.check_id.clone(),
-            call: self.next,
-            recorded: recorded.describe(),
-            actual,
-        }
+        self.take(format!("clock.sleep({ms})"), |ev| match ev {
+            Event::Sleep { ms: m } if *m == ms => Some(()),
+            _ => None,
+        })
     }
 
     /// The divergence of a component that ended with calls left over.

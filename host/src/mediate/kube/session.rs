@@ -4,7 +4,7 @@
 //! to each request (bearer token, basic, or an exec plugin's token or client certificate,
 //! fetched again once its `expirationTimestamp` has passed or the server answers 401), the
 //! limits of mediation (response cap, per-request timeout), same-origin redirects (at most
-//! [`MAX_REDIRECTS`] hops), run-wide counters and the debug log of every call.
+//! [`crate::mediate::http::MAX_REDIRECTS`] hops), run-wide counters and the debug log of every call.
 //!
 //! `tls-server-name`: reqwest cannot set the SNI name apart from the URL's host, so scs-cert
 //! checks the server's certificate against `tls-server-name` (as client-go does) with its own
@@ -22,7 +22,6 @@ use super::request::{DROPPED_RESPONSE_HEADERS, KubeApiError, KubeRequest, header
 use super::{ClusterSetupError, KubeOptions};
 use crate::errtext::error_chain;
 use crate::mediate::clouds::Secret;
-use crate::mediate::http::MAX_REDIRECTS;
 use crate::mediate::{ApiResponse, MediationLimits};
 use base64::Engine as _;
 use std::sync::{Arc, Mutex};
@@ -358,7 +357,7 @@ impl Cluster {
         };
         let left = timeout.saturating_sub(started.elapsed());
         let mut result = self
-            .send_following(req, url.clone(), left, exec_state.as_deref())
+            .send_following(req, url.clone(), left, exec_state.as_deref(), check)
             .await;
         // client-go runs the plugin again when the server refuses its credential
         if let (Some(state), Ok(r)) = (&exec_state, &result)
@@ -369,7 +368,7 @@ impl Cluster {
                     let left = timeout.saturating_sub(started.elapsed());
                     if !left.is_zero() {
                         result = self
-                            .send_following(req, url.clone(), left, Some(&fresh))
+                            .send_following(req, url.clone(), left, Some(&fresh), check)
                             .await;
                     }
                 }
@@ -392,27 +391,21 @@ impl Cluster {
         result
     }
 
-    /// Send, following same-origin redirects (see [`crate::mediate::http::redirect_allowed`]); any other redirect
-    /// is the check's response as it is.
+    /// Send, following same-origin redirects (see [`crate::mediate::http::send_following`]);
+    /// any other redirect is the check's response as it is.
     async fn send_following(
         &self,
         req: &KubeRequest,
-        mut url: reqwest::Url,
+        url: reqwest::Url,
         timeout: Duration,
         exec_state: Option<&ExecState>,
+        check: &str,
     ) -> Result<ApiResponse, KubeApiError> {
-        let deadline = Instant::now() + timeout;
-        let mut method = req.method.reqwest();
-        let mut body = req.body.clone();
         let client = exec_state.map(|s| &s.client).unwrap_or(&self.client);
-        for hop in 0..=MAX_REDIRECTS {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(KubeApiError::Timeout(format!(
-                    "no complete answer within {} ms",
-                    timeout.as_millis()
-                )));
-            }
+        let build = |method: &reqwest::Method,
+                     url: &reqwest::Url,
+                     body: Option<&Vec<u8>>,
+                     left: Duration| {
             let mut rb = client.request(method.clone(), url.clone()).timeout(left);
             for (k, v) in &req.headers {
                 rb = rb.header(k.as_str(), v.as_str());
@@ -435,43 +428,31 @@ impl Cluster {
                 ),
                 _ => rb,
             };
-            if let Some(b) = &body {
+            if let Some(b) = body {
                 rb = rb.body(b.clone());
             }
-            let resp = crate::mediate::http::exchange(
-                rb,
-                left,
-                self.limits.max_response_bytes,
-                DROPPED_RESPONSE_HEADERS,
-            )
-            .await
-            .map_err(KubeApiError::from)?;
-            let (next, as_get) = match crate::mediate::http::next_hop(&resp, &url, &method, true) {
-                crate::mediate::http::Hop::Answer => return Ok(resp),
-                crate::mediate::http::Hop::Refused { to, why } => {
-                    tracing::warn!(from = %url, to = %to, status = resp.status,
-                        "redirect not followed: {why}");
-                    return Ok(resp);
-                }
-                crate::mediate::http::Hop::Follow { next, as_get } => (next, as_get),
-            };
-            if hop == MAX_REDIRECTS {
-                return Err(KubeApiError::Transport(format!(
-                    "more than {MAX_REDIRECTS} redirects, the last from {url} to {next}"
-                )));
-            }
-            tracing::info!(from = %url, to = %next, status = resp.status, "redirect followed");
-            if let Ok(mut s) = self.stats.lock() {
-                s.redirects += 1;
-            }
-            if as_get {
-                method = reqwest::Method::GET;
-                body = None;
-            }
-            url = next;
+            rb
+        };
+        let limits = crate::mediate::http::Limits {
+            timeout,
+            cap: self.limits.max_response_bytes,
+            dropped: DROPPED_RESPONSE_HEADERS,
+            allow_link_local: true,
+            check,
+        };
+        let (resp, redirects) = crate::mediate::http::send_following(
+            build,
+            req.method.reqwest(),
+            url,
+            req.body.clone(),
+            &limits,
+        )
+        .await?;
+        if redirects > 0
+            && let Ok(mut s) = self.stats.lock()
+        {
+            s.redirects += redirects;
         }
-        Err(KubeApiError::Transport(format!(
-            "more than {MAX_REDIRECTS} redirects"
-        )))
+        Ok(resp)
     }
 }
