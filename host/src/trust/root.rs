@@ -373,6 +373,31 @@ fn uncovered_claim<'c>(d: &Delegation, check: &'c CheckClaims) -> Option<(ClaimK
         .map(|t| (ClaimKind::Testcase, t.as_str()))
 }
 
+/// The capability pattern forms a delegation may list, for error messages.
+const DELEGATION_PATTERN_FORMS: &str = "openstack:<service|*>:<read|write|*>, \
+     kubernetes:<group/resource|nonresource/segment|*>:<read|write|*>, data:<dataset|*>:read \
+     or tool:sonobuoy:run";
+
+/// Whether `p` is a capability pattern a delegation may list: three
+/// non-empty `:`-separated parts, `openstack:<service>:<access>`,
+/// `kubernetes:<group/resource>:<access>` (`*` wildcards anywhere, as
+/// [`capability_allowed`] matches), `data:<dataset>:read`, or exactly
+/// `tool:sonobuoy:run`: a host-run tool writes into the cluster, so a
+/// delegation must name it, no wildcard grants it.
+pub(crate) fn delegation_pattern_valid(p: &str) -> bool {
+    let parts: Vec<&str> = p.split(':').collect();
+    if parts.len() != 3 || parts.iter().any(|x| x.is_empty()) {
+        return false;
+    }
+    match parts[0] {
+        "openstack" | "kubernetes" => matches!(parts[2], "read" | "write" | "*"),
+        "data" => parts[2] == "read",
+        // The one host-run tool (`sonobuoy::CAPABILITY`; trust sits below it).
+        "tool" => p == "tool:sonobuoy:run",
+        _ => false,
+    }
+}
+
 /// Whether `cap` is allowed by one of the `patterns`.
 pub(crate) fn capability_allowed(cap: &str, patterns: &[String]) -> bool {
     patterns.iter().any(|p| match_pattern(cap, p))
@@ -491,8 +516,8 @@ impl RootBody {
     }
 
     /// `delegations`: unique non-empty names, a valid role each, non-empty
-    /// prefixes, capability patterns of the form `openstack:<service>:<access>` or
-    /// `data:<dataset>:read`.
+    /// prefixes, capability patterns of the forms [`delegation_pattern_valid`]
+    /// accepts.
     fn check_delegations(&self, keys: &RootKeys) -> Result<(), TrustError> {
         let mut names = BTreeSet::new();
         for d in &self.delegations {
@@ -507,16 +532,9 @@ impl RootBody {
                 )));
             }
             for c in &d.capabilities {
-                let parts: Vec<&str> = c.split(':').collect();
-                // `data:<dataset|*>:read` lets a delegation sign checks that read signed data.
-                let data_read = parts.len() == 3 && parts[0] == "data" && parts[2] == "read";
-                if !data_read
-                    && (parts.len() != 3
-                        || parts[0] != "openstack"
-                        || parts.iter().any(|p| p.is_empty()))
-                {
+                if !delegation_pattern_valid(c) {
                     return Err(self.invalid(format!(
-                        "{label}: capability pattern {c:?} is not openstack:<service|*>:<read|write|*> or data:<dataset|*>:read"
+                        "{label}: capability pattern {c:?} is not one of {DELEGATION_PATTERN_FORMS}"
                     )));
                 }
             }
@@ -1414,6 +1432,64 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    /// Issue 10: a delegation can sign KaaS checks: `kubernetes:` patterns like
+    /// `openstack:` ones, `tool:sonobuoy:run` only when named exactly.
+    #[test]
+    fn delegations_can_sign_kubernetes_and_tool_capabilities() {
+        let r = generate_ed25519("r");
+        let b = generate_ed25519("b");
+        let c = generate_ed25519("c");
+        let mut f = root_v1(&r, &b);
+        let cid = add_key(&mut f.signed, c.public_key());
+        f.signed.delegations.push(Delegation {
+            name: "kaas".into(),
+            keys: vec![cid],
+            threshold: 1,
+            prefixes: vec!["scs-0210-".into()],
+            capabilities: vec![
+                "kubernetes:*:read".into(),
+                "tool:sonobuoy:run".into(),
+                "data:*:read".into(),
+            ],
+        });
+        f.signatures.clear();
+        f.sign(&r).expect("sign");
+        let tr = TrustRoot::from_installed(f.clone()).expect("a kubernetes pattern is valid");
+        let claims = |caps: &[&str]| CheckClaims {
+            id: "scs-0210-version-policy".into(),
+            standard: "scs-0210".into(),
+            testcases: vec!["scs-0210-v2-t".into()],
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+        };
+        let key = [c.public_key().clone()];
+        let now = t("2026-01-01");
+        let ok = claims(&[
+            "kubernetes:nonresource/version:read",
+            "kubernetes:core/nodes:read",
+            "tool:sonobuoy:run",
+            "data:k8s-versions:read",
+        ]);
+        let a = tr.authorize(&key, &[ok], &[], now).expect("within the delegation");
+        assert_eq!(a.authorized_by, "delegation:kaas");
+        let e = tr
+            .authorize(&key, &[claims(&["kubernetes:apps/*:write"])], &[], now)
+            .expect_err("write is outside kubernetes:*:read");
+        assert!(e.to_string().contains("kubernetes:apps/*:write"), "{e}");
+        for bad in [
+            "tool:*:run",
+            "tool:kubectl:run",
+            "kubernetes:core/nodes:delete",
+            "kubernetes::read",
+            "helm:*:read",
+            "data:x:write",
+        ] {
+            let mut g = f.clone();
+            g.signed.delegations[0].capabilities = vec![bad.into()];
+            let e = g.signed.validate().expect_err(bad).to_string();
+            assert!(e.contains("kubernetes:<group/resource"), "{bad}: {e}");
+        }
     }
 
     #[test]
