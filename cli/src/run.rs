@@ -244,6 +244,9 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(archives) => scs_cert_host::sonobuoy::SonobuoyOptions {
             tool: args.sonobuoy.clone(),
             archives,
+            lock_dir: scs_cert_host::trust::state::default_dir()
+                .ok()
+                .map(|d| d.join("locks")),
             ..Default::default()
         },
         Err(e) => return bad_input(e.to_string()),

@@ -409,6 +409,7 @@ impl Site {
             tokens: vec![TOKEN.to_string()],
             nodes: vec![],
             namespaces: vec!["default".into(), "kube-system".into()],
+            rotation: None,
         };
         let read = |f: &str| std::fs::read(self.pki.join(f)).expect("pki file");
         let tls = simkube::Tls {

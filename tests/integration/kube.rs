@@ -39,12 +39,18 @@ struct Kube {
 
 impl Kube {
     fn start() -> Kube {
+        Kube::start_with(|_, _| {})
+    }
+
+    /// [`Kube::start`] with the fixture changed by `change` (given the test directory).
+    fn start_with(change: impl FnOnce(&mut simkube::Fixture, &Path)) -> Kube {
         let dir = tempdir();
         let pki = make_pki(dir.path());
         let mut fixture =
             simkube::Fixture::load(&root().join("tests/simkube/fixtures/default.yaml"))
                 .expect("fixture");
         fixture.tokens = vec![TOKEN.to_string()];
+        change(&mut fixture, dir.path());
         let tls = simkube::Tls {
             cert_pem: std::fs::read(pki.join("server.pem")).expect("server.pem"),
             key_pem: std::fs::read(pki.join("server.key")).expect("server.key"),
@@ -217,6 +223,92 @@ fn client_certificate_from_files_relative_to_the_kubeconfig() {
     // the report names the capabilities the check was granted
     let text = read(&dir.join("report.yaml"));
     assert!(text.contains("kubernetes:core/nodes:read"), "{text}");
+}
+
+/// `tls-server-name` is both the name the certificate is checked against and the SNI name
+/// sent, while `Host` keeps the `server` URL's authority (as kubectl); a name the server's
+/// certificate does not carry fails the TLS handshake before any request.
+#[test]
+fn tls_server_name_is_the_sni_name_and_the_certificate_name() {
+    let k = Kube::start();
+    let cluster = |name: &str| {
+        format!(
+            "{{server: '{}', certificate-authority: pki/ca.pem, tls-server-name: {name}}}",
+            k.url()
+        )
+    };
+    let user = format!("{{token: {TOKEN}}}");
+    let kc = k.kubeconfig("sni.yaml", &cluster("kube.internal"), &user);
+    let dir = run_dir(&k, "sni");
+    let (cli, report) = run_kube(
+        &dir,
+        "test-kube-read",
+        &["-a", &format!("kubeconfig={}", kc.display())],
+        &[],
+    );
+    assert_read_passed(&cli, &report, k.url());
+    let seen = k.server.server.seen();
+    let authority = k.url().trim_start_matches("https://").to_string();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        assert_eq!(s.sni.as_deref(), Some("kube.internal"), "{seen:?}");
+        assert_eq!(s.host.as_deref(), Some(authority.as_str()), "{seen:?}");
+    }
+    // not in the server certificate's names: no request gets through
+    let kc = k.kubeconfig("wrong-sni.yaml", &cluster("wrong.internal"), &user);
+    let dir = run_dir(&k, "wrong-sni");
+    let (cli, report) = run_kube(
+        &dir,
+        "test-kube-read",
+        &["-a", &format!("kubeconfig={}", kc.display())],
+        &[],
+    );
+    let report = report.unwrap_or_else(|| panic!("no report; stderr:\n{}", cli.stderr));
+    assert_ne!(results_of(&report).get("test-kube-read"), Some(&1));
+    assert_eq!(k.server.server.seen().len(), seen.len());
+}
+
+/// A rotated `tokenFile` (a projected service-account token): after the first request the
+/// server accepts only a new token, written to the file at that moment; the host reads the
+/// file again on the 401 and the check never notices.
+#[test]
+fn a_rotated_token_file_is_read_again_after_a_401() {
+    const NEW: &str = "simkube-rotated-token-51be";
+    let k = Kube::start_with(|f, dir| {
+        f.rotation = Some(simkube::Rotation {
+            after: 1,
+            token: NEW.to_string(),
+            file: dir.join("token"),
+        });
+    });
+    std::fs::write(k.dir.path().join("token"), format!("{TOKEN}\n")).expect("token file");
+    let kc = k.kubeconfig("tf.yaml", &k.cluster_ca_file(), "{tokenFile: token}");
+    let dir = run_dir(&k, "rotated");
+    let (cli, report) = run_kube(
+        &dir,
+        "test-kube-read",
+        &["-a", &format!("kubeconfig={}", kc.display())],
+        &[],
+    );
+    assert_read_passed(&cli, &report, k.url());
+    let creds: Vec<simkube::Credential> = k
+        .server
+        .server
+        .seen()
+        .into_iter()
+        .map(|s| s.credential)
+        .collect();
+    assert_eq!(
+        creds.first(),
+        Some(&simkube::Credential::Token(TOKEN.into()))
+    );
+    assert_eq!(creds.get(1), Some(&simkube::Credential::None), "{creds:?}");
+    assert!(
+        creds[2..]
+            .iter()
+            .all(|c| c == &simkube::Credential::Token(NEW.into())),
+        "{creds:?}"
+    );
 }
 
 #[test]

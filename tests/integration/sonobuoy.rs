@@ -239,6 +239,7 @@ impl Site {
                 tokens: vec![TOKEN.into()],
                 nodes: vec![],
                 namespaces: vec!["default".into(), "kube-system".into()],
+                rotation: None,
             },
             &simkube::Tls {
                 cert_pem: read("server.pem"),
@@ -278,6 +279,13 @@ impl Site {
     /// the site directory with a PATH without sonobuoy; `extra` after the rest; report
     /// `name.yaml`.
     fn run(&self, name: &str, extra: &[&str]) -> Outcome {
+        let (mut cmd, out) = self.command(name, extra);
+        let o = cmd.output().expect("run scs-cert");
+        Outcome::of(o, &out)
+    }
+
+    /// The command [`Site::run`] runs, and its report path.
+    fn command(&self, name: &str, extra: &[&str]) -> (Command, PathBuf) {
         let out = self.path(&format!("{name}.yaml"));
         let home = self.path("home");
         std::fs::create_dir_all(&home).expect("home");
@@ -299,8 +307,8 @@ impl Site {
             args.extend(["-S".into(), "heavy".into()]);
         }
         args.extend(extra.iter().map(|a| a.to_string()));
-        let o = Command::new(env!("CARGO_BIN_EXE_scs-cert"))
-            .args(&args)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scs-cert"));
+        cmd.args(&args)
             .current_dir(self.dir.path())
             .env("SCS_CERT_CACHE_DIR", common::cache_dir())
             .env("SCS_CERT_STATE_DIR", self.path("state"))
@@ -310,15 +318,20 @@ impl Site {
             .env_remove("OS_CLOUD")
             .env_remove("SCS_CERT_CHECKS")
             .env_remove("SCS_CERT_DATA")
-            .env("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
-            .output()
-            .expect("run scs-cert");
+            .env("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml");
+        (cmd, out)
+    }
+}
+
+impl Outcome {
+    /// The outcome of a finished `scs-cert run` that wrote (or not) `out`.
+    fn of(o: std::process::Output, out: &Path) -> Outcome {
         let cli = CliRun {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         };
-        let report = out.exists().then(|| common::read_report(&out));
+        let report = out.exists().then(|| common::read_report(out));
         Outcome { cli, report }
     }
 }
@@ -726,4 +739,39 @@ fn the_two_suites_never_overlap_on_one_cluster() {
         let overlapped = fake_dir.join("overlap.log").exists();
         assert_eq!(overlapped, !same, "same cluster: {same}");
     }
+}
+
+/// The lock holds across processes too: two `scs-cert run`s of one user on one cluster (the
+/// nightly job and a manual run, say), one suite each, started together, never overlap.
+#[test]
+fn two_processes_never_run_suites_at_once_on_one_cluster() {
+    let site = Site::new();
+    let fake_dir = site.path("fake");
+    let fake = fake_sonobuoy(&fake_dir, "v0.57.3", &results_yaml(&[]));
+    std::fs::write(fake_dir.join("run_secs"), "2\n").expect("run_secs");
+    let fake = s(&fake);
+    let start = |name: &str, testcase: &str| {
+        let (mut cmd, out) = site.command(name, &["--sonobuoy", &fake, "-t", testcase]);
+        let child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn scs-cert");
+        (child, out)
+    };
+    let a = start("a", "cncf-k8s-conformance");
+    let b = start("b", "kaas-networking-check");
+    for (child, out) in [a, b] {
+        let o = Outcome::of(child.wait_with_output().expect("wait"), &out);
+        assert_eq!(o.cli.code, 0, "{}\n{}", o.cli.stdout, o.cli.stderr);
+    }
+    let runs = calls(&fake_dir)
+        .iter()
+        .filter(|c| c.iter().any(|a| a == "run"))
+        .count();
+    assert_eq!(runs, 2, "both suites ran");
+    assert!(
+        !fake_dir.join("overlap.log").exists(),
+        "two processes ran Sonobuoy at once on one cluster"
+    );
 }

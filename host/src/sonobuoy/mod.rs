@@ -279,6 +279,10 @@ pub struct SonobuoyOptions {
     pub archives: BTreeMap<Suite, PathBuf>,
     /// Limits [default: [`SonobuoyLimits::default`]].
     pub limits: SonobuoyLimits,
+    /// Where the per-cluster lock files live, so that two scs-cert processes of one user never
+    /// run suites at once on one cluster [default: none, only the process-wide lock; the CLI
+    /// sets `<state dir>/locks`, the state directory of the rollback state].
+    pub lock_dir: Option<PathBuf>,
 }
 
 /// Why a `--sonobuoy-archive` value is unusable.

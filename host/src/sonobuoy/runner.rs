@@ -4,8 +4,9 @@
 //! read the suite's archive instead.
 //!
 //! Must never: take an argument, path or variable from the check; run two suites at once on
-//! one cluster (a process-wide lock per cluster: the API server URL, else the kubeconfig
-//! file); let a command outlive the check's deadline (each runs in its own process group,
+//! one cluster (a process-wide lock per cluster, the API server URL, else the kubeconfig
+//! file; and, with a lock directory, an exclusive file lock per cluster that other scs-cert
+//! processes of the user honour too, waited for until the check's deadline); let a command outlive the check's deadline (each runs in its own process group,
 //! killed as a whole at the deadline or when the check is dropped); read more of a command's
 //! output than the tail its error message needs.
 
@@ -15,6 +16,7 @@ use super::{
 };
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
@@ -92,6 +94,10 @@ impl RunConformance {
                     self.cluster_key
                 ))
             })?;
+        let _file_lock = match &self.options.lock_dir {
+            Some(dir) => Some(file_lock(dir, &self.cluster_key, deadline).await?),
+            None => None,
+        };
         self.check_version(&tool, deadline).await?;
         let seq = command_sequence(suite, mode, &kubeconfig, &result_dir);
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -230,6 +236,57 @@ fn cluster_lock(key: &str) -> Arc<tokio::sync::Mutex<()>> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     map.entry(key.to_string()).or_default().clone()
+}
+
+/// How often a held cluster lock file is tried again.
+const LOCK_POLL: Duration = Duration::from_millis(200);
+
+/// The exclusive file lock of one cluster (`dir/sonobuoy-<sha256 of the key, 16 hex>.lock`,
+/// dir created private), tried until `deadline`; held until the returned file is dropped.
+async fn file_lock(
+    dir: &Path,
+    cluster_key: &str,
+    deadline: Instant,
+) -> Result<std::fs::File, ConformanceError> {
+    use sha2::Digest as _;
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        ConformanceError::Failed(format!(
+            "{}: cannot {what} the cluster's Sonobuoy lock: {e}; check the state directory",
+            path.display()
+        ))
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| failed("create the directory of", dir, e))?;
+    let digest = sha2::Sha256::digest(cluster_key.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("sonobuoy-{hex}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|e| failed("open", &path, e))?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => return Err(failed("take", &path, e)),
+        }
+        if Instant::now() + LOCK_POLL >= deadline {
+            return Err(ConformanceError::Timeout(format!(
+                "the check's deadline passed while another scs-cert process ran Sonobuoy on \
+                 cluster {cluster_key} (lock {})",
+                path.display()
+            )));
+        }
+        tracing::debug!(lock = %path.display(), "waiting for another process's Sonobuoy run");
+        tokio::time::sleep(LOCK_POLL).await;
+    }
 }
 
 /// Kills a command's whole process group when dropped (the check's deadline dropped the

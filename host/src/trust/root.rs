@@ -1471,7 +1471,9 @@ mod tests {
             "tool:sonobuoy:run",
             "data:k8s-versions:read",
         ]);
-        let a = tr.authorize(&key, &[ok], &[], now).expect("within the delegation");
+        let a = tr
+            .authorize(&key, &[ok], &[], now)
+            .expect("within the delegation");
         assert_eq!(a.authorized_by, "delegation:kaas");
         let e = tr
             .authorize(&key, &[claims(&["kubernetes:apps/*:write"])], &[], now)

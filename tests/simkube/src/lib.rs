@@ -61,6 +61,21 @@ pub struct Fixture {
     /// The namespaces [default: default, kube-system].
     #[serde(default = "default_namespaces")]
     pub namespaces: Vec<String>,
+    /// A token rotation (tests only, not in fixture files).
+    #[serde(skip)]
+    pub rotation: Option<Rotation>,
+}
+
+/// A bound service-account token rotated as the kubelet does it: after `after` requests the
+/// server accepts only `token`, which is written to `file` at that moment.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    /// Requests answered before the rotation.
+    pub after: usize,
+    /// The only token accepted afterwards.
+    pub token: String,
+    /// The token file rewritten with it.
+    pub file: std::path::PathBuf,
 }
 
 fn default_namespaces() -> Vec<String> {
@@ -111,11 +126,17 @@ pub struct Seen {
     pub path: String,
     /// How it authenticated.
     pub credential: Credential,
+    /// The TLS SNI name the client sent (none for an IP address).
+    pub sni: Option<String>,
+    /// The `Host` header.
+    pub host: Option<String>,
 }
 
 struct Shared {
     fixture: Fixture,
     seen: Mutex<Vec<Seen>>,
+    /// The tokens accepted now (the fixture's, until a rotation).
+    tokens: Mutex<Vec<String>>,
 }
 
 /// A running server.
@@ -148,6 +169,7 @@ impl SimKube {
 #[derive(Clone, Debug)]
 struct Peer {
     client_cert: bool,
+    sni: Option<String>,
 }
 
 fn tls_config(tls: &Tls) -> Result<rustls::ServerConfig, SimkubeError> {
@@ -193,6 +215,7 @@ pub async fn start(fixture: Fixture, tls: &Tls) -> Result<SimKube, SimkubeError>
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
+        tokens: Mutex::new(fixture.tokens.clone()),
         fixture,
         seen: Mutex::new(Vec::new()),
     });
@@ -215,6 +238,7 @@ pub async fn start(fixture: Fixture, tls: &Tls) -> Result<SimKube, SimkubeError>
                         .1
                         .peer_certificates()
                         .is_some_and(|c| !c.is_empty()),
+                    sni: stream.get_ref().1.server_name().map(str::to_string),
                 };
                 let app = app.layer(axum::Extension(peer));
                 let service = hyper_util::service::TowerToHyperService::new(app);
@@ -294,8 +318,17 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
+    if let Some(r) = &s.fixture.rotation
+        && s.seen.lock().map(|v| v.len()).unwrap_or(0) == r.after
+        && let Ok(mut tokens) = s.tokens.lock()
+        && *tokens != [r.token.clone()]
+    {
+        *tokens = vec![r.token.clone()];
+        let _ = std::fs::write(&r.file, format!("{}\n", r.token));
+    }
+    let accepted = s.tokens.lock().map(|t| t.clone()).unwrap_or_default();
     let credential = match bearer {
-        Some(t) if s.fixture.tokens.contains(&t) => Credential::Token(t),
+        Some(t) if accepted.contains(&t) => Credential::Token(t),
         _ if peer.client_cert => Credential::ClientCert,
         _ => Credential::None,
     };
@@ -308,6 +341,11 @@ async fn authenticate(
                 .map(|p| p.to_string())
                 .unwrap_or_default(),
             credential: credential.clone(),
+            sni: peer.sni.clone(),
+            host: headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         });
     }
     if credential == Credential::None {

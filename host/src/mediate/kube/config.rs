@@ -388,8 +388,17 @@ pub fn load(source: &KubeconfigSource) -> Result<Merged, KubeconfigError> {
 pub enum UserAuth {
     /// No header (client certificate only, or anonymous).
     None,
-    /// `Authorization: Bearer` (`token`, or the contents of `tokenFile`, read once at load).
+    /// `Authorization: Bearer` with `token`.
     Bearer(Secret),
+    /// `Authorization: Bearer` with the contents of `tokenFile`: read at load (so an unusable
+    /// file stops the run), then again as client-go does, once a minute and when the server
+    /// answers 401 (projected service-account tokens are rotated in place).
+    TokenFile {
+        /// The file (relative paths resolved against the kubeconfig).
+        path: PathBuf,
+        /// Its contents at load.
+        token: Secret,
+    },
     /// `Authorization: Basic` (`username`/`password`).
     Basic {
         /// User name.
@@ -713,15 +722,9 @@ fn resolve_user(
     let auth = if nonempty(&u.token) {
         UserAuth::Bearer(Secret::new(u.token.clone().unwrap_or_default()))
     } else if let Some(p) = u.token_file.as_deref().filter(|p| !p.is_empty()) {
-        let bytes =
-            read_referenced(&relative_to(file, p)).map_err(|m| field_err("tokenFile", m))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| field_err("tokenFile", "not UTF-8 text".to_string()))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(field_err("tokenFile", "the file is empty".to_string()));
-        }
-        UserAuth::Bearer(Secret::new(token))
+        let path = relative_to(file, p);
+        let token = read_token_file(&path).map_err(|m| field_err("tokenFile", m))?;
+        UserAuth::TokenFile { path, token }
     } else if has_basic {
         UserAuth::Basic {
             username: u.username.clone().unwrap_or_default(),
@@ -804,6 +807,17 @@ fn decode_data(text: &str) -> Result<Vec<u8>, String> {
     base64::engine::general_purpose::STANDARD
         .decode(clean)
         .map_err(|e| format!("not base64 ({e})"))
+}
+
+/// The token in a `tokenFile` (trimmed; empty or not UTF-8 is an error).
+pub(crate) fn read_token_file(path: &Path) -> Result<Secret, String> {
+    let bytes = read_referenced(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(format!("{}: the file is empty", path.display()));
+    }
+    Ok(Secret::new(token))
 }
 
 fn read_referenced(path: &Path) -> Result<Vec<u8>, String> {
@@ -893,7 +907,10 @@ users:
         let b_ctx = m.resolve(Some("b")).expect("b");
         assert_eq!(b_ctx.server.host_str(), Some("two.example"));
         match &b_ctx.auth {
-            UserAuth::Bearer(t) => assert_eq!(t.expose(), "token-from-file"),
+            UserAuth::TokenFile { path, token } => {
+                assert_eq!(token.expose(), "token-from-file");
+                assert_eq!(path, &dir.path().join("tok"));
+            }
             other => panic!("{other:?}"),
         }
         // order matters: b first makes b's current-context and b's u1 win

@@ -1,16 +1,20 @@
 //! The run's cluster: one HTTP client for the kubeconfig's `server` (rustls: only the
 //! cluster's CA when it names one, else the system's roots; the client certificate;
 //! `insecure-skip-tls-verify`; `tls-server-name`; `proxy-url`), the credential the host adds
-//! to each request (bearer token, basic, or an exec plugin's token or client certificate,
-//! fetched again once its `expirationTimestamp` has passed or the server answers 401), the
+//! to each request (bearer token; a `tokenFile`'s token, read again after a minute or a 401;
+//! basic; or an exec plugin's token or client certificate, fetched again once its
+//! `expirationTimestamp` has passed or the server answers 401), the
 //! limits of mediation (response cap, per-request timeout), same-origin redirects (at most
 //! [`crate::mediate::http::MAX_REDIRECTS`] hops), run-wide counters and the debug log of every call.
 //!
-//! `tls-server-name`: reqwest cannot set the SNI name apart from the URL's host, so scs-cert
-//! checks the server's certificate against `tls-server-name` (as client-go does) with its own
-//! verifier, but the SNI it sends is still the `server` URL's host (none for an IP address).
-//! This needs the cluster's CA (`certificate-authority[-data]`); without one the kubeconfig is
-//! refused with one line.
+//! `tls-server-name` (a DNS name, as client-go's `ServerName`): the server's certificate is
+//! checked against it and it is the SNI name sent. reqwest takes the SNI name from the URL's
+//! host, so each request goes to a URL whose host is `tls-server-name`, a resolver of the
+//! run's own maps that name to the `server` host's addresses, and the `Host` header keeps the
+//! `server` URL's authority: what goes over the wire is what kubectl sends. Behind a
+//! `proxy-url` the proxy must be asked for the real host, so there the SNI stays the `server`
+//! host and only the certificate check uses the name. Either way this needs the cluster's CA
+//! (`certificate-authority[-data]`); without one the kubeconfig is refused with one line.
 //!
 //! Must never: hand a credential to a check or write it to a log line, send the credential to
 //! another origin than `server` (redirects elsewhere are handed to the check as they are),
@@ -66,7 +70,12 @@ pub struct Cluster {
     options: KubeOptions,
     limits: MediationLimits,
     stats: Mutex<ClusterStats>,
+    /// A `tokenFile` user's token and when it was read.
+    file_token: Mutex<Option<(Secret, Instant)>>,
 }
+
+/// How long a `tokenFile` token is used before the file is read again (client-go: a minute).
+pub const TOKEN_FILE_MAX_AGE: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for Cluster {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,6 +179,47 @@ fn tls_with_server_name(
     }
 }
 
+/// The SNI name to send apart from the `server` URL's host: `tls-server-name` when it is a
+/// DNS name other than that host, certificates are verified and no proxy is in between.
+fn sni_override(cfg: &ClusterConfig) -> Option<&str> {
+    let name = cfg.tls_server_name.as_deref()?;
+    let host = cfg.server.host_str()?;
+    let is_dns = name.parse::<std::net::IpAddr>().is_err()
+        && rustls::pki_types::ServerName::try_from(name).is_ok();
+    (is_dns && !cfg.insecure && cfg.proxy_url.is_none() && !name.eq_ignore_ascii_case(host))
+        .then_some(name)
+}
+
+/// Resolves `tls-server-name` to the addresses of the `server` URL's host (every other name
+/// as the system does), so that a URL naming `tls-server-name` reaches the API server.
+struct SniResolver {
+    name: String,
+    host: String,
+}
+
+impl reqwest::dns::Resolve for SniResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let target = if name.as_str().eq_ignore_ascii_case(&self.name) {
+            self.host.clone()
+        } else {
+            name.as_str().to_string()
+        };
+        Box::pin(async move {
+            // an IP literal (bracketed for IPv6 in URLs) needs no lookup
+            let bare = target.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+                let addrs: reqwest::dns::Addrs =
+                    Box::new(std::iter::once(std::net::SocketAddr::new(ip, 0)));
+                return Ok(addrs);
+            }
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((bare, 0)).await?.collect();
+            let addrs: reqwest::dns::Addrs = Box::new(found.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 /// The HTTP client for `cfg` with `identity` (the kubeconfig's or an exec plugin's).
 fn http_client(cfg: &ClusterConfig, identity: Option<&Secret>) -> Result<reqwest::Client, String> {
     crate::install_crypto_provider();
@@ -184,6 +234,12 @@ fn http_client(cfg: &ClusterConfig, identity: Option<&Secret>) -> Result<reqwest
     if let Some(name) = &cfg.tls_server_name
         && !cfg.insecure
     {
+        if let (Some(sni), Some(host)) = (sni_override(cfg), cfg.server.host_str()) {
+            b = b.dns_resolver(Arc::new(SniResolver {
+                name: sni.to_string(),
+                host: host.to_string(),
+            }));
+        }
         return b
             .tls_backend_preconfigured(tls_with_server_name(cfg, name, identity)?)
             .build()
@@ -241,6 +297,10 @@ impl Cluster {
             options,
             limits,
             stats: Mutex::new(ClusterStats::default()),
+            file_token: Mutex::new(match &config.auth {
+                UserAuth::TokenFile { token, .. } => Some((token.clone(), Instant::now())),
+                _ => None,
+            }),
             config,
         };
         if cluster.exec.is_some() {
@@ -307,6 +367,32 @@ impl Cluster {
         Ok(state)
     }
 
+    /// A `tokenFile` user's token: the one read last while it is younger than
+    /// [`TOKEN_FILE_MAX_AGE`] (and `fresh` is false), else the file's contents now. A file
+    /// that cannot be read again keeps the last token (with a warning), as client-go does.
+    fn file_token(&self, fresh: bool) -> Option<Secret> {
+        let UserAuth::TokenFile { path, .. } = &self.config.auth else {
+            return None;
+        };
+        let mut guard = self.file_token.lock().ok()?;
+        if let Some((t, at)) = guard.as_ref()
+            && !fresh
+            && at.elapsed() < TOKEN_FILE_MAX_AGE
+        {
+            return Some(t.clone());
+        }
+        match super::config::read_token_file(path) {
+            Ok(t) => {
+                *guard = Some((t.clone(), Instant::now()));
+                Some(t)
+            }
+            Err(m) => {
+                tracing::warn!("tokenFile read again: {m}; the last token is used");
+                guard.as_ref().map(|(t, _)| t.clone())
+            }
+        }
+    }
+
     /// The URL of a validated request: below `server`, query added.
     fn url_for(&self, req: &KubeRequest) -> Result<reqwest::Url, KubeApiError> {
         super::request::validate_path(&req.path)?;
@@ -355,10 +441,31 @@ impl Cluster {
             })?),
             None => None,
         };
+        let token = self.file_token(false);
         let left = timeout.saturating_sub(started.elapsed());
         let mut result = self
-            .send_following(req, url.clone(), left, exec_state.as_deref(), check)
+            .send_following(
+                req,
+                url.clone(),
+                left,
+                exec_state.as_deref(),
+                token.as_ref(),
+                check,
+            )
             .await;
+        // client-go reads a tokenFile again when the server refuses the token it had
+        if let (Some(old), Ok(r)) = (&token, &result)
+            && r.status == 401
+            && let Some(new) = self.file_token(true)
+            && new.expose() != old.expose()
+        {
+            let left = timeout.saturating_sub(started.elapsed());
+            if !left.is_zero() {
+                result = self
+                    .send_following(req, url.clone(), left, None, Some(&new), check)
+                    .await;
+            }
+        }
         // client-go runs the plugin again when the server refuses its credential
         if let (Some(state), Ok(r)) = (&exec_state, &result)
             && r.status == 401
@@ -368,7 +475,7 @@ impl Cluster {
                     let left = timeout.saturating_sub(started.elapsed());
                     if !left.is_zero() {
                         result = self
-                            .send_following(req, url.clone(), left, Some(&fresh), check)
+                            .send_following(req, url.clone(), left, Some(&fresh), None, check)
                             .await;
                     }
                 }
@@ -399,14 +506,30 @@ impl Cluster {
         url: reqwest::Url,
         timeout: Duration,
         exec_state: Option<&ExecState>,
+        file_token: Option<&Secret>,
         check: &str,
     ) -> Result<ApiResponse, KubeApiError> {
         let client = exec_state.map(|s| &s.client).unwrap_or(&self.client);
+        let sni = sni_override(&self.config);
         let build = |method: &reqwest::Method,
                      url: &reqwest::Url,
                      body: Option<&Vec<u8>>,
                      left: Duration| {
-            let mut rb = client.request(method.clone(), url.clone()).timeout(left);
+            // `tls-server-name`: the wire URL names it (SNI), `Host` stays the server's
+            let mut wire = url.clone();
+            let mut host_header = None;
+            if let Some(name) = sni
+                && wire.set_host(Some(name)).is_ok()
+            {
+                host_header = Some(match url.port() {
+                    Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+                    None => url.host_str().unwrap_or_default().to_string(),
+                });
+            }
+            let mut rb = client.request(method.clone(), wire).timeout(left);
+            if let Some(h) = host_header {
+                rb = rb.header(reqwest::header::HOST, h);
+            }
             for (k, v) in &req.headers {
                 rb = rb.header(k.as_str(), v.as_str());
             }
@@ -418,6 +541,10 @@ impl Cluster {
                 (UserAuth::Bearer(t), None) => {
                     rb.header("Authorization", format!("Bearer {}", t.expose()))
                 }
+                (UserAuth::TokenFile { .. }, None) => match file_token {
+                    Some(t) => rb.header("Authorization", format!("Bearer {}", t.expose())),
+                    None => rb,
+                },
                 (UserAuth::Basic { username, password }, None) => rb.header(
                     "Authorization",
                     format!(
