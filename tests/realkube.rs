@@ -23,8 +23,10 @@
 //! `cargo xtask test` / `cargo xtask realkube`). This target has `test = false`, so a plain
 //! `cargo test --workspace` does not build it; run explicitly without the variable, every test
 //! fails with instructions rather than passing vacuously. The tests share one server and take
-//! a lock: they run one after the other. The Sonobuoy testcases (heavy section) are not run
-//! here: they need nodes that run pods, and this server has no kubelet.
+//! a lock: they run one after the other. Sonobuoy itself is not run here (it needs nodes that
+//! run pods, and this server has no kubelet; nor is the binary installed): the whole scope
+//! with both sections shows its two testcases ABORT with one line each beside the real
+//! version-policy verdict.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -340,6 +342,17 @@ impl Site {
     /// `scs-cert run` of the official KaaS scope with the real checks, `-a kubeconfig`,
     /// section light; report in `name.yaml`.
     fn run(&self, name: &str, kubeconfig: &Path, extra: &[&str]) -> Outcome {
+        self.run_with(name, kubeconfig, extra, &[])
+    }
+
+    /// [`Site::run`] with `env` set too.
+    fn run_with(
+        &self,
+        name: &str,
+        kubeconfig: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Outcome {
         let out = self.path(&format!("{name}.yaml"));
         let scope = root().join(SCOPE);
         let mut args = vec![
@@ -362,7 +375,7 @@ impl Site {
         ];
         args.extend(extra.iter().map(|a| a.to_string()));
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let cli = self.cli(&refs, &[]);
+        let cli = self.cli(&refs, env);
         let (report, report_text) = match std::fs::read_to_string(&out) {
             Ok(t) => (Some(read_report(&out)), t),
             Err(_) => (None, String::new()),
@@ -585,6 +598,41 @@ fn the_same_server_passes_when_the_data_still_supports_1_20() {
         0,
         "INFO: The K8s cluster version 1.20.2 of cluster 'realkube' is still in the recency time window.",
     );
+}
+
+/// The whole KaaS scope (light and heavy sections) against the real server without a
+/// `sonobuoy` anywhere: version-policy-check gives its real verdict (FAIL, 1.20 is EOL) and the
+/// two Sonobuoy testcases ABORT cleanly with one line naming both ways to provide results.
+#[test]
+fn the_whole_scope_gives_the_real_verdict_and_the_sonobuoy_testcases_abort_cleanly() {
+    let kube = real();
+    let _guard = lock();
+    let site = Site::new();
+    let data = site.data("whole", &eol_history());
+    let o = site.run_with(
+        "whole",
+        &kube.kubeconfig("token"),
+        &["-S", "heavy", "--data", &s(&data)],
+        &[("PATH", "/usr/bin:/bin")],
+    );
+    // FAIL outranks ABORT in the exit code (1), as in every run
+    o.expect(TESTCASE, -1, 1, EOL_LINE);
+    for testcase in ["cncf-k8s-conformance", "kaas-networking-check"] {
+        assert_eq!(
+            results_of(o.report()).get(testcase).copied(),
+            Some(0),
+            "{testcase}: {}",
+            o.context()
+        );
+        let prefix = format!("ERROR: {testcase}: sonobuoy missing");
+        let lines: Vec<String> = o
+            .logs()
+            .into_iter()
+            .filter(|l| l.starts_with(&prefix))
+            .collect();
+        assert_eq!(lines.len(), 1, "{testcase}: {}", o.context());
+        assert!(lines[0].contains("--sonobuoy-archive"), "{}", lines[0]);
+    }
 }
 
 /// A checks directory with test-kube-read's component under a manifest that grants only
