@@ -230,31 +230,61 @@ impl std::fmt::Debug for LoadedComponent {
     }
 }
 
+/// Host bytes one table element costs at least (a pointer; what [`Limiter`] charges).
+pub(crate) const TABLE_ELEMENT_BYTES: usize = 8;
+
+/// One budget for everything a component makes the host allocate for it: every linear memory
+/// of every core instance (multi-memory modules and components of several modules included)
+/// and every table (charged [`TABLE_ELEMENT_BYTES`] per element), summed. Each growth is
+/// decided before wasmtime allocates it, so the sum never passes `memory_limit`.
 struct Limiter {
     memory_limit: usize,
+    /// Bytes granted so far, memories and tables together.
+    used: usize,
     exceeded: bool,
+}
+
+impl Limiter {
+    fn new(memory_limit: usize) -> Limiter {
+        Limiter {
+            memory_limit,
+            used: 0,
+            exceeded: false,
+        }
+    }
+
+    /// Grant growing by `delta` bytes if the sum stays within the budget.
+    fn grow(&mut self, delta: usize) -> bool {
+        match self.used.checked_add(delta) {
+            Some(total) if total <= self.memory_limit => {
+                self.used = total;
+                true
+            }
+            _ => {
+                self.exceeded = true;
+                false
+            }
+        }
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_limit {
-            self.exceeded = true;
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(self.grow(desired.saturating_sub(current)))
     }
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _max: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= 1_000_000)
+        let delta = desired.saturating_sub(current);
+        Ok(self.grow(delta.saturating_mul(TABLE_ELEMENT_BYTES)))
     }
     fn instances(&self) -> usize {
         64
@@ -1176,10 +1206,7 @@ impl Sandbox {
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            limiter: Limiter {
-                memory_limit,
-                exceeded: false,
-            },
+            limiter: Limiter::new(memory_limit),
             mediator,
             logs: Vec::new(),
             log_bytes: 0,

@@ -444,3 +444,85 @@ fn clock_floods_are_bounded() {
     let w = r.transcript.expect("transcript written");
     assert!(w.bytes < 10_000_000, "transcript is {} bytes", w.bytes);
 }
+
+/// Assemble a WAT test guest (tests/guests/wat): `core` is its core module's body besides
+/// the canonical-ABI glue, `extra` more core modules and instances of the component.
+fn wat_guest(core: &str, extra: &str) -> Vec<u8> {
+    let dir = root().join("tests/guests/wat");
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let text = read("component.wat")
+        .replace("@CORE@", &format!("{core}\n{}", read("answer.wat")))
+        .replace("@EXTRA@", extra);
+    wat::parse_str(&text).unwrap_or_else(|e| panic!("WAT guest: {e}"))
+}
+
+/// Hardening, hole 7: one memory budget per check across every linear memory of every core
+/// instance and every table (hand-written components: a Rust guest has one memory). Each
+/// guest stays below its 32 MiB in every single memory or table, and passed before the
+/// budget was summed; now each is stopped at instantiation with the memory line, while a
+/// small WAT guest next to them passes.
+#[test]
+fn wat_guests_share_one_memory_budget() {
+    const MEMORY0: &str = r#"(memory (export "memory") 1)"#;
+    // 320 pages = 20 MiB: below the limit alone, above it twice
+    let guests = [
+        ("test-wat-pass", wat_guest(MEMORY0, "")),
+        (
+            "test-wat-multi-memory",
+            wat_guest(&format!("{MEMORY0} (memory $a 320) (memory $b 320)"), ""),
+        ),
+        (
+            "test-wat-many-instances",
+            wat_guest(
+                MEMORY0,
+                "(core module $h (memory 320)) (core instance (instantiate $h)) \
+                 (core instance (instantiate $h))",
+            ),
+        ),
+        (
+            "test-wat-many-tables",
+            // 5 x 1,000,000 elements x 8 bytes = 38 MiB of host memory
+            wat_guest(
+                &format!("{MEMORY0} {}", "(table 1000000 funcref) ".repeat(5)),
+                "",
+            ),
+        ),
+    ];
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = dir.path().join("checks");
+    for (id, wasm) in &guests {
+        let d = checks.join(id);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("component.wasm"), wasm).expect("component");
+        std::fs::copy(
+            root().join(format!("tests/guests/wat/{id}.json")),
+            d.join("check.json"),
+        )
+        .expect("check.json");
+    }
+    let scope = root().join("tests/fixtures/wat-scope.yaml");
+    let r = run_lib(&options(&scope, &checks, &clouds));
+    assert_eq!(
+        result_of(&r.report, "test-wat-pass"),
+        1,
+        "the WAT glue works"
+    );
+    for id in [
+        "test-wat-multi-memory",
+        "test-wat-many-instances",
+        "test-wat-many-tables",
+    ] {
+        assert_eq!(result_of(&r.report, id), 0, "{id}");
+        let inv = invocation_of(&r.report, id);
+        assert!(
+            inv.stderr
+                .iter()
+                .any(|l| l == "CRITICAL: check aborted: memory limit of 32 MiB exceeded"),
+            "{id}: {:?}",
+            inv.stderr
+        );
+    }
+}
