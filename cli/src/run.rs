@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// Per-request timeout towards the cloud, in seconds.
     #[arg(long = "request-timeout", value_name = "SECS", default_value_t = 32)]
     pub request_timeout: u64,
+    /// With --record: MiB the recorded calls of all checks may hold in memory before the
+    /// transcript is written; past it, further calls are answered too-large (and recorded so).
+    #[arg(long = "max-record-mib", value_name = "MIB", default_value_t = 1024)]
+    pub max_record_mib: u64,
     /// Record every mediated call (requests, responses, clock reads, sleeps;
     /// never credentials) into this transcript directory.
     #[arg(long = "record", value_name = "DIR", conflicts_with = "replay")]
@@ -233,6 +237,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     let mediation = MediationLimits {
         max_response_bytes: args.max_response_mib.max(1) << 20,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        max_record_bytes: args.max_record_mib.saturating_mul(1 << 20),
         clock: if args.virtual_clock {
             ClockMode::Virtual
         } else {

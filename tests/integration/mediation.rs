@@ -4,6 +4,42 @@
 
 use crate::common::*;
 
+/// Hardening, hole 7: the run-wide cache of shared reads is bounded. With no room, every
+/// check fetches the shared flavor list alone (three fetches instead of one) and the verdicts
+/// do not change.
+#[test]
+fn a_full_shared_read_cache_fetches_for_each_check() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(
+        dir.path(),
+        &[
+            "test-poll",
+            "scs-0100-flavor-naming",
+            "scs-0103-standard-flavors",
+        ],
+    );
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("test-shared|scs-0100|scs-0103".into());
+    opts.mediation.max_shared_cache_bytes = 0;
+    let r = run_lib(&opts);
+    for id in [
+        "test-shared",
+        "scs-0100-syntax-check",
+        "scs-0103-flavor-2v-4",
+    ] {
+        assert_eq!(result_of(&r.report, id), 1, "{id}");
+    }
+    let shared_lists = cloud
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/flavors/detail"))
+        .filter(|q| q.header("openstack-api-version").is_some())
+        .count();
+    assert_eq!(shared_lists, 3, "no room in the cache: one fetch per check");
+}
+
 #[test]
 fn token_stays_in_the_host_and_shared_reads_happen_once() {
     let cloud = start_cloud("compliant");

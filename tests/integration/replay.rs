@@ -588,3 +588,50 @@ fn a_new_servers_admin_password_never_reaches_the_transcript() {
         assert!(after.contains("***"), "adminPass not masked: {after}");
     }
 }
+
+/// Hardening, hole 7: what `--record` holds in memory is bounded for the whole run. With a
+/// budget smaller than one answer, the first recorded answer uses it up and every later call
+/// of every check is answered `too-large` without reaching the cloud (scs-0103, which passes
+/// on this cloud, ABORTs; a check that got its answer first keeps its verdict); the refusals
+/// are recorded, so the replay agrees with the run.
+#[test]
+fn the_record_budget_bounds_the_whole_run_and_replays() {
+    let dir = tempdir();
+    let cloud = start_cloud("compliant");
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), CHECKS);
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("scs-01".into());
+    opts.record = Some(dir.path().join("transcript"));
+    opts.mediation.max_record_bytes = 1;
+    opts.jobs = 1;
+    let before = cloud.requests().len();
+    let recorded = run_lib(&opts);
+    let sent = cloud.requests().len() - before;
+    drop(cloud);
+    let all_logs = logs(&recorded).concat();
+    assert!(
+        all_logs
+            .iter()
+            .any(|l| l.contains("--record budget of 0 MiB is used up")),
+        "{all_logs:?}"
+    );
+    assert_eq!(
+        results(&recorded).get("scs-0103-flavor-2v-4"),
+        Some(&0),
+        "{:?}",
+        results(&recorded)
+    );
+    // the token, the first answer and version discovery at most: everything else refused
+    assert!(sent <= 4, "{sent} requests reached the cloud");
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("scs-01".into());
+    opts.replay = Some(dir.path().join("transcript"));
+    let replayed = run_lib(&opts);
+    assert!(
+        replayed.divergences.is_empty(),
+        "{:?}",
+        replayed.divergences
+    );
+    assert_eq!(results(&replayed), results(&recorded));
+}

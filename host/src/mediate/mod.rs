@@ -329,6 +329,14 @@ impl CheckMediator {
         self
     }
 
+    /// The same mediator with `spent` requests and bytes already counted against the per-check
+    /// budget: the cleanup phase shares what is left of the check's budget.
+    pub(crate) fn with_spent(mut self, spent: &CheckStats) -> CheckMediator {
+        self.stats.requests = spent.requests;
+        self.stats.bytes = spent.bytes;
+        self
+    }
+
     /// The same mediator with another clock (live runs; a replay takes time from its transcript).
     pub(crate) fn with_clock(mut self, clock: ClockMode) -> CheckMediator {
         self.clock = clock;
@@ -447,9 +455,14 @@ impl CheckMediator {
                 Ok(r) => r,
                 Err(d) => return Err(self.diverged(d)),
             },
-            Source::Live { session, .. } => {
-                let session = session.clone();
-                self.send_live(&session, &req).await
+            Source::Live { session, recorder } => {
+                match recorder.as_ref().and_then(transcript::Recorder::refusal) {
+                    Some(why) => Err(ApiError::TooLarge(why)),
+                    None => {
+                        let session = session.clone();
+                        self.send_live(&session, &req).await
+                    }
+                }
             }
             Source::Detached { .. } => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
         };
@@ -546,7 +559,12 @@ impl CheckMediator {
                 Ok(r) => r,
                 Err(d) => return Err(self.diverged(d)),
             },
-            Source::Live { .. } | Source::Detached { .. } => self.kube_live(&req).await,
+            Source::Live { recorder, .. } | Source::Detached { recorder } => {
+                match recorder.as_ref().and_then(transcript::Recorder::refusal) {
+                    Some(why) => Err(kube::KubeApiError::TooLarge(why)),
+                    None => self.kube_live(&req).await,
+                }
+            }
         };
         self.account(result.as_ref().ok().map(|r| r.body.len()), || {
             transcript::Event::KubeSend {
@@ -618,20 +636,41 @@ impl CheckMediator {
             return Err(ApiError::Denied(why.to_string()));
         }
         let timeout = self.request_budget(&session.limits)?;
-        if req.shared && req.method == Method::Get {
-            let cell = {
-                let mut map = session
-                    .shared
-                    .lock()
-                    .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
-                map.entry(req.clone()).or_default().clone()
-            };
+        let cell = if req.shared && req.method == Method::Get {
+            let mut map = session
+                .shared
+                .lock()
+                .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
+            let room = map.len() < session::MAX_SHARED_ENTRIES
+                && session
+                    .shared_bytes
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    < session.limits.max_shared_cache_bytes;
+            match map.get(req) {
+                Some(c) => Some(c.clone()),
+                None if room => Some(map.entry(req.clone()).or_default().clone()),
+                // the cache is full: this check fetches it alone
+                None => None,
+            }
+        } else {
+            None
+        };
+        if let Some(cell) = cell {
             let mut fetched = false;
             let check_id = self.check_id.clone();
             let r = cell
                 .get_or_init(|| {
                     fetched = true;
-                    async move { session.fetch(req, timeout, &check_id).await }
+                    async move {
+                        let r = session.fetch(req, timeout, &check_id).await;
+                        if let Ok(resp) = &r {
+                            session.shared_bytes.fetch_add(
+                                resp.body.len() as u64,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                        }
+                        r
+                    }
                 })
                 .await
                 .clone();
@@ -642,5 +681,41 @@ impl CheckMediator {
         } else {
             session.fetch(req, timeout, &self.check_id).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hardening, hole 7: the cleanup phase's mediator starts with what the check spent, so
+    /// its requests and bytes come out of the same per-check budget.
+    #[test]
+    fn a_mediator_with_spent_budget_refuses_past_it() {
+        let limits = MediationLimits::default();
+        let mediator = |requests: u64, bytes: u64| {
+            CheckMediator::with_source(
+                Source::Detached { recorder: None },
+                "test-check",
+                Grants::default(),
+                Instant::now() + Duration::from_secs(60),
+            )
+            .with_spent(&CheckStats {
+                requests,
+                bytes,
+                denied: 0,
+            })
+        };
+        let max = limits.max_requests_per_check;
+        assert!(mediator(max - 1, 0).request_budget(&limits).is_ok());
+        match mediator(max, 0).request_budget(&limits) {
+            Err(http::Failure::TooLarge(m)) => assert!(m.contains("budget of"), "{m}"),
+            other => panic!("requests used up: {other:?}"),
+        }
+        assert!(
+            mediator(0, limits.max_bytes_per_check)
+                .request_budget(&limits)
+                .is_err()
+        );
     }
 }

@@ -41,7 +41,18 @@ pub struct MediationLimits {
     pub max_bytes_per_check: u64,
     /// What a check's clock is (default [`ClockMode::Real`]).
     pub clock: ClockMode,
+    /// Bytes `--record` may hold in memory for the whole run, every check's events together
+    /// (default 1 GiB); past it, a check's further calls are answered `too-large` without
+    /// being sent (and that answer is recorded, so the replay agrees).
+    pub max_record_bytes: u64,
+    /// Response bytes the run-wide cache of shared reads may hold (default 256 MiB), and
+    /// entries it may have ([`MAX_SHARED_ENTRIES`]); past either, a shared read is fetched
+    /// for the check alone.
+    pub max_shared_cache_bytes: u64,
 }
+
+/// Entries the run-wide cache of shared reads may hold.
+pub const MAX_SHARED_ENTRIES: usize = 4_096;
 
 impl Default for MediationLimits {
     fn default() -> Self {
@@ -51,6 +62,8 @@ impl Default for MediationLimits {
             max_requests_per_check: 10_000,
             max_bytes_per_check: 1 << 30,
             clock: ClockMode::Real,
+            max_record_bytes: 1 << 30,
+            max_shared_cache_bytes: 256 << 20,
         }
     }
 }
@@ -120,6 +133,8 @@ pub struct Session {
     interface: String,
     pub(super) limits: MediationLimits,
     pub(super) shared: Mutex<HashMap<ApiRequest, SharedCell>>,
+    /// Response bytes held by `shared`.
+    pub(super) shared_bytes: std::sync::atomic::AtomicU64,
     pub(super) stats: Mutex<SessionStats>,
     /// Discovery results per catalog URL (single flight).
     resolved: Mutex<HashMap<String, ResolvedCell>>,
@@ -218,6 +233,7 @@ impl Session {
             interface: cloud.interface.clone(),
             limits,
             shared: Mutex::new(HashMap::new()),
+            shared_bytes: std::sync::atomic::AtomicU64::new(0),
             stats: Mutex::new(SessionStats::default()),
             resolved: Mutex::new(HashMap::new()),
         })

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Transcript format version written by this host for a run with a Kubernetes cluster
 /// (`kube_send` events, the manifest's `cluster`); others are refused.
@@ -837,12 +838,123 @@ pub(crate) fn load_bounded(
 #[derive(Debug, Default, Clone)]
 pub struct Recorder {
     events: Vec<Event>,
+    /// The run's budget, shared by every check's recorder.
+    budget: Option<Arc<RecordBudget>>,
+}
+
+/// What `--record` may hold in memory for one run (`MediationLimits::max_record_bytes`),
+/// shared by the recorders of all checks.
+#[derive(Debug)]
+pub struct RecordBudget {
+    limit: u64,
+    used: std::sync::atomic::AtomicU64,
+}
+
+impl RecordBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> Arc<RecordBudget> {
+        Arc::new(RecordBudget {
+            limit,
+            used: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// Bytes held so far.
+    pub fn used(&self) -> u64 {
+        self.used.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Event {
+    /// About what the event holds in memory: its strings and bodies (what grows with a
+    /// cloud's answers), plus a fixed 64 bytes.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        fn body(b: &Body) -> usize {
+            match b {
+                Body::Text(t) | Body::Base64(t) => t.len(),
+            }
+        }
+        fn pairs(p: &[(String, String)]) -> usize {
+            p.iter().map(|(k, v)| k.len() + v.len()).sum()
+        }
+        fn result(r: &RecordedResult) -> usize {
+            match r {
+                RecordedResult::Response {
+                    headers, body: b, ..
+                } => pairs(headers) + body(b),
+                RecordedResult::Error { kind, message } => kind.len() + message.len(),
+            }
+        }
+        let n = match self {
+            Event::Send { request, result: r } => {
+                request.path.len()
+                    + pairs(&request.query)
+                    + pairs(&request.headers)
+                    + request.body.as_ref().map_or(0, body)
+                    + result(r)
+            }
+            Event::KubeSend { request, result: r } => {
+                request.path.len()
+                    + pairs(&request.query)
+                    + pairs(&request.headers)
+                    + request.body.as_ref().map_or(0, body)
+                    + result(r)
+            }
+            Event::Now { .. } | Event::Sleep { .. } => 0,
+            Event::Resolved {
+                service_type,
+                result: r,
+            } => {
+                service_type.len()
+                    + match r.as_ref() {
+                        RecordedResolved::Base { url } => url.len(),
+                        RecordedResolved::Failed(f) => result(f),
+                    }
+            }
+            Event::Conformance { suite, result: r } => {
+                suite.len()
+                    + match r.as_ref() {
+                        RecordedConformance::Results {
+                            sha256,
+                            origin,
+                            source,
+                            results_yaml,
+                        } => sha256.len() + origin.len() + source.len() + body(results_yaml),
+                        RecordedConformance::Error { kind, message } => kind.len() + message.len(),
+                    }
+            }
+        };
+        64 + n as u64
+    }
 }
 
 impl Recorder {
+    /// A recorder that counts what it holds against the run's `budget`.
+    pub fn with_budget(budget: Arc<RecordBudget>) -> Recorder {
+        Recorder {
+            events: Vec::new(),
+            budget: Some(budget),
+        }
+    }
+
     /// Append an event.
     pub fn push(&mut self, e: Event) {
+        if let Some(b) = &self.budget {
+            b.used
+                .fetch_add(e.approx_bytes(), std::sync::atomic::Ordering::Relaxed);
+        }
         self.events.push(e);
+    }
+
+    /// Why no further call may be made and recorded: the run's record budget is used up.
+    pub fn refusal(&self) -> Option<String> {
+        let b = self.budget.as_ref()?;
+        (b.used() >= b.limit).then(|| {
+            format!(
+                "the run's --record budget of {} MiB is used up; raise --max-record-mib or record fewer checks",
+                b.limit >> 20
+            )
+        })
     }
     /// Take them.
     pub(crate) fn into_events(self) -> Vec<Event> {

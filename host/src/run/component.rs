@@ -7,7 +7,7 @@
 
 use super::{CLEANUP_PARAM, Planned, Progress, ProgressFn, RunError, RunOptions, Target};
 use crate::bundle::LoadedCheck;
-use crate::mediate::transcript::{Recorder, Replayer};
+use crate::mediate::transcript::{RecordBudget, Recorder, Replayer};
 use crate::mediate::{CheckMediator, ClockMode, Grants, KubeAccess, Session, Source};
 use crate::sandbox::{CheckOutcome, LoadedComponent, Sandbox, Verdict};
 use std::sync::Arc;
@@ -31,7 +31,11 @@ pub(super) async fn run_components(
     let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
     let write_turn = Arc::new(tokio::sync::Semaphore::new(1));
-    let record = opts.record.is_some();
+    // one budget for every check's recorder (MediationLimits::max_record_bytes)
+    let record = opts
+        .record
+        .is_some()
+        .then(|| RecordBudget::new(opts.mediation.max_record_bytes));
     let clock = opts.mediation.clock;
     let mut handles = Vec::with_capacity(planned.len());
     for p in planned {
@@ -45,7 +49,7 @@ pub(super) async fn run_components(
             progress: progress.clone(),
             check: p.check.clone(),
             testcases: p.testcases.clone(),
-            record,
+            record: record.clone(),
             clock,
         };
         let sem = sem.clone();
@@ -89,7 +93,8 @@ struct ComponentJob {
     progress: ProgressFn,
     check: LoadedCheck,
     testcases: Vec<String>,
-    record: bool,
+    /// The run's record budget, when it records.
+    record: Option<Arc<RecordBudget>>,
     clock: ClockMode,
 }
 
@@ -136,14 +141,14 @@ impl ComponentJob {
         let source = match &self.target {
             Target::Live(session) => Source::Live {
                 session: session.clone(),
-                recorder: self.record.then(Recorder::default),
+                recorder: self.record.clone().map(Recorder::with_budget),
             },
             Target::Replay(cloud, t) => Source::Replay {
                 cloud: cloud.clone(),
                 replayer: Replayer::new(id, t.events.get(id).cloned().unwrap_or_default()),
             },
             Target::Detached => Source::Detached {
-                recorder: self.record.then(Recorder::default),
+                recorder: self.record.clone().map(Recorder::with_budget),
             },
         };
         let mediator =
@@ -195,7 +200,10 @@ impl ComponentJob {
         if grace.is_zero() {
             return;
         }
-        let mediator = CheckMediator::new(session.clone(), id, grants, Instant::now() + grace);
+        // the cleanup phase shares the check's budget: what is left of its requests, bytes
+        // and log lines, not a fresh one
+        let mediator = CheckMediator::new(session.clone(), id, grants, Instant::now() + grace)
+            .with_spent(&outcome.stats);
         let mut cparams: Vec<(String, String)> = self.params.to_vec();
         cparams.push((CLEANUP_PARAM.0.into(), CLEANUP_PARAM.1.into()));
         let c = self
@@ -209,12 +217,35 @@ impl ComponentJob {
                 c.abort.as_deref().unwrap_or("completed")
             ),
         });
-        outcome
-            .logs
-            .extend(c.logs.into_iter().map(|l| crate::sandbox::LogLine {
+        let config = self.sandbox.config();
+        let mut lines_left = config.max_log_lines.saturating_sub(outcome.logs.len());
+        let mut bytes_left = config
+            .max_log_bytes
+            .saturating_sub(outcome.logs.iter().map(|l| l.message.len()).sum());
+        let mut dropped = 0usize;
+        for l in c.logs {
+            let message = format!("cleanup: {}", l.message);
+            if lines_left == 0 || message.len() > bytes_left {
+                dropped += 1;
+                continue;
+            }
+            lines_left -= 1;
+            bytes_left -= message.len();
+            outcome.logs.push(crate::sandbox::LogLine {
                 level: l.level,
-                message: format!("cleanup: {}", l.message),
-            }));
+                message,
+            });
+        }
+        if dropped > 0 {
+            outcome.logs.push(crate::sandbox::LogLine {
+                level: "WARNING",
+                message: format!(
+                    "cleanup: {dropped} log line(s) dropped: the check's log budget is used up"
+                ),
+            });
+        }
+        outcome.stats.requests = outcome.stats.requests.max(c.stats.requests);
+        outcome.stats.bytes = outcome.stats.bytes.max(c.stats.bytes);
     }
 }
 
