@@ -4,7 +4,8 @@
 //! reproducible and take about a second in a debug build.
 //!
 //! Covered: scope YAML, bundle archives and manifests, root.json, allowed_signers, SSHSIG
-//! armour, clouds.yaml documents, signed report bodies and carry files, monitor tokens,
+//! armour, clouds.yaml documents, signed report bodies and carry files, monitor tokens and the
+//! monitor's answers, kubeconfig files (parsed, merged and resolved) and exec plugin output,
 //! transcripts (manifest and component files).
 //!
 //! Must never: depend on the network or on files outside a temporary directory.
@@ -17,6 +18,10 @@ use std::path::Path;
 
 /// The official IaaS scope, as the seed of mutations.
 const OFFICIAL_SCOPE: &str = include_str!("../../tests/fixtures/official/scs-compatible-iaas.yaml");
+
+const KUBECONFIG: &str = "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:6443\n    certificate-authority-data: LS0tLS1CRUdJTg==\n    tls-server-name: kube.internal\ncontexts:\n- name: c\n  context: {cluster: k, user: u, namespace: default}\nusers:\n- name: u\n  user:\n    token: t0k3n\n    exec: null\n";
+
+const EXEC_CREDENTIAL: &str = r#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"abc","expirationTimestamp":"2026-12-06T12:00:00Z","clientCertificateData":null}}"#;
 
 const CLOUDS_YAML: &str = "clouds:\n  c:\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: u\n      password: p\n      project_name: demo\n      user_domain_name: Default\n    region_name: RegionOne\n    cacert: ca.pem\n    verify: false\n";
 
@@ -153,6 +158,47 @@ proptest! {
         if let Err(e) = crate::report::spool::read_carry(&bytes, "carry") {
             one_line(e)?;
         }
+    }
+
+    #[test]
+    fn kubeconfig_files(bytes in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..512),
+        mutated(KUBECONFIG.as_bytes()),
+    ]) {
+        use crate::mediate::kube::config::{KubeconfigSource, load};
+        let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let path = dir.path().join("kubeconfig.yaml");
+        std::fs::write(&path, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        match load(&KubeconfigSource::Explicit(path)) {
+            Err(e) => one_line(e)?,
+            Ok(merged) => {
+                if let Err(e) = merged.resolve(None) {
+                    one_line(e)?;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exec_plugin_output(bytes in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..256),
+        mutated(EXEC_CREDENTIAL.as_bytes()),
+    ]) {
+        use crate::mediate::kube::exec::{ExecApiVersion, parse_credential};
+        if let Err(e) = parse_credential(ExecApiVersion::V1, &bytes) {
+            one_line(e)?;
+        }
+    }
+
+    #[test]
+    fn monitor_answers(bytes in prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..4096),
+        mutated(br#"{"detail":"Signature verification failed\nfor report\u2028x"}"#),
+    ]) {
+        let d = crate::report::upload::detail_of(&bytes);
+        one_line(&d)?;
+        prop_assert!(d.chars().count() <= 202, "{d:?}");
+        prop_assert!(!d.chars().any(char::is_control), "{d:?}");
     }
 
     #[test]

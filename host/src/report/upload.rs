@@ -211,7 +211,7 @@ async fn read_answer(resp: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::E
     Ok(body)
 }
 
-fn detail_of(body: &[u8]) -> String {
+pub(crate) fn detail_of(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let detail = serde_json::from_str::<serde_json::Value>(&text)
         .ok()
