@@ -492,6 +492,59 @@ fn report_reproduce_reverifies_a_signed_run_offline() {
     let r = reproduce(&["--allowed-signers", &s("allowed-other")]);
     assert_eq!(r.code, 7, "{}\n{}", r.stdout, r.stderr);
 
+    // The report names the cloud it ran on; a report signed by the same allowed key that
+    // claims another project cannot borrow this transcript (hardening, hole 10).
+    let text = std::fs::read_to_string(p("report.yaml")).expect("report");
+    assert!(text.contains("    cloud:\n      identity: "), "{text}");
+    let other: String = text
+        .lines()
+        .map(|l| match l.strip_prefix("      project_id: ") {
+            Some(_) => "      project_id: 00000000000000000000000000000000".to_string(),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n";
+    assert_ne!(other, text, "the report has a project_id line");
+    std::fs::write(p("other.yaml"), other).expect("write");
+    ok(
+        cli(
+            &[
+                "report",
+                "sign",
+                &s("other.yaml"),
+                "--key",
+                &s("report-key"),
+                "--no-spool",
+            ],
+            env,
+        ),
+        "report sign other",
+    );
+    let r = cli(
+        &[
+            "report",
+            "reproduce",
+            &s("other.yaml"),
+            "--transcript",
+            &s("transcript"),
+            "--bundle",
+            &s("b.scsb"),
+            "--root",
+            &s("root.json"),
+            "--allowed-signers",
+            &s("allowed"),
+        ],
+        env,
+    );
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("MISMATCH: the transcript was recorded with cloud project_id"),
+        "{}",
+        r.stderr
+    );
+
     // A transcript with one response changed (and its file digest fixed up):
     // the differing testcases are listed, and the digest no longer matches.
     tamper(d, "scs-0103-standard-flavors", shrink_ram_of_2v_4);

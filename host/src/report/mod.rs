@@ -210,6 +210,38 @@ pub struct Provenance {
     /// The Kubernetes cluster the checks reached (live) or the transcript recorded (replay);
     /// `None`: the run had no cluster (no `cluster` block is written).
     pub cluster: Option<ClusterProvenance>,
+    /// The OpenStack cloud the run authenticated to (live) or the transcript recorded
+    /// (replay); `None`: the run had no cloud (no `cloud` block is written).
+    pub cloud: Option<CloudProvenance>,
+}
+
+/// `run.scs_cert.cloud`: who the run was on which cloud, never a credential: what
+/// `report reproduce` binds the transcript to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudProvenance {
+    /// The identity (Keystone) endpoint of the catalog, for the run's interface and region.
+    pub identity: String,
+    /// Project name.
+    pub project: String,
+    /// Project id.
+    pub project_id: String,
+    /// User name.
+    pub user: String,
+    /// Region (empty: none chosen).
+    pub region: String,
+}
+
+impl CloudProvenance {
+    /// `(field, value)` in the report's order.
+    pub fn fields(&self) -> [(&'static str, &str); 5] {
+        [
+            ("identity", &self.identity),
+            ("project", &self.project),
+            ("project_id", &self.project_id),
+            ("user", &self.user),
+            ("region", &self.region),
+        ]
+    }
 }
 
 /// `run.scs_cert.cluster`: which Kubernetes cluster the run certified. Only the API server and
@@ -560,6 +592,12 @@ impl Report {
         if let Some(w) = &p.write_checks {
             let _ = writeln!(o, "    write_checks: {}", yaml_str(w));
         }
+        if let Some(c) = &p.cloud {
+            o.push_str("    cloud:\n");
+            for (k, v) in c.fields() {
+                let _ = writeln!(o, "      {k}: {}", yaml_str(v));
+            }
+        }
         if let Some(c) = &p.cluster {
             o.push_str("    cluster:\n");
             let _ = writeln!(o, "      server: {}", yaml_str(&c.server));
@@ -742,6 +780,7 @@ mod tests {
                 bundle: None,
                 data: None,
                 cluster: None,
+                cloud: None,
             },
         }
     }

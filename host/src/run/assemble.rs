@@ -159,6 +159,7 @@ pub(super) fn assemble_report(
                 }),
             data: None,
             cluster: None,
+            cloud: None,
             transcript,
         },
     }

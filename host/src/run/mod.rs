@@ -468,6 +468,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                 server: c.server.clone(),
                 context: c.context.clone(),
             });
+    report.provenance.cloud = connected.recorded_cloud.as_ref().map(cloud_provenance);
     report.provenance.data = data.provenance(data_record);
     if let Some(f) = opts.data.as_ref().and_then(|d| d.file.as_ref()) {
         report
@@ -714,6 +715,27 @@ fn run_conformance(
         variables.get("subject_root").cloned(),
         variables.get("execution_mode").cloned(),
     )
+}
+
+/// The report's `cloud` block from what the transcript records about the cloud: the identity
+/// endpoint is the catalog's for the run's interface (and region, when one was chosen).
+pub(crate) fn cloud_provenance(c: &transcript::RecordedCloud) -> crate::report::CloudProvenance {
+    let region = c.region.clone().unwrap_or_default();
+    let identity = c
+        .catalog
+        .iter()
+        .filter(|s| s.service_type == "identity")
+        .flat_map(|s| s.endpoints.iter())
+        .find(|(iface, r, _)| iface == &c.interface && (region.is_empty() || r == &region))
+        .map(|(_, _, url)| url.clone())
+        .unwrap_or_default();
+    crate::report::CloudProvenance {
+        identity,
+        project: c.project.clone(),
+        project_id: c.project_id.clone(),
+        user: c.user.clone(),
+        region,
+    }
 }
 
 /// The outcome of connecting: where the checks' calls go, or why every testcase aborts.

@@ -95,6 +95,10 @@ pub struct Claims {
     pub recommended: bool,
     /// Whether the run used unsigned development checks (`checks_trust: unsigned-dev`).
     pub unsigned_dev: bool,
+    /// `run.scs_cert.cloud` as `(field, value)` pairs, if the report has the block.
+    pub cloud: Option<Vec<(String, String)>>,
+    /// `run.scs_cert.cluster` as `(server, context)`, if the report has the block.
+    pub cluster: Option<(String, String)>,
 }
 
 /// Step 1: verify the report's signature against `allowed_signers` (and `principal`), then
@@ -164,6 +168,20 @@ fn claims_of(doc: &Value, name: String) -> Result<Claims, ReproduceError> {
         bundle_manifest_sha256: s(&provenance["bundle"]["manifest_sha256"]),
         data_manifest_sha256: s(&provenance["data"]["manifest_sha256"]),
         data_record_sha256: s(&provenance["data"]["record_sha256"]),
+        cloud: provenance["cloud"].as_object().map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        }),
+        cluster: provenance["cluster"].as_object().map(|o| {
+            let f = |k: &str| {
+                o.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            (f("server"), f("context"))
+        }),
         recommended: doc["run"]["argv"]
             .as_array()
             .is_some_and(|a| a.iter().any(|v| v.as_str() == Some("--recommended"))),
@@ -259,6 +277,7 @@ pub async fn replay(
         _ => {}
     }
     mismatches.extend(data_mismatch(claims, &inputs.transcript));
+    mismatches.extend(identity_mismatch(claims, &loaded.manifest));
     let (_tmp, scope) = match (&inputs.scope, &bundle) {
         (Some(p), _) => (None, p.clone()),
         (None, Some((verified, file))) => {
@@ -287,6 +306,61 @@ pub async fn replay(
         mismatches,
         divergences: r.divergences,
     })
+}
+
+/// The cloud and cluster the report names vs the ones the transcript recorded: a transcript
+/// binds to a report only if it was recorded as that user on that cloud and project (and on
+/// that cluster). A report without the block cannot be bound and says so.
+fn identity_mismatch(claims: &Claims, manifest: &transcript::TranscriptManifest) -> Vec<String> {
+    let mut out = Vec::new();
+    match (&claims.cloud, &manifest.cloud) {
+        (None, None) => {}
+        (Some(_), None) => {
+            out.push("the report names a cloud, the transcript recorded none".to_string())
+        }
+        (None, Some(_)) => out.push(
+            "the report names no cloud (run.scs_cert.cloud), so the transcript's cloud cannot be \
+             bound to it"
+                .to_string(),
+        ),
+        (Some(want), Some(recorded)) => {
+            let got = super::cloud_provenance(recorded);
+            for (field, value) in got.fields() {
+                let claimed = want
+                    .iter()
+                    .find(|(k, _)| k == field)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("(none)");
+                if claimed != value {
+                    out.push(format!(
+                        "the transcript was recorded with cloud {field} {value:?}, the report \
+                         names {claimed:?}"
+                    ));
+                }
+            }
+        }
+    }
+    match (&claims.cluster, &manifest.cluster) {
+        (None, None) => {}
+        (Some(_), None) => {
+            out.push("the report names a cluster, the transcript recorded none".to_string())
+        }
+        (None, Some(_)) => out.push(
+            "the report names no cluster (run.scs_cert.cluster), so the transcript's cluster \
+             cannot be bound to it"
+                .to_string(),
+        ),
+        (Some((server, context)), Some(c)) => {
+            if server != &c.server || context != &c.context {
+                out.push(format!(
+                    "the transcript was recorded on cluster {} (context {}), the report names {} \
+                     (context {})",
+                    c.server, c.context, server, context
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The bundle named by the report vs the one given.
