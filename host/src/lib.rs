@@ -22,6 +22,7 @@
 //! - [`run`]: orchestration of one certification run; reproducing a report offline.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
 //!   the spool and the delivery to the compliance monitor.
+//! - [`untrusted`]: every parser of untrusted bytes behind one call, for fuzzing.
 //! - [`fsutil`], [`errtext`]: atomic file writes; errors as one line.
 //!
 //! Nothing in this crate prints to stdout or exits the process.
@@ -40,6 +41,7 @@ pub mod sandbox;
 pub mod scope;
 pub mod sonobuoy;
 pub mod trust;
+pub mod untrusted;
 
 /// Install rustls' ring crypto provider once (reqwest is built without one).
 pub fn install_crypto_provider() {

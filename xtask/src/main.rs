@@ -23,6 +23,12 @@
 //!   (cached per machine in ~/.cache/scs-cert/kube-apiserver, niced), start it
 //!   and etcd on 127.0.0.1 (tests/realkube/*.sh, state in target/realkube), run
 //!   `cargo test --test realkube` against them, stop them (also on failure).
+//! - `fuzz [SECS]`: coverage-guided fuzzing of every parser of untrusted bytes
+//!   (fuzz/, cargo-fuzz with libFuzzer; installs cargo-fuzz with `cargo install` when
+//!   missing; stable Rust with `RUSTC_BOOTSTRAP=1` for the sanitizer flags): each target
+//!   for SECS seconds [default: 60] from its recorded corpus, then the corpus minimised
+//!   in place (`cargo fuzz cmin`). Not part of `test`; the corpus it leaves is replayed by
+//!   the host's tests on stable Rust.
 //!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
 //! for the real-cloud tier, apt and Debian's source archive for the
@@ -566,6 +572,64 @@ fn realkube() -> Result<()> {
     kube.test()
 }
 
+/// The fuzz targets (fuzz/fuzz_targets/*.rs), by name.
+fn fuzz_targets() -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("fuzz/fuzz_targets"))
+        .context("list fuzz/fuzz_targets")?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".rs"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// `cargo xtask fuzz [SECS]` (see the module docs).
+fn fuzz(secs: Option<&str>) -> Result<()> {
+    let secs: u64 = match secs {
+        None => 60,
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("fuzz: {s:?} is not a number of seconds"))?,
+    };
+    let have = Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        let mut c = Command::new("cargo");
+        c.args(["install", "cargo-fuzz", "--locked"]);
+        run(c, "cargo install cargo-fuzz")?;
+    }
+    let fuzz_cmd = |args: &[&str]| {
+        let mut c = Command::new("cargo");
+        c.arg("fuzz")
+            .args(args)
+            .current_dir(root())
+            .env("RUSTC_BOOTSTRAP", "1");
+        c
+    };
+    run(fuzz_cmd(&["build", "-O"]), "cargo fuzz build -O")?;
+    for t in fuzz_targets()? {
+        let time = format!("-max_total_time={secs}");
+        run(
+            fuzz_cmd(&["run", "-O", &t, "--", &time, "-max_len=65536"]),
+            &format!("cargo fuzz run {t} ({secs} s)"),
+        )?;
+        run(
+            fuzz_cmd(&["cmin", "-O", &t]),
+            &format!("cargo fuzz cmin {t}"),
+        )?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cmd = std::env::args().nth(1).unwrap_or_default();
     match cmd.as_str() {
@@ -575,8 +639,11 @@ fn main() -> Result<()> {
         "test" => test(),
         "realcloud" => realcloud(),
         "realkube" => realkube(),
+        "fuzz" => fuzz(std::env::args().nth(2).as_deref()),
         _ => {
-            eprintln!("usage: cargo xtask build | bundle | demo | test | realcloud | realkube");
+            eprintln!(
+                "usage: cargo xtask build | bundle | demo | test | realcloud | realkube | fuzz [SECS]"
+            );
             std::process::exit(2);
         }
     }

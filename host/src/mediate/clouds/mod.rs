@@ -402,8 +402,7 @@ pub fn load_with(
 
 /// Resolve cloud `name` from a parsed clouds.yaml document (no profile, no files read): find
 /// the entry, normalise it as openstacksdk does, then read its authentication, TLS settings,
-/// region and interface. (Tests and the property tests of `robustness` use it.)
-#[cfg(test)]
+/// region and interface. (Tests, and [`crate::untrusted`] for fuzzing, use it.)
 pub(crate) fn from_value(doc: &Value, name: &str, path: &Path) -> Result<CloudConfig, CloudsError> {
     let entry = find_cloud(doc, name, path, None)?;
     resolve::resolve(

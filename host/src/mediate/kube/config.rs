@@ -284,6 +284,14 @@ impl Merged {
         self.current_context.as_deref()
     }
 
+    /// One kubeconfig file's bytes as if read from `path` (relative references resolve
+    /// against it): what [`load`] does for each file it reads.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Merged, KubeconfigError> {
+        let mut merged = Merged::default();
+        merged.add(path, parse(path, bytes)?);
+        Ok(merged)
+    }
+
     /// Add one file's content after the ones already merged (first one wins).
     fn add(&mut self, path: &Path, raw: RawConfig) {
         self.files.push(path.to_path_buf());

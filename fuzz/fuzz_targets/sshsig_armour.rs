@@ -1,0 +1,9 @@
+//! Fuzz target `sshsig_armour`: see `scs_cert_host::untrusted::Input::SshsigArmour`.
+#![no_main]
+use scs_cert_host::untrusted::{Input, parse};
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Err(e) = parse(Input::SshsigArmour, data) {
+        assert!(!e.contains('\n'), "a refusal of more than one line: {e:?}");
+    }
+});
