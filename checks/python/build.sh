@@ -20,6 +20,8 @@ set -u
 # A caller's virtual environment or module path must not leak into the
 # component (componentize-py adds $VIRTUAL_ENV's site-packages to its path).
 unset VIRTUAL_ENV PYTHONPATH PYTHONHOME
+# Keep componentize-py's error output short (no Rust backtraces).
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 
 VERSION=0.25.1
 PROG=build.sh
@@ -60,15 +62,17 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 1' HUP INT TERM
 log=$work/output.txt
 
-# Run "$@" with its output in $log; on failure, report its last line and
-# keep the whole output next to the venv.
+# Run "$@" with its output in $log; on failure, report one line (the root
+# cause) and keep the whole output next to the venv.
 run() {
     what=$1
     shift
     if ! "$@" >"$log" 2>&1; then
         kept=$cache/componentize-py/last-failure.txt
-        cp "$log" "$kept" 2>/dev/null || kept=$log
-        last=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
+        cp "$log" "$kept" 2>/dev/null || kept="not kept: cannot write $kept"
+        # the root cause (componentize-py: the line after "Caused by:"), else the last line
+        last=$(awk 'NF { last = $0 } /^Caused by:/ { c = 1; next } c && NF { last = $0; exit }
+                    END { sub(/^[[:space:]]+/, "", last); print last }' "$log")
         fail "$what failed: ${last:-no output} (full output: $kept)"
     fi
 }

@@ -27,7 +27,8 @@ looks like this::
 Owns: the harness (`run_checks`: the official rule that an error while
 evaluating is ABORT, a falsy outcome FAIL, a truthy one PASS; one result per
 requested testcase the check implements; ``print`` and ``sys.stderr`` go to
-the host log; tracebacks are formatted without reading source files),
+the host log; tracebacks are formatted without reading source files; a
+module first imported at run time fails to import instead of trapping),
 memoising a shared input (`once`), the host clock (`now`, `sleep`), log lines
 (`log`), requests and paginated listings (`get`, `Request`, `list_all`, in
 `scs_check.openstack`), and JSON decoding with messages that name the field
@@ -35,18 +36,20 @@ memoising a shared input (`once`), the host clock (`now`, `sleep`), log lines
 Rust SDK in checks/sdk, so a Python port of a check reports what its Rust
 twin reports.
 
-Must never: touch WASI (files, environment, sockets, clocks, randomness):
+Must never: touch WASI (files, environment, sockets, clocks, randomness) --
 a component built with ``--stub-wasi`` traps on it, and the sandbox offers
-none of it anyway, so time comes from `now` (never `time.time`) and output
-goes through `log` (``print`` only once `run_checks` redirected it); hold,
+none of it anyway: time comes from `now` (never `time.time`), output goes
+through `log` (or ``print`` once `run_checks` redirected it), and every
+module is imported at the top level, while the component is built; hold,
 read or log credentials (the host authenticates every request); let an
-exception escape ``run`` (that traps the component and ABORTs every testcase
-of it); or answer a testcase id the check does not implement.
+exception escape ``run`` (that traps the component and ABORTs all of its
+testcases); or answer a testcase id the check does not implement.
 """
 
 import linecache
 import sys
 import traceback
+from importlib.machinery import PathFinder
 
 from wit_world.imports import clock as _clock
 from wit_world.imports.types import Level, TestcaseResult, Verdict
@@ -124,11 +127,29 @@ def _no_check(filename=None):
     return None
 
 
+class _NoFileImports:
+    """Last entry of `sys.meta_path` at run time, in place of the file-system
+    finder: a module that was not imported while the component was built
+    cannot be loaded (there are no files; looking for them traps), so the
+    import fails with an exception the harness turns into an ABORT."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        raise ModuleNotFoundError(
+            f"No module named {name!r} in the component: a check has no files at run "
+            "time; import every module at the top level of the check's module",
+            name=name,
+        )
+
+
 def _install_guards():
-    """Route stdout/stderr to the host log and keep `linecache` (used by
-    `traceback`) from reading or stat-ing source files."""
+    """Route stdout/stderr to the host log, keep `linecache` (used by
+    `traceback`) from reading or stat-ing source files, and make late imports
+    fail instead of searching the (absent) file system."""
     linecache.updatecache = _no_source_lines
     linecache.checkcache = _no_check
+    if _NoFileImports not in sys.meta_path:
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not PathFinder] + [_NoFileImports]
     if not isinstance(sys.stdout, log.HostLogWriter):
         sys.stdout = log.HostLogWriter(Level.INFO)
     if not isinstance(sys.stderr, log.HostLogWriter):
@@ -157,8 +178,9 @@ def _run_one(testcase, handler, params):
     except BaseException as e:  # a bug in the check: ABORT, with its traceback
         message = _exception_text(e)
         log.error(f"{testcase}: {message}")
-        try:
-            text = "".join(traceback.format_exception(e))
+        try:  # from the handler's frame on (this function's own is left out)
+            tb = e.__traceback__.tb_next if e.__traceback__ else None
+            text = "".join(traceback.format_exception(type(e), e, tb))
         except BaseException:  # formatting must not take the run down
             text = "(no traceback available)"
         for line in text.rstrip("\n").split("\n"):
