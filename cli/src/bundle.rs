@@ -117,8 +117,11 @@ pub struct TrustFlags {
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunBundleArgs {
     /// Signed check bundle (.scsb) to run; verified against --root before anything runs.
+    /// Repeat it to run contributor bundles beside the first (the official) one: each is
+    /// verified against the same root and bounded by its delegation; a testcase claimed by
+    /// two bundles stops the run.
     #[arg(long, value_name = "FILE", env = "SCS_CERT_BUNDLE")]
-    pub bundle: Option<PathBuf>,
+    pub bundle: Vec<PathBuf>,
     #[command(flatten)]
     pub trust: TrustFlags,
 }
@@ -345,8 +348,8 @@ fn verify_cmd(a: VerifyArgs) -> ExitCode {
 pub(crate) fn verify_for_run(
     a: &RunBundleArgs,
     checks: Option<&Path>,
-) -> Result<Option<Arc<VerifiedBundle>>, ExitCode> {
-    match (&a.bundle, checks) {
+) -> Result<Vec<Arc<VerifiedBundle>>, ExitCode> {
+    match (a.bundle.first(), checks) {
         (Some(_), Some(_)) => Err(bad_input(
             "give either --bundle FILE (signed) or --checks DIR (unsigned, development), not both",
         )),
@@ -364,9 +367,24 @@ pub(crate) fn verify_for_run(
                 "scs-cert: WARNING: running UNSIGNED checks from {} (development only; the report says checks_trust: unsigned-dev)",
                 dir.display()
             );
-            Ok(None)
+            Ok(Vec::new())
         }
-        (Some(file), None) => verify_with(file, &a.trust, true).map(|v| Some(Arc::new(v))),
+        (Some(_), None) => {
+            let mut out = Vec::with_capacity(a.bundle.len());
+            for file in &a.bundle {
+                if out
+                    .iter()
+                    .any(|v: &Arc<VerifiedBundle>| Path::new(&v.source) == file.as_path())
+                {
+                    return Err(bad_input(&format!(
+                        "--bundle {} is given twice; give each bundle once",
+                        file.display()
+                    )));
+                }
+                out.push(Arc::new(verify_with(file, &a.trust, true)?));
+            }
+            Ok(out)
+        }
     }
 }
 

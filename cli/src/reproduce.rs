@@ -96,14 +96,19 @@ pub(crate) fn cmd_reproduce(a: ReproduceArgs) -> ExitCode {
 
     // 2. The bundle, verified against the root (no rollback state update:
     // reproducing an old report is not installing its bundle).
-    let bundle = match (&a.signed.bundle, &a.checks) {
-        (Some(file), None) => match super::bundle::verify_with(file, &a.signed.trust, false) {
-            Ok(v) => Some((Arc::new(v), file.clone())),
-            Err(code) => return code,
-        },
-        _ => None,
-    };
-    if a.signed.bundle.is_some() && a.checks.is_some() {
+    let mut verified = Vec::new();
+    if a.checks.is_none() {
+        for file in &a.signed.bundle {
+            match super::bundle::verify_with(file, &a.signed.trust, false) {
+                Ok(v) => verified.push((Arc::new(v), file.clone())),
+                Err(code) => return code,
+            }
+        }
+    }
+    let mut verified = verified.into_iter();
+    let bundle = verified.next();
+    let contributions: Vec<_> = verified.map(|(v, _)| v).collect();
+    if !a.signed.bundle.is_empty() && a.checks.is_some() {
         return bad_input("give either --bundle FILE or --checks DIR, not both");
     }
 
@@ -111,6 +116,7 @@ pub(crate) fn cmd_reproduce(a: ReproduceArgs) -> ExitCode {
     let inputs = ReplayInputs {
         transcript: a.transcript.clone(),
         bundle,
+        contributions,
         checks: a.checks.clone(),
         scope: a.scope.clone(),
         cache_dir: a.cache_dir.clone(),

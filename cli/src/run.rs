@@ -277,7 +277,8 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         subject: String::new(),
         output: None,
         checks: args.checks.clone().unwrap_or_default(),
-        bundle: verified,
+        bundle: verified.first().cloned(),
+        contributions: verified.iter().skip(1).cloned().collect(),
         clouds_file: args.clouds_yaml.clone(),
         date: args
             .date

@@ -153,6 +153,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         output: None,
         checks: checks.to_path_buf(),
         bundle: None,
+        contributions: Vec::new(),
         clouds_file: Some(clouds.to_path_buf()),
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 29).expect("date"),
         forced_version: None,

@@ -57,6 +57,7 @@ fn write_root(dir: &Path, name: &str, r: &RootFile) -> PathBuf {
 }
 
 struct Build<'a> {
+    name: &'a str,
     checks: &'a Path,
     scopes: Vec<PathBuf>,
     trust: Vec<PathBuf>,
@@ -68,6 +69,7 @@ struct Build<'a> {
 impl<'a> Build<'a> {
     fn new(checks: &'a Path) -> Self {
         Build {
+            name: "scs-checks",
             checks,
             scopes: vec![crate::common::root().join("scopes/scs-compatible-iaas.yaml")],
             trust: vec![],
@@ -82,7 +84,7 @@ impl<'a> Build<'a> {
             checks_dir: self.checks.to_path_buf(),
             scopes: self.scopes.clone(),
             trust: self.trust.clone(),
-            name: "scs-checks".into(),
+            name: self.name.into(),
             version: "1.0.0".into(),
             sequence: self.sequence,
             created_epoch: 1_700_000_000,
@@ -1516,5 +1518,101 @@ fn a_retired_key_stays_retired_after_the_rotation_was_seen() {
     assert!(
         e.message.contains("older than version 2 already seen"),
         "{e}"
+    );
+}
+
+/// Issue 14, part 3: a contributor's bundle runs beside the official one. Each is verified
+/// against the one root (the contributor's by its delegation), the report lists both with
+/// their signers and authority, and a testcase claimed by both bundles stops the run with one
+/// line naming the two checks and bundles.
+#[test]
+fn a_contributor_bundle_runs_beside_the_official_one() {
+    let dir = crate::common::tempdir();
+    let d = dir.path();
+    let cloud = crate::common::start_cloud("compliant");
+    let clouds =
+        crate::common::write_clouds(d, &cloud, "simcloud", &crate::common::Credential::FirstUser);
+    let owner = keys::generate_ed25519("owner");
+    let contrib = keys::generate_ed25519("contrib");
+    let root_path = write_root(d, "root.json", &delegating_root(&owner, &contrib));
+    let official_checks = crate::common::checks_with(
+        &d.join("official"),
+        &["scs-0103-standard-flavors", "scs-0123-services"],
+    );
+    let contrib_checks =
+        crate::common::checks_with(&d.join("contrib"), &["scs-0100-flavor-naming"]);
+    let official = d.join("official.scsb");
+    let mut b = Build::new(&official_checks);
+    b.expires = "2099-01-01";
+    std::fs::write(&official, b.signed(&[&owner])).expect("w");
+    let contribution = d.join("contrib.scsb");
+    let mut c = Build::new(&contrib_checks);
+    c.name = "flavor-naming-contrib";
+    c.scopes = vec![];
+    c.expires = "2099-01-01";
+    std::fs::write(&contribution, c.signed(&[&contrib])).expect("w");
+    let state = d.join("state");
+    let run = |bundles: &[&Path], out: &Path| {
+        let mut args = vec![
+            "run",
+            "scopes/scs-compatible-iaas.yaml",
+            "--os-cloud",
+            "simcloud",
+            "--subject",
+            "t",
+            "--date",
+            "2026-11-29",
+            "--tests",
+            "scs-010[03]-",
+            "--root",
+            s(&root_path),
+            "--state-dir",
+            s(&state),
+            "--output",
+            s(out),
+            "-q",
+        ];
+        for b in bundles {
+            args.extend(["--bundle", s(b)]);
+        }
+        crate::common::scs_cert(&args, Some(&clouds))
+    };
+    let out = d.join("both.yaml");
+    let r = run(&[&official, &contribution], &out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rep = crate::common::read_report(&out);
+    let results = crate::common::results_of(&rep);
+    for id in ["scs-0100-syntax-check", "scs-0103-flavor-2v-4"] {
+        assert_eq!(results.get(id), Some(&1), "{id}: {results:?}");
+    }
+    let p = &rep["run"]["scs_cert"];
+    assert_eq!(p["bundle"]["name"], "scs-checks");
+    assert_eq!(p["bundle"]["authorized_by"], "bundle");
+    let contributions = p["contributions"].as_array().expect("contributions");
+    assert_eq!(contributions.len(), 1);
+    assert_eq!(contributions[0]["name"], "flavor-naming-contrib");
+    assert_eq!(contributions[0]["authorized_by"], "delegation:flavors");
+    assert_eq!(
+        contributions[0]["signers"][0],
+        scs_cert_host::trust::sshsig::key_id(contrib.public_key()).as_str()
+    );
+    // The official bundle with every check claims scs-0100's testcases too: refused.
+    let full = d.join("full.scsb");
+    let checks = crate::common::real_checks();
+    let mut f = Build::new(&checks);
+    f.name = "scs-checks-full";
+    f.expires = "2099-01-01";
+    std::fs::write(&full, f.signed(&[&owner])).expect("w");
+    let r = run(&[&full, &contribution], &d.join("conflict.yaml"));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("is claimed by"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        line.contains("check scs-0100-flavor-naming of bundle scs-checks-full")
+            && line.contains("check scs-0100-flavor-naming of bundle flavor-naming-contrib"),
+        "{line}"
     );
 }

@@ -73,6 +73,18 @@ pub enum BundleError {
         /// Second check id.
         second: String,
     },
+    /// A testcase claimed by checks of two bundles of one run.
+    #[error(
+        "testcase {testcase} is claimed by {first} and by {second}; run one of the two bundles, or have one check drop it"
+    )]
+    ClaimedTwice {
+        /// Testcase id.
+        testcase: String,
+        /// `check X of bundle NAME (FILE)`.
+        first: String,
+        /// The other claimant, alike.
+        second: String,
+    },
     /// No checks at all.
     #[error("{0}: contains no checks (expected <id>/component.wasm and <id>/check.json)")]
     Empty(PathBuf),

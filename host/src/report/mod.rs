@@ -204,6 +204,9 @@ pub struct Provenance {
     /// The verified signed bundle the checks came from; `None`: an unsigned
     /// development checks directory (`--checks DIR`, `checks_trust: unsigned-dev`).
     pub bundle: Option<BundleProvenance>,
+    /// Contributor bundles whose checks ran beside `bundle`'s (`--bundle` more than once);
+    /// empty: none (no `contributions` block is written).
+    pub contributions: Vec<BundleProvenance>,
     /// The signed data file the checks could read (`--data`); `None`: the run had none (no
     /// `data` block is written).
     pub data: Option<DataProvenance>,
@@ -612,20 +615,33 @@ impl Report {
                 let _ = writeln!(o, "      mode: {}", yaml_str(&t.mode));
             }
         }
+        let bundle_fields = |o: &mut String, b: &BundleProvenance, first: &str, indent: &str| {
+            let _ = writeln!(o, "{first}name: {}", yaml_str(&b.name));
+            let _ = writeln!(o, "{indent}version: {}", yaml_str(&b.version));
+            let _ = writeln!(o, "{indent}sequence: {}", b.sequence);
+            let _ = writeln!(
+                o,
+                "{indent}manifest_sha256: {}",
+                yaml_str(&b.manifest_sha256)
+            );
+            let _ = writeln!(o, "{indent}archive_sha256: {}", yaml_str(&b.archive_sha256));
+            let _ = writeln!(o, "{indent}expires: {}", yaml_str(&b.expires));
+            o.push_str(&format!("{indent}signers:"));
+            list(o, indent, &b.signers);
+            let _ = writeln!(o, "{indent}authorized_by: {}", yaml_str(&b.authorized_by));
+            let _ = writeln!(o, "{indent}root_version: {}", b.root_version);
+        };
         match &p.bundle {
             None => o.push_str("    checks_trust: unsigned-dev\n    bundle: null\n"),
             Some(b) => {
                 o.push_str("    checks_trust: signed-bundle\n    bundle:\n");
-                let _ = writeln!(o, "      name: {}", yaml_str(&b.name));
-                let _ = writeln!(o, "      version: {}", yaml_str(&b.version));
-                let _ = writeln!(o, "      sequence: {}", b.sequence);
-                let _ = writeln!(o, "      manifest_sha256: {}", yaml_str(&b.manifest_sha256));
-                let _ = writeln!(o, "      archive_sha256: {}", yaml_str(&b.archive_sha256));
-                let _ = writeln!(o, "      expires: {}", yaml_str(&b.expires));
-                o.push_str("      signers:");
-                list(&mut o, "      ", &b.signers);
-                let _ = writeln!(o, "      authorized_by: {}", yaml_str(&b.authorized_by));
-                let _ = writeln!(o, "      root_version: {}", b.root_version);
+                bundle_fields(&mut o, b, "      ", "      ");
+            }
+        }
+        if !p.contributions.is_empty() {
+            o.push_str("    contributions:\n");
+            for b in &p.contributions {
+                bundle_fields(&mut o, b, "    - ", "      ");
             }
         }
         if let Some(d) = &p.data {
@@ -781,6 +797,7 @@ mod tests {
                 data: None,
                 cluster: None,
                 cloud: None,
+                contributions: Vec::new(),
             },
         }
     }

@@ -139,24 +139,17 @@ pub(super) fn assemble_report(
             unimplemented: plan.unimplemented,
             overrides: opts
                 .bundle
-                .as_ref()
-                .map(|b| b.overrides.clone())
-                .unwrap_or_default(),
+                .iter()
+                .chain(&opts.contributions)
+                .flat_map(|b| b.overrides.iter().cloned())
+                .collect(),
             write_checks: None,
-            bundle: opts
-                .bundle
-                .as_ref()
-                .map(|b| crate::report::BundleProvenance {
-                    name: b.manifest.name.clone(),
-                    version: b.manifest.version.clone(),
-                    sequence: b.manifest.sequence,
-                    manifest_sha256: b.manifest_sha256.clone(),
-                    archive_sha256: b.archive_sha256.clone(),
-                    expires: b.manifest.expires.clone(),
-                    signers: b.signers.clone(),
-                    authorized_by: b.authorized_by.clone(),
-                    root_version: b.root_version,
-                }),
+            bundle: opts.bundle.as_deref().map(bundle_provenance),
+            contributions: opts
+                .contributions
+                .iter()
+                .map(|b| bundle_provenance(b))
+                .collect(),
             data: None,
             cluster: None,
             cloud: None,
@@ -226,5 +219,20 @@ pub(super) fn overall(selected: &[String], results: &BTreeMap<String, i8>) -> Ov
         Overall::Tentative
     } else {
         Overall::Pass
+    }
+}
+
+/// The report's description of a verified bundle: name, version, digests, signers, authority.
+fn bundle_provenance(b: &crate::bundle::VerifiedBundle) -> crate::report::BundleProvenance {
+    crate::report::BundleProvenance {
+        name: b.manifest.name.clone(),
+        version: b.manifest.version.clone(),
+        sequence: b.manifest.sequence,
+        manifest_sha256: b.manifest_sha256.clone(),
+        archive_sha256: b.archive_sha256.clone(),
+        expires: b.manifest.expires.clone(),
+        signers: b.signers.clone(),
+        authorized_by: b.authorized_by.clone(),
+        root_version: b.root_version,
     }
 }

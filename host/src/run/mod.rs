@@ -128,6 +128,10 @@ pub struct RunOptions {
     /// The verified signed bundle to run (see [`bundle::verify`]); `None`
     /// runs the unsigned `checks` directory, marked `unsigned-dev` in the report.
     pub bundle: Option<Arc<bundle::VerifiedBundle>>,
+    /// Contributor bundles whose checks run beside `bundle`'s (`--bundle` given more than
+    /// once), each verified against the same root and limited by its delegation; a testcase
+    /// claimed twice stops the run [default: none].
+    pub contributions: Vec<Arc<bundle::VerifiedBundle>>,
     /// clouds.yaml to use (default: the openstacksdk search order).
     pub clouds_file: Option<PathBuf>,
     /// Reference date (default today, local time).
@@ -558,7 +562,33 @@ struct ComponentPlan {
 /// bytes that were verified).
 fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPlan, RunError> {
     let (checks, checks_source) = match &opts.bundle {
-        Some(b) => (b.checks.clone(), format!("bundle:{}", b.source)),
+        Some(b) => {
+            let mut checks = b.checks.clone();
+            let mut source = format!("bundle:{}", b.source);
+            let mut owner: BTreeMap<&str, &bundle::VerifiedBundle> = BTreeMap::new();
+            for bundle in std::iter::once(b).chain(&opts.contributions) {
+                for c in &bundle.checks {
+                    for t in &c.meta.testcases {
+                        if let Some(first) = owner.insert(t, bundle) {
+                            return Err(BundleError::ClaimedTwice {
+                                testcase: t.clone(),
+                                first: claimant(first, t),
+                                second: format!(
+                                    "check {} of bundle {} ({})",
+                                    c.meta.id, bundle.manifest.name, bundle.source
+                                ),
+                            }
+                            .into());
+                        }
+                    }
+                }
+            }
+            for c in &opts.contributions {
+                checks.extend(c.checks.iter().cloned());
+                source.push_str(&format!(" + bundle:{}", c.source));
+            }
+            (checks, source)
+        }
         None => (
             bundle::load_dir(&opts.checks)?,
             opts.checks.display().to_string(),
@@ -594,6 +624,17 @@ fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPl
         unimplemented,
         checks_source,
     })
+}
+
+/// `check X of bundle NAME (FILE)` for the check of `b` that claims `testcase`.
+fn claimant(b: &bundle::VerifiedBundle, testcase: &str) -> String {
+    let id = b
+        .checks
+        .iter()
+        .find(|c| c.meta.testcases.iter().any(|t| t == testcase))
+        .map(|c| c.meta.id.as_str())
+        .unwrap_or("?");
+    format!("check {id} of bundle {} ({})", b.manifest.name, b.source)
 }
 
 /// The assignments plus, when the scope needs `os_cloud` and none was given, the cloud

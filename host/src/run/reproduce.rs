@@ -87,6 +87,8 @@ pub struct Claims {
     pub transcript_sha256: Option<String>,
     /// The bundle manifest digest the report names.
     pub bundle_manifest_sha256: Option<String>,
+    /// The manifest digests of the contributor bundles the report names.
+    pub contribution_manifests: Vec<String>,
     /// The data file manifest digest the report names (`run.scs_cert.data`).
     pub data_manifest_sha256: Option<String>,
     /// The digest of the transcript's data record the report names.
@@ -166,6 +168,10 @@ fn claims_of(doc: &Value, name: String) -> Result<Claims, ReproduceError> {
         forced_tests: s(&doc["run"]["forced_tests"]),
         transcript_sha256: s(&provenance["transcript"]["sha256"]),
         bundle_manifest_sha256: s(&provenance["bundle"]["manifest_sha256"]),
+        contribution_manifests: provenance["contributions"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|b| s(&b["manifest_sha256"])).collect())
+            .unwrap_or_default(),
         data_manifest_sha256: s(&provenance["data"]["manifest_sha256"]),
         data_record_sha256: s(&provenance["data"]["record_sha256"]),
         cloud: provenance["cloud"].as_object().map(|o| {
@@ -225,6 +231,8 @@ pub struct ReplayInputs {
     /// The verified bundle (verified by the caller against its trust root, without a state
     /// update), and the file it came from (its scopes are searched by uuid).
     pub bundle: Option<(Arc<VerifiedBundle>, PathBuf)>,
+    /// Contributor bundles that ran beside `bundle` (verified by the caller alike).
+    pub contributions: Vec<Arc<VerifiedBundle>>,
     /// An unsigned checks directory instead (development).
     pub checks: Option<PathBuf>,
     /// The scope file [default: the bundle's scope whose uuid the report names].
@@ -267,6 +275,25 @@ pub async fn replay(
         (b, _) => b.clone(),
     };
     let mut mismatches = bundle_mismatch(bundle.as_ref().map(|b| &*b.0), claims);
+    let mut given: Vec<&str> = inputs
+        .contributions
+        .iter()
+        .map(|b| b.manifest_sha256.as_str())
+        .collect();
+    let mut named: Vec<&str> = claims
+        .contribution_manifests
+        .iter()
+        .map(String::as_str)
+        .collect();
+    given.sort_unstable();
+    named.sort_unstable();
+    if given != named {
+        mismatches.push(format!(
+            "contributor bundle manifests [{}] differ from the report's [{}]",
+            given.join(", "),
+            named.join(", ")
+        ));
+    }
     let loaded = transcript::load(&inputs.transcript)?;
     match &claims.transcript_sha256 {
         Some(w) if w != &loaded.sha256 => mismatches.push(format!(
@@ -291,6 +318,7 @@ pub async fn replay(
         }
     };
     let mut opts = replay_options(claims, inputs, scope, bundle.map(|b| b.0));
+    opts.contributions = inputs.contributions.clone();
     // The transcript whose digest was just checked is the one replayed (read once).
     opts.replay_transcript = Some(Arc::new(loaded));
     let r = super::run(&opts, Arc::new(|_| {})).await?;
@@ -452,6 +480,7 @@ fn replay_options(
         replay_transcript: None,
         data: None,
         bundle,
+        contributions: Vec::new(),
         kube: Default::default(),
         sonobuoy: Default::default(),
     }
