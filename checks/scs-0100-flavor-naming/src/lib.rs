@@ -9,61 +9,39 @@
 //! Must never: inspect extra_specs (the official check does not), or change
 //! the cloud.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use flavor_name::Syntax;
+use scs_check_sdk::lines::Lines;
 use scs_check_sdk::openstack::{Flavor, flavors};
 use scs_check_sdk::{self as sdk, TestcaseResult};
 
-/// A log line the decision produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Line {
-    /// `INFO:`
-    Info(String),
-    /// `WARNING:`
-    Warning(String),
-    /// `ERROR:`
-    Error(String),
-}
-
-fn emit(lines: &[Line]) {
-    for l in lines {
-        match l {
-            Line::Info(m) => sdk::info(m),
-            Line::Warning(m) => sdk::warning(m),
-            Line::Error(m) => sdk::error(m),
-        }
-    }
-}
-
 /// The syntax check: Ok(true) iff every `SCS-` name parses.
-pub fn syntax_check(flavors: &[Flavor], lines: &mut Vec<Line>) -> bool {
+pub fn syntax_check(flavors: &[Flavor], lines: &mut Lines) -> bool {
     let mut bad = Vec::new();
     for f in flavors.iter().filter(|f| f.name.starts_with("SCS-")) {
         match flavor_name::parse(&f.name) {
             Ok((_, Syntax::V2)) => {}
-            Ok((_, Syntax::V1)) => lines.push(Line::Warning(format!(
+            Ok((_, Syntax::V1)) => lines.warning(format!(
                 "Flavor name {} uses the deprecated v1 syntax",
                 f.name
-            ))),
+            )),
             Err(e) => {
-                lines.push(Line::Info(format!("{e}")));
+                lines.info(format!("{e}"));
                 bad.push(f.name.clone());
             }
         }
     }
     if !bad.is_empty() {
-        lines.push(Line::Error(format!(
+        lines.error(format!(
             "Flavor names with syntax errors: {}",
             bad.join(", ")
-        )));
+        ));
     }
     bad.is_empty()
 }
 
 /// The semantics check: Ok(true) iff no parsed `SCS-` flavor overpromises;
 /// Err for the official ABORT quirk (a disk part without a size).
-pub fn semantics_check(flavors: &[Flavor], lines: &mut Vec<Line>) -> Result<bool, String> {
+pub fn semantics_check(flavors: &[Flavor], lines: &mut Lines) -> Result<bool, String> {
     let mut bad = Vec::new();
     for f in flavors.iter().filter(|f| f.name.starts_with("SCS-")) {
         let Ok((parsed, _)) = flavor_name::parse(&f.name) else {
@@ -73,10 +51,10 @@ pub fn semantics_check(flavors: &[Flavor], lines: &mut Vec<Line>) -> Result<bool
         let outcome = flavor_name::semantics_problems(&parsed, vcpus, f.ram, f.disk)
             .map_err(|e| format!("flavor {}: {e}", f.name))?;
         for note in &outcome.notes {
-            lines.push(Line::Info(format!("Flavor {}: {note}", f.name)));
+            lines.info(format!("Flavor {}: {note}", f.name));
         }
         if !outcome.problems.is_empty() {
-            lines.push(Line::Error(format!(
+            lines.error(format!(
                 "Flavor {} overpromises: {}",
                 f.name,
                 outcome
@@ -85,7 +63,7 @@ pub fn semantics_check(flavors: &[Flavor], lines: &mut Vec<Line>) -> Result<bool
                     .map(|p| p.to_string())
                     .collect::<Vec<_>>()
                     .join("; ")
-            )));
+            ));
             bad.push(f.name.clone());
         }
     }
@@ -94,28 +72,27 @@ pub fn semantics_check(flavors: &[Flavor], lines: &mut Vec<Line>) -> Result<bool
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let all = flavors().map_err(|e| e.to_string());
         sdk::run_testcases(&testcases, |id| {
             let all = match &all {
                 Ok(a) => a,
                 Err(e) => return Some(Err(e.clone())),
             };
-            let mut lines = Vec::new();
+            let mut lines = Lines::new();
             let outcome = match id {
                 "scs-0100-syntax-check" => Ok(syntax_check(all, &mut lines)),
                 "scs-0100-semantics-check" => semantics_check(all, &mut lines),
                 _ => return None,
             };
-            emit(&lines);
+            lines.emit();
             Some(outcome)
         })
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {
@@ -134,32 +111,30 @@ mod tests {
 
     #[test]
     fn syntax() {
-        let mut l = Vec::new();
+        let mut l = Lines::new();
         assert!(syntax_check(
             &[f("SCS-2V-4", 2, 4096, 0), f("m1.small", 1, 1, 1)],
             &mut l
         ));
-        assert!(l.is_empty());
+        assert!(l.0.is_empty());
         assert!(syntax_check(&[f("SCS-2V:4:20s", 2, 4096, 20)], &mut l));
-        assert!(matches!(&l[0], Line::Warning(_)));
-        let mut l = Vec::new();
+        assert_eq!(l.0[0].level, sdk::Level::Warning);
+        let mut l = Lines::new();
         assert!(!syntax_check(
             &[f("SCS-2V-4.25", 2, 4352, 0), f("SCS-2V-4", 2, 4096, 0)],
             &mut l
         ));
         assert_eq!(
-            l.last(),
-            Some(&Line::Error(
-                "Flavor names with syntax errors: SCS-2V-4.25".into()
-            ))
+            l.errors().last(),
+            Some(&"Flavor names with syntax errors: SCS-2V-4.25")
         );
         // No SCS- flavors at all: PASS
-        assert!(syntax_check(&[], &mut Vec::new()));
+        assert!(syntax_check(&[], &mut Lines::new()));
     }
 
     #[test]
     fn semantics() {
-        let mut l = Vec::new();
+        let mut l = Lines::new();
         assert_eq!(
             semantics_check(&[f("SCS-2V-4-20s", 2, 4096, 20)], &mut l),
             Ok(true)
@@ -171,33 +146,33 @@ mod tests {
         );
         // RAM: 6093 MiB rounds to 6.0, 6092 to 5.9 (h.7)
         assert_eq!(
-            semantics_check(&[f("SCS-2V-6", 2, 6093, 0)], &mut Vec::new()),
+            semantics_check(&[f("SCS-2V-6", 2, 6093, 0)], &mut Lines::new()),
             Ok(true)
         );
         assert_eq!(
-            semantics_check(&[f("SCS-2V-6", 2, 6092, 0)], &mut Vec::new()),
+            semantics_check(&[f("SCS-2V-6", 2, 6092, 0)], &mut Lines::new()),
             Ok(false)
         );
         // disk overpromise
         assert_eq!(
-            semantics_check(&[f("SCS-2V-4-20", 2, 4096, 10)], &mut Vec::new()),
+            semantics_check(&[f("SCS-2V-4-20", 2, 4096, 10)], &mut Lines::new()),
             Ok(false)
         );
         // underpromise is fine
         assert_eq!(
-            semantics_check(&[f("SCS-2V-4", 4, 8192, 50)], &mut Vec::new()),
+            semantics_check(&[f("SCS-2V-4", 4, 8192, 50)], &mut Lines::new()),
             Ok(true)
         );
         // disk part without size: ABORT (d.1, h.3)
         for n in ["SCS-2V-4-", "SCS-2V-4-n", "SCS-2V-4-10x"] {
             assert!(
-                semantics_check(&[f(n, 2, 4096, 10)], &mut Vec::new()).is_err(),
+                semantics_check(&[f(n, 2, 4096, 10)], &mut Lines::new()).is_err(),
                 "{n}"
             );
         }
         // unparseable names are skipped here
         assert_eq!(
-            semantics_check(&[f("SCS-2V-4.25", 1, 1, 0)], &mut Vec::new()),
+            semantics_check(&[f("SCS-2V-4.25", 1, 1, 0)], &mut Lines::new()),
             Ok(true)
         );
     }

@@ -14,8 +14,6 @@
 //! clock or sleep other than through the host (`sdk::now_ms` /
 //! `sdk::sleep_ms`), or panic on cloud data.
 
-#![allow(unsafe_code)] // generated export glue only
-
 pub mod choose;
 pub mod console;
 pub mod userdata;
@@ -61,9 +59,8 @@ fn judge_of(id: &str) -> Option<Judge> {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let mut clock = HostClock;
         if sdk::cleanup_requested(&params) {
             // The host stopped an earlier call of this component: remove
@@ -92,7 +89,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {

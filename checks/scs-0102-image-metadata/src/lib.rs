@@ -14,8 +14,6 @@
 //! (`sdk::now_ms`), or "fix" a quirk of the official code; each reproduced
 //! quirk carries a `d.3 quirk:` comment.
 
-#![allow(unsafe_code)] // generated export glue only
-
 pub mod pydate;
 
 use pydate::{DATE_FORMATS, MARKER_DATE_FORMATS, STRICT_FORMATS, parse_date};
@@ -646,9 +644,8 @@ pub fn testcase(id: &str) -> Option<fn(Ctx, &mut Lines) -> Outcome> {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         // The official code reads `now` once (a default argument evaluated
         // at import time); so do we.
         let now_ms = sdk::now_ms();
@@ -673,7 +670,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests;

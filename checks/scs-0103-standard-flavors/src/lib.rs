@@ -8,8 +8,6 @@
 //! Must never: change the cloud, or accept a near match (RAM rounding,
 //! missing extra_specs) that the official suite rejects.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::openstack::{Flavor, flavors};
 use scs_check_sdk::{self as sdk, TestcaseResult};
 use std::collections::BTreeMap;
@@ -115,9 +113,8 @@ pub fn mismatches(name: &str, flavor: &Flavor) -> Result<Vec<String>, String> {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let all = flavors().map_err(|e| e.to_string());
         sdk::run_testcases(&testcases, |id| {
             let name = name_for(id)?;
@@ -145,7 +142,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {

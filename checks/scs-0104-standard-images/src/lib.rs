@@ -11,8 +11,6 @@
 //! Must never: change the cloud, use the scope's image-spec YAML, or match a
 //! CAPI name pattern anywhere but at the start of the name.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::openstack::{Image, images};
 use scs_check_sdk::{self as sdk, TestcaseResult};
@@ -256,9 +254,8 @@ pub fn check_image(images: &[Image], spec: &Spec, lines: &mut Lines) -> Result<b
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let all = images().map_err(|e| e.to_string());
         sdk::run_testcases(&testcases, |id| {
             let (kind, spec) = testcase(id)?;
@@ -277,7 +274,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,6 @@
 //! look for the aspect list anywhere but at the very start of the
 //! description.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::pystr::{repr, strip};
 use scs_check_sdk::volume::{VolumeType, volume_types};
@@ -164,9 +162,8 @@ pub fn aspect_type(lookup: &Lookup, aspect: &str, lines: &mut Lines) -> bool {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let mut lines = Lines::new();
         let lookup = volume_types()
             .map_err(|e| e.to_string())
@@ -194,7 +191,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {

@@ -15,8 +15,6 @@
 //! the official check would decide differently (quirks included, each
 //! marked with its section).
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::network;
 use scs_check_sdk::openstack::ApiError;
@@ -324,9 +322,8 @@ pub fn default_rules(api: &mut impl Neutron, lines: &mut Lines) -> Result<bool, 
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let mut memo: Option<Result<bool, String>> = None;
         sdk::run_testcases(&testcases, |id| {
             if id != "scs-0115-default-rules" {
@@ -343,7 +340,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -11,8 +11,6 @@
 //! Must never: touch a secret not named `scs-member-role-test-secret`, read
 //! a secret's payload, or run the secret test with admin or manager roles.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::bindings::scs::check::openstack::Service;
 use scs_check_sdk::key_manager::{self, SERVICE};
 use scs_check_sdk::lines::Lines;
@@ -196,9 +194,8 @@ pub fn presence(cat: &[Service], lines: &mut Lines) -> bool {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let cat = catalog();
         sdk::run_testcases(&testcases, |id| {
             let mut lines = Lines::new();
@@ -218,7 +215,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -14,8 +14,6 @@
 //! the next run's initial cleanup removes those by prefix), or sleep other
 //! than through `sdk::sleep_ms`.
 
-#![allow(unsafe_code)] // generated export glue only
-
 pub mod flow;
 
 use flow::Cinder;
@@ -77,9 +75,8 @@ impl flow::Log for HostLog {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         if sdk::cleanup_requested(&params) {
             // The host stopped an earlier call: remove what it left (the
             // `scs-test-` volumes and backups), as the initial cleanup does.
@@ -107,4 +104,4 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);

@@ -15,8 +15,6 @@
 //! buckets), send the Keystone token to the S3 endpoint, or treat a missing
 //! catalog entry of a presence testcase as anything but FAIL.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::bindings::scs::check::openstack::Service;
 use scs_check_sdk::openstack::{catalog, catalog_has_any, identity};
 use scs_check_sdk::{self as sdk, TestcaseResult};
@@ -108,9 +106,8 @@ fn swift_s3(cat: &[Service]) -> Result<bool, String> {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         let cat = catalog();
         sdk::run_testcases(&testcases, |id| {
             if id == "scs-0123-swift-s3" {
@@ -126,7 +123,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests {

@@ -20,8 +20,6 @@
 //! Must never: run a suite that was not requested, guess a verdict from missing results (no
 //! results, or unreadable ones, are ABORT), or write to the cluster itself.
 
-#![allow(unsafe_code)] // generated export glue only
-
 pub mod oktofail;
 pub mod results;
 
@@ -83,9 +81,8 @@ fn run_one(id: &str, suite: Suite, ok: &Result<oktofail::OkToFail, String>) -> T
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         if testcases.is_empty() {
             return Vec::new();
         }
@@ -104,7 +101,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests;

@@ -37,8 +37,6 @@
 //! fall back to built-in data, contact anything but the host, or write to
 //! the cluster (it declares `kubernetes:nonresource/version:read` only).
 
-#![allow(unsafe_code)] // generated export glue only
-
 pub mod policy;
 pub mod pytime;
 pub mod pyvalue;
@@ -91,9 +89,8 @@ pub fn result_of(outcome: Result<policy::Decision, String>) -> TestcaseResult {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         // The only clock read (see the crate docs: naive UTC). u64 ms fit
         // i64 until the year 292 million.
         let now = i64::try_from(sdk::now_ms()).unwrap_or(i64::MAX);
@@ -127,7 +124,7 @@ impl scs_check_sdk::bindings::Guest for Check {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
 
 #[cfg(test)]
 mod tests;

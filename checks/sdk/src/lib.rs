@@ -103,6 +103,48 @@ pub fn install_panic_hook() {
     }));
 }
 
+/// What a check implements: the world's `run`. Export it with [`check!`], which installs
+/// [`install_panic_hook`] before every call.
+pub trait Check {
+    /// Run `testcases` (ids the check declared in its check.json) with the scope's variables
+    /// and the host's run parameters in `params`; one result per id (see `run` in the WIT).
+    fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<TestcaseResult>;
+}
+
+/// Export a type implementing [`Check`] as the component's `run`: the one line of glue a
+/// check needs. The panic hook ([`install_panic_hook`]) is installed before each call, and the
+/// component model's export glue (generated, `unsafe` FFI) is kept inside this macro, so the
+/// check crate needs no `unsafe_code` allowance of its own.
+///
+/// ```ignore
+/// struct MyCheck;
+/// impl scs_check_sdk::Check for MyCheck {
+///     fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<scs_check_sdk::TestcaseResult> {
+///         scs_check_sdk::run_testcases(&testcases, |id| None)
+///     }
+/// }
+/// scs_check_sdk::check!(MyCheck);
+/// ```
+#[macro_export]
+macro_rules! check {
+    ($ty:ty) => {
+        #[allow(unsafe_code)]
+        const _: () = {
+            struct ScsCheckExport;
+            impl $crate::bindings::Guest for ScsCheckExport {
+                fn run(
+                    testcases: ::std::vec::Vec<::std::string::String>,
+                    params: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+                ) -> ::std::vec::Vec<$crate::TestcaseResult> {
+                    $crate::install_panic_hook();
+                    <$ty as $crate::Check>::run(testcases, params)
+                }
+            }
+    $crate::bindings::export_check!(ScsCheckExport with_types_in $crate::bindings);
+        };
+    };
+}
+
 /// Whether the host asks for the cleanup phase only (`scs-cert.phase` =
 /// `cleanup`, see `run` in wit/check.wit): remove what earlier runs of this
 /// check created, return no results.

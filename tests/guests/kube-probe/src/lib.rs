@@ -12,8 +12,6 @@
 //! Uses the generated bindings directly (a thin helper below), so it depends on nothing but
 //! the WIT contract. Never part of a released bundle.
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::bindings::scs::check::kubernetes as kube;
 use scs_check_sdk::{self as sdk, TestcaseResult, Verdict};
 
@@ -169,7 +167,7 @@ fn denied(id: &str) -> TestcaseResult {
 
 struct Probe;
 
-impl scs_check_sdk::bindings::Guest for Probe {
+impl scs_check_sdk::Check for Probe {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
         testcases
             .iter()
@@ -189,4 +187,4 @@ impl scs_check_sdk::bindings::Guest for Probe {
     }
 }
 
-scs_check_sdk::bindings::export_check!(Probe);
+scs_check_sdk::check!(Probe);

@@ -5,8 +5,6 @@
 //!
 //! Never part of a released bundle (tests sign throwaway bundles with it).
 
-#![allow(unsafe_code)] // generated export glue only
-
 use scs_check_sdk::bindings::scs::check::openstack as host;
 use scs_check_sdk::openstack::{Request, flavors, identity};
 use scs_check_sdk::{self as sdk, TestcaseResult, Verdict};
@@ -226,11 +224,10 @@ fn serde_json_value() -> serde_json::Value {
 
 struct Check;
 
-impl scs_check_sdk::bindings::Guest for Check {
+impl scs_check_sdk::Check for Check {
     fn run(testcases: Vec<String>, _params: Vec<(String, String)>) -> Vec<TestcaseResult> {
-        sdk::install_panic_hook();
         testcases.iter().flat_map(|id| results_for(id)).collect()
     }
 }
 
-scs_check_sdk::bindings::export_check!(Check);
+scs_check_sdk::check!(Check);
