@@ -5,7 +5,7 @@
 #
 # CHECK_DIR holds the check's `app.py` (module `app`, which defines the
 # `WitWorld` class) and its check.json; OUT_WASM is the component to write.
-# The SDK (checks/python/sdk) and the WIT contract (wit/) are found relative
+# The SDK (checks/python/sdk) and the WIT contract (checks/sdk/wit) are found relative
 # to this script, so it works from any directory.
 #
 # componentize-py is pinned and lives in its own virtual environment under
@@ -34,7 +34,7 @@ fail() {
 [ "$#" -eq 2 ] || fail "usage: build.sh CHECK_DIR OUT_WASM"
 
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd -P) || fail "cannot find the script's directory"
-wit=$(CDPATH='' cd -- "$here/../../wit" && pwd -P) || fail "no wit/ directory next to checks/ (expected $here/../../wit)"
+wit=$(CDPATH='' cd -- "$here/../sdk/wit" && pwd -P) || fail "no WIT contract at $here/../sdk/wit (checks/sdk/wit in the repository)"
 sdk=$here/sdk
 [ -f "$sdk/scs_check/__init__.py" ] || fail "no SDK at $sdk/scs_check"
 

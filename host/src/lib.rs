@@ -1,6 +1,6 @@
 //! scs-cert: certify clouds against the Sovereign Cloud Stack standards.
 //!
-//! The host loads check components (WebAssembly, `wit/check.wit`), runs a
+//! The host loads check components (WebAssembly, `checks/sdk/wit/check.wit`), runs a
 //! certification scope (scs-0003 YAML) against a cloud through mediated,
 //! recorded API access, and writes the report the SCS compliance monitor
 //! accepts. This crate is the library; the `scs-cert` binary (`cli/`) only parses arguments,

@@ -36,7 +36,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 pub mod bindings {
     wasmtime::component::bindgen!({
         world: "check",
-        path: "../wit",
+        path: "../checks/sdk/wit",
         imports: { default: async | trappable },
         exports: { default: async },
     });
@@ -70,7 +70,7 @@ pub enum SandboxError {
     },
     /// An import outside the world.
     #[error(
-        "check {check}: refused: it imports `{import}`, which is not part of the {world} world (allowed: scs:check/* of that version and the inert wasi:cli, wasi:io, wasi:random plumbing); rebuild it against wit/ of this host"
+        "check {check}: refused: it imports `{import}`, which is not part of the {world} world (allowed: scs:check/* of that version and the inert wasi:cli, wasi:io, wasi:random plumbing); rebuild it against the WIT of this host (checks/sdk/wit)"
     )]
     ForbiddenImport {
         /// Check id.

@@ -189,7 +189,7 @@ fn main() {
     )
     .expect("write paths.rs");
 
-    for p in ["checks", "tests/guests", "wit", "Cargo.lock"] {
+    for p in ["checks", "tests/guests", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_HOME");

@@ -25,13 +25,13 @@
 // no hand-written code in this crate uses `unsafe`.
 #![allow(unsafe_code)]
 
-/// Generated bindings of the `check` world in `wit/`, and the
+/// Generated bindings of the `check` world in this package's `wit/`, and the
 /// `export_check!` macro that exports a check type.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
         world: "check",
-        path: "../../wit",
+        path: "wit",
         default_bindings_module: "scs_check_sdk::bindings",
         pub_export_macro: true,
         export_macro_name: "export_check",
@@ -146,7 +146,7 @@ macro_rules! check {
 }
 
 /// Whether the host asks for the cleanup phase only (`scs-cert.phase` =
-/// `cleanup`, see `run` in wit/check.wit): remove what earlier runs of this
+/// `cleanup`, see `run` in wit/check.wit of this package): remove what earlier runs of this
 /// check created, return no results.
 pub fn cleanup_requested(params: &[(String, String)]) -> bool {
     params

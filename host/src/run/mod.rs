@@ -291,7 +291,7 @@ pub fn preflight(roles: &[String]) -> Result<(), PreflightError> {
 }
 
 /// The run parameter that asks a component for its cleanup phase only
-/// (see `wit/check.wit`, `run`).
+/// (see `checks/sdk/wit/check.wit`, `run`).
 pub(crate) const CLEANUP_PARAM: (&str, &str) = ("scs-cert.phase", "cleanup");
 
 /// Whether the write checks of a live run may run concurrently: the project's free quota
