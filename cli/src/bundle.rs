@@ -376,7 +376,7 @@ pub(crate) fn verify_for_run(
                     .iter()
                     .any(|v: &Arc<VerifiedBundle>| Path::new(&v.source) == file.as_path())
                 {
-                    return Err(bad_input(&format!(
+                    return Err(bad_input(format!(
                         "--bundle {} is given twice; give each bundle once",
                         file.display()
                     )));

@@ -13,6 +13,7 @@
 //! Must never: decide a verdict (that is `run` and the checks), or print a secret.
 
 mod bundle;
+mod check;
 mod data;
 mod key;
 mod report;
@@ -83,6 +84,8 @@ pub enum Command {
     Key(key::KeyArgs),
     /// Create, rotate and show the trust root (root.json).
     Trust(trust::TrustArgs),
+    /// Write, build and test a check of your own (docs/writing-a-check.md).
+    Check(check::CheckArgs),
 }
 
 pub(crate) fn init_logging(verbose: bool) {
@@ -150,5 +153,6 @@ pub fn main() -> ExitCode {
         Command::Data(args) => data::cmd_data(args),
         Command::Key(args) => key::cmd_key(args),
         Command::Trust(args) => trust::cmd_trust(args),
+        Command::Check(args) => check::cmd_check(args),
     }
 }

@@ -7,6 +7,8 @@
 //! prints and exits. Module map (one concern each):
 //! - [`scope`]: scope YAML, version selection, targets, testcase filters.
 //! - [`plan`]: which jobs (scope x subject) a run performs; the runner configuration.
+//! - [`authoring`]: the contributor's path: a new check from a template, its reproducible
+//!   build and validation.
 //! - [`bundle`]: check components and their `check.json` metadata; signed bundles.
 //! - [`data`]: signed offline data (`.scsd`): datasets, refresh, verification, what a check
 //!   may read.
@@ -26,6 +28,7 @@
 //! - [`fsutil`], [`errtext`]: atomic file writes; errors as one line.
 //!
 //! Nothing in this crate prints to stdout or exits the process.
+pub mod authoring;
 pub mod bundle;
 
 pub mod data;

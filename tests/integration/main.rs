@@ -15,6 +15,7 @@ mod bundle;
 mod checks_net;
 mod checks_read;
 mod checks_write;
+mod contributor;
 mod credentials;
 mod data;
 mod e2e;
