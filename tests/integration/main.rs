@@ -22,6 +22,7 @@ mod e2e;
 mod kaas;
 mod kube;
 mod mediation;
+mod python;
 mod replay;
 mod reports;
 mod sandbox;

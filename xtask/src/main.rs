@@ -607,12 +607,24 @@ fn fuzz(secs: Option<&str>) -> Result<()> {
         c.args(["install", "cargo-fuzz", "--locked"]);
         run(c, "cargo install cargo-fuzz")?;
     }
+    // The environment of a plain shell: what `cargo xtask` (a `cargo run`) adds for its child
+    // (CARGO_*, RUSTC, ...) would change the fuzz build's fingerprints and rebuild everything.
     let fuzz_cmd = |args: &[&str]| {
         let mut c = Command::new("cargo");
-        c.arg("fuzz")
-            .args(args)
-            .current_dir(root())
-            .env("RUSTC_BOOTSTRAP", "1");
+        c.arg("fuzz").args(args).current_dir(root()).env_clear();
+        for k in [
+            "PATH",
+            "HOME",
+            "CARGO_HOME",
+            "RUSTUP_HOME",
+            "TMPDIR",
+            "TERM",
+        ] {
+            if let Some(v) = std::env::var_os(k) {
+                c.env(k, v);
+            }
+        }
+        c.env("RUSTC_BOOTSTRAP", "1");
         c
     };
     run(fuzz_cmd(&["build", "-O"]), "cargo fuzz build -O")?;

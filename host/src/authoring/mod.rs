@@ -315,11 +315,9 @@ pub fn build_check(dir: &Path, opts: &BuildOptions) -> Result<Built, AuthoringEr
         )));
     }
     let sha256 = hex::encode(Sha256::digest(&wasm));
-    let sandbox = Sandbox::new(SandboxConfig {
-        cache_dir: None,
-        ..Default::default()
-    })
-    .map_err(|e| AuthoringError::Component(e.to_string()))?;
+    // the user's compile cache: the run that `check test` makes next finds the entry
+    let sandbox = Sandbox::new(SandboxConfig::default())
+        .map_err(|e| AuthoringError::Component(e.to_string()))?;
     sandbox
         .load(&meta.id, &wasm, &sha256)
         .map_err(|e| AuthoringError::Component(e.to_string()))?;
