@@ -1,7 +1,7 @@
 //! Errors as one line of text: the message of an error followed by each cause that adds
 //! something new (reqwest and hyper wrap the reason a connection failed several layers deep).
 //!
-//! Owns: [`error_chain`], [`one_line`], [`bounded_text`]. Must never: include a secret (callers pass errors,
+//! Owns: [`error_chain`], [`one_line`], [`untrusted_message`], [`bounded_text`]. Must never: include a secret (callers pass errors,
 //! never requests).
 
 /// `e` and its sources, joined with ": ", skipping a source already contained in the text.
@@ -27,6 +27,30 @@ pub(crate) fn one_line(s: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Characters of a parser's message kept by [`untrusted_message`].
+pub(crate) const MAX_UNTRUSTED_MESSAGE_CHARS: usize = 500;
+
+/// A parser's message that may quote the untrusted input (a serde "unknown field" with the
+/// field's name, a tar error with a header's bytes): one line, every control character and
+/// line or paragraph separator a space, at most [`MAX_UNTRUSTED_MESSAGE_CHARS`] characters.
+pub(crate) fn untrusted_message(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_UNTRUSTED_MESSAGE_CHARS)
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    if text.chars().nth(MAX_UNTRUSTED_MESSAGE_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// At most `max` characters of `text`, control characters removed: what of a server's text

@@ -1,8 +1,9 @@
 //! Property tests of every parser that reads untrusted bytes (hardening): for arbitrary input,
 //! and for the recorded fuzzing corpus's seeds with random bytes changed, each parser returns a
 //! value or its typed error, never panics, and its error is one line. Bounded runs with fixed
-//! seeds, so they are reproducible and take about a second in a debug build. The corpus itself
-//! (`fuzz/corpus/<input>/`, seeds plus what coverage-guided fuzzing kept) is replayed whole.
+//! seeds, so they are reproducible and take about a second in a debug build. The seeds
+//! (`fuzz/seeds/<input>/`) and the corpus coverage-guided fuzzing kept (`fuzz/corpus/<input>/`,
+//! crashes it found included, once fixed) are replayed whole.
 //!
 //! Covered: every [`crate::untrusted::Input`] (scope YAML, bundle archives and manifests,
 //! root.json, allowed_signers, SSHSIG armour, clouds.yaml documents, signed report bodies and
@@ -10,7 +11,7 @@
 //! output), and transcripts (manifest and component files).
 //!
 //! Must never: depend on the network or on files outside a temporary directory and the
-//! repository's `fuzz/corpus`.
+//! repository's `fuzz/seeds` and `fuzz/corpus`.
 
 #![cfg(test)]
 
@@ -28,31 +29,38 @@ fn config(seed: u64) -> Config {
     }
 }
 
-/// The recorded corpus directory of `input`.
-fn corpus_dir(input: Input) -> PathBuf {
+/// `fuzz/<kind>/<input>`: `seeds` (written by hand, never minimised) or `corpus` (what
+/// libFuzzer kept, minimised).
+fn fuzz_dir(kind: &str, input: Input) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
+        .join("../fuzz")
+        .join(kind)
         .join(input.name())
 }
 
-/// Every file of `input`'s corpus (the seeds first: `seed-*` sort before hashes).
-fn corpus(input: Input) -> Vec<Vec<u8>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir(input))
-        .unwrap_or_else(|e| panic!("{}: {e}", corpus_dir(input).display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort_by_key(|p| {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
-        (
-            !name.as_deref().unwrap_or_default().starts_with("seed-"),
-            name,
-        )
-    });
-    files
+/// Every file of `fuzz/<kind>/<input>`, sorted by name.
+fn files(kind: &str, input: Input) -> Vec<Vec<u8>> {
+    let dir = fuzz_dir(kind, input);
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(e) if kind == "corpus" && e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("{}: {e}", dir.display()),
+    };
+    paths.sort();
+    paths
         .iter()
         .map(|p| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
         .collect()
+}
+
+/// The seeds and then the recorded corpus of `input`.
+fn corpus(input: Input) -> Vec<Vec<u8>> {
+    let mut all = files("seeds", input);
+    all.extend(files("corpus", input));
+    all
 }
 
 /// `base` with up to 8 bytes replaced, inserted or removed at random places.
@@ -85,7 +93,7 @@ fn one_line(e: impl std::fmt::Display) -> Result<(), TestCaseError> {
 
 /// Random bytes, or the first seed of `input`'s corpus with a few bytes changed.
 fn inputs(input: Input) -> impl Strategy<Value = Vec<u8>> {
-    let seed = corpus(input).into_iter().next().unwrap_or_default();
+    let seed = files("seeds", input).into_iter().next().unwrap_or_default();
     prop_oneof![prop::collection::vec(any::<u8>(), 0..512), mutated(seed)]
 }
 
@@ -121,7 +129,7 @@ fn seeds_are_accepted_where_they_can_be() {
         Input::Kubeconfig,
         Input::ExecCredential,
     ] {
-        let seed = corpus(input).into_iter().next().unwrap_or_default();
+        let seed = files("seeds", input).into_iter().next().unwrap_or_default();
         assert_eq!(parse(input, &seed), Ok(()), "{}", input.name());
     }
 }

@@ -26,8 +26,8 @@
 //! - `fuzz [SECS]`: coverage-guided fuzzing of every parser of untrusted bytes
 //!   (fuzz/, cargo-fuzz with libFuzzer; installs cargo-fuzz with `cargo install` when
 //!   missing; stable Rust with `RUSTC_BOOTSTRAP=1` for the sanitizer flags): each target
-//!   for SECS seconds [default: 60] from its recorded corpus, then the corpus minimised
-//!   in place (`cargo fuzz cmin`). Not part of `test`; the corpus it leaves is replayed by
+//!   for SECS seconds [default: 60] from its seeds (fuzz/seeds) and recorded corpus
+//!   (fuzz/corpus), then the corpus minimised in place (`cargo fuzz cmin`). Not part of `test`; the corpus it leaves is replayed by
 //!   the host's tests on stable Rust.
 //!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
@@ -630,8 +630,21 @@ fn fuzz(secs: Option<&str>) -> Result<()> {
     run(fuzz_cmd(&["build", "-O"]), "cargo fuzz build -O")?;
     for t in fuzz_targets()? {
         let time = format!("-max_total_time={secs}");
+        // new inputs go to fuzz/corpus/<t> (minimised below); fuzz/seeds/<t> is read only
+        let corpus = format!("fuzz/corpus/{t}");
+        let seeds = format!("fuzz/seeds/{t}");
+        std::fs::create_dir_all(root().join(&corpus)).context("mkdir fuzz/corpus")?;
         run(
-            fuzz_cmd(&["run", "-O", &t, "--", &time, "-max_len=65536"]),
+            fuzz_cmd(&[
+                "run",
+                "-O",
+                &t,
+                &corpus,
+                &seeds,
+                "--",
+                &time,
+                "-max_len=65536",
+            ]),
             &format!("cargo fuzz run {t} ({secs} s)"),
         )?;
         run(

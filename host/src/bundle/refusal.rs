@@ -152,10 +152,12 @@ pub struct Refusal {
 
 impl Refusal {
     /// A refusal.
+    /// A refusal; `message` may quote the bundle's bytes, so it is made one bounded line
+    /// ([`crate::errtext::untrusted_message`]).
     pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             reason,
-            message: message.into(),
+            message: crate::errtext::untrusted_message(&message.into()),
         }
     }
 }

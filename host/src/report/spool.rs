@@ -326,7 +326,7 @@ pub fn read_carry(
 ) -> Result<Vec<(String, SignedReport)>, SpoolError> {
     let corrupt = |message: String| SpoolError::Corrupt {
         path: source_name.to_string(),
-        message,
+        message: crate::errtext::untrusted_message(&message),
     };
     let mut out = Vec::new();
     let mut archive = tar::Archive::new(bytes);

@@ -343,7 +343,9 @@ fn parse_line(line: &str) -> Result<Option<(String, Opts, PublicKey)>, LineError
         return Err(LineError::MissingKeyAfterOptions);
     }
     let key = super::keys::parse_public_key(key_text).map_err(|e| match e {
-        super::keys::ParsePublicError::Parse(message) => LineError::InvalidKey { message },
+        super::keys::ParsePublicError::Parse(message) => LineError::InvalidKey {
+            message: crate::errtext::untrusted_message(&message),
+        },
         super::keys::ParsePublicError::Algorithm(algorithm) => LineError::NotEd25519 { algorithm },
     })?;
     Ok(Some((principals, opts, key)))

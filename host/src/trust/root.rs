@@ -561,7 +561,7 @@ impl RootFile {
         let perr = |message: String| -> TrustError {
             RootError::Parse {
                 source_name: source_name.to_string(),
-                message,
+                message: crate::errtext::untrusted_message(&message),
             }
             .into()
         };
