@@ -3,7 +3,7 @@
 
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::openstack::{Flavor, Image};
-use scs_check_sdk::pystr;
+use scs_check_sdk::python_str as pystr;
 use std::cmp::Ordering;
 
 /// A non-negative integer of any size, as Python's `int()` gives it: kept as

@@ -3,7 +3,7 @@
 //! which takes the console fetch and the clock as arguments.
 
 use scs_check_sdk::lines::Lines;
-use scs_check_sdk::pystr::{self, splitlines};
+use scs_check_sdk::python_str::{self as pystr, splitlines};
 use scs_check_sdk::wait::Clock;
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use crate::console::{Collected, parse_console, read_console};
 use crate::userdata::user_data;
 use scs_check_sdk::compute::{self, BootFromVolume, ServerSpec};
 use scs_check_sdk::lines::Lines;
-use scs_check_sdk::netsetup::{self, SubnetSpec};
+use scs_check_sdk::network::topology::{self as netsetup, SubnetSpec};
 use scs_check_sdk::openstack::{Flavor, Image};
 use scs_check_sdk::wait::Clock;
 

@@ -19,7 +19,7 @@ pub mod pydate;
 use pydate::{DATE_FORMATS, MARKER_DATE_FORMATS, STRICT_FORMATS, parse_date};
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::openstack::{Image, images};
-use scs_check_sdk::pystr::{is_decimal, repr, rsplit_once, rstrip};
+use scs_check_sdk::python_str::{is_decimal, repr, rsplit_once, rstrip};
 use scs_check_sdk::{self as sdk, TestcaseResult};
 
 /// Allowed `architecture` values.

@@ -25,7 +25,7 @@
 //!
 //! Section ids such as a.2 or d.7 in this file refer to docs/official-behaviour.md.
 
-use scs_check_sdk::pystr::{decimal_value, is_space};
+use scs_check_sdk::python_str::{decimal_value, is_space};
 
 /// A `strptime` format used by the official code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

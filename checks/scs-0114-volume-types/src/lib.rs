@@ -12,9 +12,9 @@
 //! look for the aspect list anywhere but at the very start of the
 //! description.
 
+use scs_check_sdk::block_storage::{VolumeType, volume_types};
 use scs_check_sdk::lines::Lines;
-use scs_check_sdk::pystr::{repr, strip};
-use scs_check_sdk::volume::{VolumeType, volume_types};
+use scs_check_sdk::python_str::{repr, strip};
 use scs_check_sdk::{self as sdk, TestcaseResult};
 use serde_json::Value;
 

@@ -16,7 +16,7 @@
 //! marked with its section).
 
 use scs_check_sdk::lines::Lines;
-use scs_check_sdk::network;
+use scs_check_sdk::network::security_groups as network;
 use scs_check_sdk::openstack::ApiError;
 use scs_check_sdk::{self as sdk, Level, TestcaseResult};
 use serde_json::Value;

@@ -7,7 +7,7 @@
 //! exception anywhere → FAIL").
 
 use scs_check_sdk::Level;
-use scs_check_sdk::blockstorage::{Deleted, Resource};
+use scs_check_sdk::block_storage::{Deleted, Resource};
 use scs_check_sdk::lines::Lines;
 use scs_check_sdk::wait::{BACKUP_RETRY_SECS, Clock, retry};
 

@@ -17,7 +17,7 @@
 pub mod flow;
 
 use flow::Cinder;
-use scs_check_sdk::blockstorage::{self as bs, Deleted, Resource};
+use scs_check_sdk::block_storage::{self as bs, Deleted, Resource};
 use scs_check_sdk::wait::HostClock;
 use scs_check_sdk::{self as sdk, TestcaseResult};
 

@@ -21,7 +21,7 @@
 //! refusal is an `Err`, which makes the check ABORT as the official
 //! `ValueError` does).
 
-use scs_check_sdk::pystr::decimal_value;
+use scs_check_sdk::python_str::decimal_value;
 
 /// Milliseconds per day.
 pub const DAY_MS: i64 = 86_400_000;

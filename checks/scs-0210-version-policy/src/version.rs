@@ -13,7 +13,7 @@
 //! a clock.
 
 use crate::pyvalue::PyValue;
-use scs_check_sdk::pystr::{decimal_value, is_space, strip};
+use scs_check_sdk::python_str::{decimal_value, is_space, strip};
 use std::fmt;
 
 /// `major.minor.patch`. Ordered as the official frozen dataclass:

@@ -1,7 +1,8 @@
 //! Guest SDK for scs-cert check components.
 //!
-//! Owns: the generated bindings of the `scs:check@0.1.2` world (module
-//! [`bindings`], export macro [`export_check!`]) and typed helpers on top of
+//! Owns: the WIT contract (`wit/check.wit`, `scs:check@0.1.3`) and its generated bindings
+//! (module [`bindings`]), the [`Check`] trait with its export macro [`check!`], and typed
+//! helpers on top of
 //! them: logging, time, JSON requests with errors that name the offending
 //! field, paginated listing that follows `next` links and markers, and the
 //! shared flavor and image lists that every check reads the same way the
@@ -12,13 +13,21 @@
 //! than through `clock`, or panic on cloud data (every decode error is a
 //! value).
 //!
+//! Modules by service: [`openstack`] (requests, pagination, the catalog, the shared flavor
+//! and image lists), [`compute`] (Nova servers), [`block_storage`] (Cinder volumes, backups,
+//! volume types), [`network`] (Neutron security groups, networks, subnets, routers),
+//! [`key_manager`] (Barbican secrets), [`sigv4`] (signing the S3 probe), [`kubernetes`],
+//! [`data`], [`conformance`]; and what every check uses: [`json`] (field paths in errors),
+//! [`response`] (judging a status), [`lines`], [`wait`], [`python_str`] (the `str` semantics
+//! the official Python checks rely on).
+//!
 //! A check crate looks like this:
 //! ```ignore
 //! struct MyCheck;
-//! impl scs_check_sdk::bindings::Guest for MyCheck {
+//! impl scs_check_sdk::Check for MyCheck {
 //!     fn run(testcases: Vec<String>, params: Vec<(String, String)>) -> Vec<scs_check_sdk::TestcaseResult> { ... }
 //! }
-//! scs_check_sdk::bindings::export_check!(MyCheck);
+//! scs_check_sdk::check!(MyCheck);
 //! ```
 
 // The generated bindings contain the unsafe FFI glue of the component model;
@@ -38,7 +47,7 @@ pub mod bindings {
     });
 }
 
-pub mod blockstorage;
+pub mod block_storage;
 pub mod compute;
 pub mod conformance;
 pub mod data;
@@ -46,13 +55,11 @@ pub mod json;
 pub mod key_manager;
 pub mod kubernetes;
 pub mod lines;
-pub mod netsetup;
 pub mod network;
 pub mod openstack;
-pub mod pystr;
+pub mod python_str;
 pub mod response;
 pub mod sigv4;
-pub mod volume;
 pub mod wait;
 
 pub use bindings::TestcaseResult;

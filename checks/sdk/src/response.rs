@@ -12,7 +12,7 @@
 use crate::bindings::scs::check::openstack::Response;
 use crate::json::JsonError;
 use crate::openstack::{ApiError, Request};
-use crate::pystr;
+use crate::python_str as pystr;
 use serde_json::Value;
 
 /// `Ok(resp)` for 2xx, else the [`ApiError::Status`] that `send_ok` gives.

@@ -58,7 +58,10 @@ pub fn sign(key: &PrivateKey, namespace: &str, msg: &[u8]) -> Result<String, Tru
         return Err(SigError::Encrypted.into());
     }
     if key.algorithm() != Algorithm::Ed25519 {
-        return Err(SigError::Algorithm(key.algorithm().to_string()).into());
+        return Err(SigError::Algorithm(crate::errtext::untrusted_message(
+            key.algorithm().as_ref(),
+        ))
+        .into());
     }
     if namespace.is_empty() {
         return Err(SigError::EmptyNamespace.into());
@@ -85,7 +88,7 @@ pub fn parse(armored: &str) -> Result<SshSig, TrustError> {
         .into());
     }
     SshSig::from_pem(armored.trim().as_bytes())
-        .map_err(|e| SigError::Malformed(e.to_string()).into())
+        .map_err(|e| SigError::Malformed(crate::errtext::untrusted_message(&e.to_string())).into())
 }
 
 /// Check `armored` over `msg` in `namespace`; returns the key that signed.
@@ -105,7 +108,10 @@ pub fn verify(armored: &str, msg: &[u8], namespace: &str) -> Result<PublicKey, T
     }
     let key = PublicKey::new(sig.public_key().clone(), "");
     if key.algorithm() != Algorithm::Ed25519 {
-        return Err(SigError::Algorithm(key.algorithm().to_string()).into());
+        return Err(SigError::Algorithm(crate::errtext::untrusted_message(
+            key.algorithm().as_ref(),
+        ))
+        .into());
     }
     key.verify(namespace, msg, &sig)
         .map_err(|_| SigError::Invalid {

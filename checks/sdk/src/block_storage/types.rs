@@ -1,5 +1,4 @@
-//! Cinder (block storage) reads over the host's mediated `openstack`
-//! interface.
+//! Cinder volume types, read over the host's mediated `openstack` interface.
 //!
 //! Owns: the volume-type list as the official suite reads it
 //! (`GET /v3/{project}/types`, the types visible to the caller, every page),
@@ -13,8 +12,8 @@ use crate::json::Field;
 use crate::openstack::{ApiError, NextStyle, Request, list_all};
 use serde_json::Value;
 
-/// Catalog service type used for Cinder requests.
-pub const BLOCK_STORAGE: &str = "block-storage";
+/// Catalog service type used for Cinder requests (the module's [`super::SERVICE`]).
+pub const BLOCK_STORAGE: &str = super::SERVICE;
 
 /// One volume type.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
-//! Cinder v3 volumes and backups through the mediated `block-storage` API.
+//! Cinder (block storage) through the mediated `block-storage` API: volumes and backups here,
+//! volume types in [`types`].
 //!
 //! Owns: listing (detail, paginated), showing, creating, deleting and
 //! restoring volumes and backups, and finding a volume by name the way
@@ -10,6 +11,10 @@
 //!
 //! Must never: delete a resource the caller did not name by id, wait or
 //! retry on its own (see [`crate::wait`]), or hide an API error.
+
+pub mod types;
+
+pub use types::{VolumeType, volume_types};
 
 use crate::bindings::scs::check::openstack::{Response, Service};
 use crate::json::Field;

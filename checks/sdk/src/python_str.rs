@@ -130,6 +130,16 @@ pub fn repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            c if !is_printable(c) => {
+                let n = u32::from(c);
+                if n < 0x100 {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else if n < 0x10000 {
+                    out.push_str(&format!("\\u{n:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -137,9 +147,47 @@ pub fn repr(s: &str) -> String {
     out
 }
 
+/// Python's `str.isprintable` for one character, for the characters a cloud's text can
+/// carry: controls (C0, DEL, C1), format characters (soft hyphen, zero-width and directional
+/// marks, BOM), line and paragraph separators, spaces other than U+0020 and the
+/// noncharacters U+FFFE/U+FFFF are not printable. (Unassigned code points, which Python also
+/// escapes, are taken as printable: no table of them is kept here.)
+fn is_printable(c: char) -> bool {
+    let n = u32::from(c);
+    !(c.is_control()
+        || matches!(
+            n,
+            0xa0 | 0xad
+                | 0x600..=0x605
+                | 0x61c
+                | 0x6dd
+                | 0x70f
+                | 0x1680
+                | 0x180e
+                | 0x2000..=0x200f
+                | 0x2028..=0x202f
+                | 0x205f..=0x2064
+                | 0x2066..=0x206f
+                | 0x3000
+                | 0xfeff
+                | 0xfff9..=0xfffb
+                | 0xfffe
+                | 0xffff
+        ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repr_escapes_what_python_escapes() {
+        assert_eq!(repr("b\u{1}c"), "'b\\x01c'");
+        assert_eq!(repr("a\u{a0}b\u{2028}c"), "'a\\xa0b\\u2028c'");
+        assert_eq!(repr("it's"), "\"it's\"");
+        assert_eq!(repr("ünï"), "'ünï'");
+        assert_eq!(repr("\u{feff}"), "'\\ufeff'");
+    }
 
     #[test]
     fn whitespace_is_pythons() {
