@@ -9,8 +9,7 @@
 //! Must never: read or log a secret's payload, delete a secret the caller did
 //! not pick, retry a write, or turn an API error into a default value.
 
-use crate::json::JsonError;
-use crate::openstack::{ApiError, Method, Page, Request, catalog, identity, paginate};
+use crate::openstack::{ApiError, Method, Page, Request, body_error, paginate, versioned_path};
 use serde_json::Value;
 
 /// Catalog service type of Barbican.
@@ -18,31 +17,16 @@ pub const SERVICE: &str = "key-manager";
 
 /// Whether a Barbican endpoint URL already names the API version (`.../v1`).
 pub fn endpoint_has_version(url: &str) -> bool {
-    url.trim_end_matches('/').ends_with("/v1")
+    crate::openstack::endpoint_has_version(url, "v1")
 }
 
-fn prefix() -> &'static str {
-    let id = identity();
-    let versioned = catalog()
-        .iter()
-        .filter(|s| s.type_ == SERVICE)
-        .flat_map(|s| s.endpoints.iter())
-        .find(|e| e.interface == id.interface && (id.region.is_empty() || e.region == id.region))
-        .is_some_and(|e| endpoint_has_version(&e.url));
-    if versioned { "" } else { "v1/" }
-}
-
-/// The path of a Barbican resource below the endpoint.
+/// The path of a Barbican resource below the endpoint ([`crate::openstack::versioned_path`]).
 pub fn path(rest: &str) -> String {
-    format!("{}{rest}", prefix())
+    versioned_path(SERVICE, "v1", rest)
 }
 
 fn json_error(what: &str, problem: String) -> ApiError {
-    ApiError::Json(JsonError {
-        source: what.to_string(),
-        path: "(root)".to_string(),
-        problem,
-    })
+    body_error(what, problem)
 }
 
 /// One page of a secrets listing, as openstacksdk's `Resource.list` reads

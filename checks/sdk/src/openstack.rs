@@ -492,6 +492,43 @@ pub fn images() -> Result<Vec<Image>, ApiError> {
     Ok(out)
 }
 
+/// Whether an endpoint URL already names the API version `version` (`.../v2.0`), so that
+/// paths must not add it again (openstacksdk's version discovery ends at the same URL either
+/// way).
+pub fn endpoint_has_version(url: &str, version: &str) -> bool {
+    url.trim_end_matches('/')
+        .strip_suffix(version)
+        .is_some_and(|rest| rest.ends_with('/'))
+}
+
+/// The path of a `service_type` resource below its endpoint: `rest` after `version/`, unless
+/// the run's endpoint of that type (interface and region of the run) already ends in
+/// `/version`. For the services whose paths the SDK writes with their version (Neutron
+/// `v2.0`, Barbican `v1`).
+pub fn versioned_path(service_type: &str, version: &str, rest: &str) -> String {
+    let id = identity();
+    let versioned = catalog()
+        .iter()
+        .filter(|s| s.type_ == service_type)
+        .flat_map(|s| s.endpoints.iter())
+        .find(|e| e.interface == id.interface && (id.region.is_empty() || e.region == id.region))
+        .is_some_and(|e| endpoint_has_version(&e.url, version));
+    if versioned {
+        rest.to_string()
+    } else {
+        format!("{version}/{rest}")
+    }
+}
+
+/// A decoding error about a whole body (`(root)`), from `what` (the request's description).
+pub fn body_error(what: &str, problem: String) -> ApiError {
+    ApiError::Json(JsonError {
+        source: what.to_string(),
+        path: "(root)".to_string(),
+        problem,
+    })
+}
+
 /// The token's catalog (from the host; no request).
 pub fn catalog() -> Vec<host::Service> {
     host::catalog()

@@ -10,43 +10,25 @@
 //! Must never: touch a security group the caller did not name by id, retry
 //! a write, or turn an API error into a default value.
 
-use crate::json::{Field, JsonError};
-use crate::openstack::{ApiError, Method, Page, Request, catalog, identity, paginate};
+use crate::json::Field;
+use crate::openstack::{ApiError, Method, Page, Request, body_error, paginate, versioned_path};
 use serde_json::{Value, json};
 
 /// Catalog service type of Neutron.
 pub const SERVICE: &str = "network";
 
-/// Whether a Neutron endpoint URL already names the API version
-/// (`.../v2.0`), so that paths must not add it again (openstacksdk's
-/// version discovery ends at the same URL either way).
+/// Whether a Neutron endpoint URL already names the API version (`.../v2.0`).
 pub fn endpoint_has_version(url: &str) -> bool {
-    url.trim_end_matches('/').ends_with("/v2.0")
+    crate::openstack::endpoint_has_version(url, "v2.0")
 }
 
-/// `v2.0/` unless the network endpoint of this run already ends in `/v2.0`.
-fn prefix() -> &'static str {
-    let id = identity();
-    let versioned = catalog()
-        .iter()
-        .filter(|s| s.type_ == SERVICE)
-        .flat_map(|s| s.endpoints.iter())
-        .find(|e| e.interface == id.interface && (id.region.is_empty() || e.region == id.region))
-        .is_some_and(|e| endpoint_has_version(&e.url));
-    if versioned { "" } else { "v2.0/" }
-}
-
-/// The path of a Neutron resource below the endpoint.
+/// The path of a Neutron resource below the endpoint ([`crate::openstack::versioned_path`]).
 pub fn path(rest: &str) -> String {
-    format!("{}{rest}", prefix())
+    versioned_path(SERVICE, "v2.0", rest)
 }
 
 fn json_error(what: &str, problem: String) -> ApiError {
-    ApiError::Json(JsonError {
-        source: what.to_string(),
-        path: "(root)".to_string(),
-        problem,
-    })
+    body_error(what, problem)
 }
 
 /// The items of one page as openstacksdk's `Resource.list` takes them:
