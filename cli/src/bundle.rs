@@ -372,16 +372,18 @@ pub(crate) fn verify_for_run(
         (Some(_), None) => {
             let mut out = Vec::with_capacity(a.bundle.len());
             for file in &a.bundle {
-                if out
+                let v = verify_with(file, &a.trust, true)?;
+                if let Some(same) = out
                     .iter()
-                    .any(|v: &Arc<VerifiedBundle>| Path::new(&v.source) == file.as_path())
+                    .find(|o: &&Arc<VerifiedBundle>| o.archive_sha256 == v.archive_sha256)
                 {
                     return Err(bad_input(format!(
-                        "--bundle {} is given twice; give each bundle once",
-                        file.display()
+                        "--bundle {} is the same bundle as --bundle {}; give each bundle once",
+                        file.display(),
+                        same.source
                     )));
                 }
-                out.push(Arc::new(verify_with(file, &a.trust, true)?));
+                out.push(Arc::new(v));
             }
             Ok(out)
         }

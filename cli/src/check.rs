@@ -190,6 +190,21 @@ fn test(a: TestArgs) -> ExitCode {
             command: super::Command::Run(args),
         }) => super::run::cmd_run(*args),
         Ok(_) => super::bad_input("check test: not a run"),
-        Err(e) => super::bad_input(format!("check test: {}", e.kind())),
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelp => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| l.starts_with("error:"))
+                .unwrap_or("the run options after -- are not valid");
+            super::bad_input(format!(
+                "check test: {}",
+                line.trim_start_matches("error:").trim()
+            ))
+        }
     }
 }

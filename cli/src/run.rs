@@ -249,8 +249,13 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(archives) => scs_cert_host::sonobuoy::SonobuoyOptions {
             tool: args.sonobuoy.clone(),
             archives,
-            lock_dir: scs_cert_host::trust::state::default_dir()
-                .ok()
+            // the state directory of the rollback state (--state-dir, else the default)
+            lock_dir: args
+                .signed
+                .trust
+                .state_dir
+                .clone()
+                .or_else(|| scs_cert_host::trust::state::default_dir().ok())
                 .map(|d| d.join("locks")),
             ..Default::default()
         },

@@ -33,14 +33,21 @@ pub(crate) fn one_line(s: &str) -> String {
 pub(crate) const MAX_UNTRUSTED_MESSAGE_CHARS: usize = 500;
 
 /// A parser's message that may quote the untrusted input (a serde "unknown field" with the
-/// field's name, a tar error with a header's bytes): one line, every control character and
-/// line or paragraph separator a space, at most [`MAX_UNTRUSTED_MESSAGE_CHARS`] characters.
+/// field's name, a tar error with a header's bytes): one line, every control character, line
+/// or paragraph separator and text-reordering format character a space, at most
+/// [`MAX_UNTRUSTED_MESSAGE_CHARS`] characters.
 pub(crate) fn untrusted_message(text: &str) -> String {
     let mut out: String = text
         .chars()
         .take(MAX_UNTRUSTED_MESSAGE_CHARS)
         .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            // controls, line/paragraph separators and the format characters that reorder or
+            // hide text (bidi embeddings, overrides and isolates, zero-width marks, BOM)
+            if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{061c}' | '\u{feff}')
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}')
+                || matches!(c, '\u{2060}'..='\u{2069}')
+            {
                 ' '
             } else {
                 c

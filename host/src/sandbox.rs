@@ -269,20 +269,28 @@ impl Limiter {
 }
 
 impl ResourceLimiter for Limiter {
+    // wasmtime asks before it checks the declared maximum: growth past it fails anyway and
+    // must not be charged.
     fn memory_growing(
         &mut self,
         current: usize,
         desired: usize,
-        _max: Option<usize>,
+        max: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if max.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
         Ok(self.grow(desired.saturating_sub(current)))
     }
     fn table_growing(
         &mut self,
         current: usize,
         desired: usize,
-        _max: Option<usize>,
+        max: Option<usize>,
     ) -> wasmtime::Result<bool> {
+        if max.is_some_and(|m| desired > m) {
+            return Ok(false);
+        }
         let delta = desired.saturating_sub(current);
         Ok(self.grow(delta.saturating_mul(TABLE_ELEMENT_BYTES)))
     }

@@ -133,7 +133,9 @@ pub fn parse(input: Input, bytes: &[u8]) -> Result<(), String> {
         }
         Input::Kubeconfig => {
             use crate::mediate::kube::config::Merged;
-            // references resolve below a directory that does not exist: nothing is read
+            // relative references resolve below a directory that does not exist; an absolute
+            // one (a tokenFile, a CA file) is read as for a real kubeconfig: regular files
+            // only, size-bounded
             let path = Path::new("/nonexistent/scs-cert-fuzz/kubeconfig.yaml");
             Merged::from_bytes(path, bytes)
                 .and_then(|m| m.resolve(None))

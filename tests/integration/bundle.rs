@@ -410,6 +410,7 @@ fn tamper_matrix() {
     // Delegations: outside the prefix, write capability, files outside checks/.
     let flavor_only = crate::common::checks_with(&d.join("deleg-ok"), &["scs-0100-flavor-naming"]);
     let mut bd = Build::new(&flavor_only);
+    bd.name = "scs-0100-contrib"; // a delegated bundle's name lies inside its prefixes
     bd.scopes.clear();
     bd.trust = vec![root_path.clone()];
     let delegated_ok = bd.signed(&[&contrib]);
@@ -1313,6 +1314,7 @@ fn delegated_check_within_its_prefix_passes() {
         &["scs-0100-mine-a", "scs-0100-mine-b"],
     );
     let mut b = Build::new(&checks);
+    b.name = "scs-0100-mine";
     b.scopes.clear();
     b.trust = vec![root_path.clone()];
     let bytes = b.signed(&[&contrib]);
@@ -1547,7 +1549,7 @@ fn a_contributor_bundle_runs_beside_the_official_one() {
     std::fs::write(&official, b.signed(&[&owner])).expect("w");
     let contribution = d.join("contrib.scsb");
     let mut c = Build::new(&contrib_checks);
-    c.name = "flavor-naming-contrib";
+    c.name = "scs-0100-flavor-naming-contrib";
     c.scopes = vec![];
     c.expires = "2099-01-01";
     std::fs::write(&contribution, c.signed(&[&contrib])).expect("w");
@@ -1590,11 +1592,36 @@ fn a_contributor_bundle_runs_beside_the_official_one() {
     assert_eq!(p["bundle"]["authorized_by"], "bundle");
     let contributions = p["contributions"].as_array().expect("contributions");
     assert_eq!(contributions.len(), 1);
-    assert_eq!(contributions[0]["name"], "flavor-naming-contrib");
+    assert_eq!(contributions[0]["name"], "scs-0100-flavor-naming-contrib");
     assert_eq!(contributions[0]["authorized_by"], "delegation:flavors");
     assert_eq!(
         contributions[0]["signers"][0],
         scs_cert_host::trust::sshsig::key_id(contrib.public_key()).as_str()
+    );
+    // The same bundle twice is refused with one line naming both arguments.
+    let r = run(&[&official, &official], &d.join("twice.yaml"));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("is the same bundle as --bundle"),
+        "{}",
+        r.stderr
+    );
+    // A delegated bundle may not take a name outside its delegation (its rollback record
+    // would hold back the official bundle of that name): refused at verification.
+    let hijack = d.join("hijack.scsb");
+    let mut h = Build::new(&contrib_checks);
+    h.name = "scs-checks";
+    h.scopes = vec![];
+    h.sequence = 1_000_000;
+    h.expires = "2099-01-01";
+    std::fs::write(&hijack, h.signed(&[&contrib])).expect("w");
+    let r = run(&[&official, &hijack], &d.join("hijack.yaml"));
+    assert_eq!(r.code, 31, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("bundle name \"scs-checks\" is outside the prefixes of delegation flavors"),
+        "{}",
+        r.stderr
     );
     // The official bundle with every check claims scs-0100's testcases too: refused.
     let full = d.join("full.scsb");
@@ -1612,7 +1639,8 @@ fn a_contributor_bundle_runs_beside_the_official_one() {
         .unwrap_or_else(|| panic!("{}", r.stderr));
     assert!(
         line.contains("check scs-0100-flavor-naming of bundle scs-checks-full")
-            && line.contains("check scs-0100-flavor-naming of bundle flavor-naming-contrib"),
+            && line
+                .contains("check scs-0100-flavor-naming of bundle scs-0100-flavor-naming-contrib"),
         "{line}"
     );
 }

@@ -149,8 +149,9 @@ pub fn repr(s: &str) -> String {
 
 /// Python's `str.isprintable` for one character, for the characters a cloud's text can
 /// carry: controls (C0, DEL, C1), format characters (soft hyphen, zero-width and directional
-/// marks, BOM), line and paragraph separators, spaces other than U+0020 and the
-/// noncharacters U+FFFE/U+FFFF are not printable. (Unassigned code points, which Python also
+/// marks, BOM, tags, the musical and hieroglyph format controls), private-use characters,
+/// line and paragraph separators, spaces other than U+0020 and the noncharacters
+/// U+FFFE/U+FFFF are not printable. (Unassigned code points, which Python also
 /// escapes, are taken as printable: no table of them is kept here.)
 fn is_printable(c: char) -> bool {
     let n = u32::from(c);
@@ -173,6 +174,14 @@ fn is_printable(c: char) -> bool {
                 | 0xfff9..=0xfffb
                 | 0xfffe
                 | 0xffff
+                | 0xe000..=0xf8ff
+                | 0x110bd
+                | 0x13430..=0x1343f
+                | 0x1bca0..=0x1bca3
+                | 0x1d173..=0x1d17a
+                | 0xe0001
+                | 0xe0020..=0xe007f
+                | 0xf0000..=0x10ffff
         ))
 }
 
@@ -187,6 +196,7 @@ mod tests {
         assert_eq!(repr("it's"), "\"it's\"");
         assert_eq!(repr("ünï"), "'ünï'");
         assert_eq!(repr("\u{feff}"), "'\\ufeff'");
+        assert_eq!(repr("\u{e000}\u{e0041}"), "'\\ue000\\U000e0041'");
     }
 
     #[test]

@@ -277,8 +277,9 @@ fn lang_of(dir: &Path) -> Result<Lang, AuthoringError> {
 ///
 /// Rust: `cargo build --locked` when a `Cargo.lock` exists (else cargo writes one: commit it),
 /// release profile with the official components' settings (`opt-level = "s"`, LTO, one
-/// codegen unit, no debug info, `panic = "abort"`) and the package and cargo home paths
-/// remapped, so the same source, lock file and toolchain give the same bytes on any machine.
+/// codegen unit, no debug info, `panic = "abort"`) and the package, its path dependencies
+/// and the cargo home remapped (`/check`, `/dep/<name>`, `/cargo`), so the same source, lock
+/// file and toolchain give the same bytes on any machine and path.
 /// Python: componentize-py `--stub-wasi` with this host's WIT and Python SDK (its builds are
 /// not byte-reproducible: sign the file you built and tested).
 pub fn build_check(dir: &Path, opts: &BuildOptions) -> Result<Built, AuthoringError> {
@@ -298,6 +299,8 @@ pub fn build_check(dir: &Path, opts: &BuildOptions) -> Result<Built, AuthoringEr
         .out
         .clone()
         .unwrap_or_else(|| dir.join("target/scs-check"));
+    // absolute: the Python build runs in a temporary directory
+    let out = std::path::absolute(&out).map_err(io(&out))?;
     let target = out.join(&meta.id);
     std::fs::create_dir_all(&target).map_err(io(&target))?;
     let component = target.join("component.wasm");
@@ -339,6 +342,13 @@ fn build_rust(dir: &Path, meta: &CheckMeta, component: &Path) -> Result<(), Auth
     if let Some(home) = cargo_home() {
         remaps.push(format!("--remap-path-prefix={}=/cargo", home.display()));
     }
+    // path dependencies (the SDK of a checkout, `--sdk PATH`) by name, not by where they are
+    for (name, path) in path_dependencies(dir) {
+        remaps.push(format!(
+            "--remap-path-prefix={}=/dep/{name}",
+            path.display()
+        ));
+    }
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(dir)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
@@ -356,13 +366,19 @@ fn build_rust(dir: &Path, meta: &CheckMeta, component: &Path) -> Result<(), Auth
     if dir.join("Cargo.lock").is_file() {
         cmd.arg("--locked");
     }
+    let lib = meta.id.replace('-', "_");
+    let built = target_dir.join(format!("wasm32-wasip2/release/{lib}.wasm"));
+    // never copy an earlier build's file: the package must build this one now
+    if let Err(e) = std::fs::remove_file(&built)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(io(&built)(e));
+    }
     run_tool(
         cmd,
         "cargo build",
         "cargo comes with Rust (rustup); add the target with `rustup target add wasm32-wasip2`",
     )?;
-    let lib = meta.id.replace('-', "_");
-    let built = target_dir.join(format!("wasm32-wasip2/release/{lib}.wasm"));
     std::fs::copy(&built, component).map_err(|e| AuthoringError::Io {
         path: built.clone(),
         message: format!(
@@ -371,6 +387,26 @@ fn build_rust(dir: &Path, meta: &CheckMeta, component: &Path) -> Result<(), Auth
         ),
     })?;
     Ok(())
+}
+
+/// The `path` dependencies of the package in `dir` (`[dependencies]`), canonical, by name;
+/// an unreadable manifest has none (cargo reports it then).
+fn path_dependencies(dir: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(text) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+        return Vec::new();
+    };
+    let Ok(doc) = text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    doc.get("dependencies")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, spec)| {
+            let p = spec.get("path")?.as_str()?;
+            Some((name.clone(), dir.join(p).canonicalize().ok()?))
+        })
+        .collect()
 }
 
 /// The cargo home (`$CARGO_HOME`, else `~/.cargo`), for path remapping.
@@ -435,15 +471,25 @@ fn run_tool(mut cmd: Command, tool: &str, hint: &str) -> Result<(), AuthoringErr
     if out.status.success() {
         return Ok(());
     }
-    let mut text = out.stderr;
-    text.extend_from_slice(&out.stdout);
-    let start = text.len().saturating_sub(OUTPUT_TAIL);
-    let tail = String::from_utf8_lossy(&text[start..]);
-    let line = tail
-        .lines()
-        .map(str::trim)
-        .rfind(|l| l.starts_with("error") || l.contains("Error"))
-        .or_else(|| tail.lines().map(str::trim).rfind(|l| !l.is_empty()))
+    // the first error of stderr (rustc's `error[E…]`, not cargo's closing "could not
+    // compile"), else the last line of stderr, else of stdout
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first_error = err.lines().map(str::trim).find(|l| {
+        (l.starts_with("error") && !l.starts_with("error: could not compile"))
+            || l.contains("Error:")
+    });
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let start = stdout.len().saturating_sub(OUTPUT_TAIL);
+    let line = first_error
+        .or_else(|| err.lines().map(str::trim).rfind(|l| !l.is_empty()))
+        .or_else(|| {
+            stdout
+                .get(start..)
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .rfind(|l| !l.is_empty())
+        })
         .unwrap_or("no output");
     Err(AuthoringError::BuildFailed {
         tool: tool.to_string(),

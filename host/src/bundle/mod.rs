@@ -73,6 +73,16 @@ pub enum BundleError {
         /// Second check id.
         second: String,
     },
+    /// One check id in two bundles of one run (their recordings would mix).
+    #[error("check {id} is in bundle {first} and in bundle {second}; run one of the two bundles")]
+    CheckInTwoBundles {
+        /// The check id.
+        id: String,
+        /// `NAME (FILE)` of the first bundle.
+        first: String,
+        /// The other, alike.
+        second: String,
+    },
     /// A testcase claimed by checks of two bundles of one run.
     #[error(
         "testcase {testcase} is claimed by {first} and by {second}; run one of the two bundles, or have one check drop it"

@@ -433,6 +433,18 @@ pub fn verify_bytes(
     let auth = trust
         .authorize(&signer_keys, &claims, &others, opts.now)
         .map_err(Refusal::from)?;
+    if let Some(names) = auth.authorized_by.strip_prefix("delegation:")
+        && !trust.delegation_covers_name(names, &m.name)
+    {
+        return Err(Refusal::new(
+            Reason::DelegationPrefix,
+            format!(
+                "bundle name {:?} is outside the prefixes of delegation {names} that signed it; \
+                 name a delegated bundle inside its prefixes (its rollback record is kept by name)",
+                m.name
+            ),
+        ));
+    }
     // 7. host compatibility.
     let host = env!("CARGO_PKG_VERSION");
     if super::manifest::version_cmp(&m.min_host_version, host) == std::cmp::Ordering::Greater {

@@ -464,9 +464,13 @@ impl CheckMediator {
                     }
                 }
             }
-            Source::Detached { .. } => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
+            Source::Detached { .. } => match self.request_budget(&MediationLimits::default()) {
+                Err(f) => Err(ApiError::from(f)),
+                Ok(_) => Err(ApiError::NoEndpoint(NO_CLOUD.to_string())),
+            },
         };
-        self.account(result.as_ref().ok().map(|r| r.body.len()), || {
+        let sent = req.body.as_ref().map_or(0, Vec::len);
+        self.account(sent, result.as_ref().ok().map(|r| r.body.len()), || {
             transcript::Event::Send {
                 request: Box::new(transcript::RecordedRequest::from_api(&req)),
                 result: Box::new(transcript::RecordedResult::from_api(&result)),
@@ -475,9 +479,16 @@ impl CheckMediator {
         Ok(result)
     }
 
-    /// Count one answered call (and its body bytes) and record it when the run records.
-    fn account(&mut self, body_len: Option<usize>, event: impl FnOnce() -> transcript::Event) {
+    /// Count one call (its request body and its response body count as traffic: what a
+    /// recorded call holds) and record it when the run records.
+    fn account(
+        &mut self,
+        sent: usize,
+        body_len: Option<usize>,
+        event: impl FnOnce() -> transcript::Event,
+    ) {
         self.stats.requests += 1;
+        self.stats.bytes += sent as u64;
         if let Some(n) = body_len {
             self.stats.bytes += n as u64;
         }
@@ -566,7 +577,8 @@ impl CheckMediator {
                 }
             }
         };
-        self.account(result.as_ref().ok().map(|r| r.body.len()), || {
+        let sent = req.body.as_ref().map_or(0, Vec::len);
+        self.account(sent, result.as_ref().ok().map(|r| r.body.len()), || {
             transcript::Event::KubeSend {
                 request: Box::new(transcript::RecordedKubeRequest::from_kube(&req)),
                 result: Box::new(transcript::RecordedResult::from_kube(&result)),
@@ -579,6 +591,12 @@ impl CheckMediator {
         &mut self,
         req: &kube::KubeRequest,
     ) -> Result<ApiResponse, kube::KubeApiError> {
+        let limits = match &self.kube {
+            KubeAccess::Live(c) => c.limits().clone(),
+            _ => MediationLimits::default(),
+        };
+        // the budget first: refused calls count too (each is a transcript event)
+        let timeout = self.request_budget(&limits)?;
         kube::request::validate_path(&req.path)?;
         if let Err(why) = self.grants.kube().check(req.method, &req.path) {
             self.stats.denied += 1;
@@ -595,7 +613,6 @@ impl CheckMediator {
             }
             KubeAccess::Absent(why) => return Err(kube::KubeApiError::NoCluster(why.clone())),
         };
-        let timeout = self.request_budget(cluster.limits())?;
         cluster.fetch(req, timeout, &self.check_id).await
     }
 
@@ -629,13 +646,14 @@ impl CheckMediator {
         session: &Arc<Session>,
         req: &ApiRequest,
     ) -> Result<ApiResponse, ApiError> {
+        // the budget first: denied calls count too (each is a transcript event)
+        let timeout = self.request_budget(&session.limits)?;
         if let Err(why) = self.grants.check(&req.service_type, req.method) {
             self.stats.denied += 1;
             tracing::debug!(check = %self.check_id, method = req.method.as_str(),
                 service = %req.service_type, path = %req.path, "denied: {why}");
             return Err(ApiError::Denied(why.to_string()));
         }
-        let timeout = self.request_budget(&session.limits)?;
         let cell = if req.shared && req.method == Method::Get {
             let mut map = session
                 .shared

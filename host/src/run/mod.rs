@@ -566,6 +566,7 @@ fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPl
             let mut checks = b.checks.clone();
             let mut source = format!("bundle:{}", b.source);
             let mut owner: BTreeMap<&str, &bundle::VerifiedBundle> = BTreeMap::new();
+            let mut ids: BTreeMap<&str, &bundle::VerifiedBundle> = BTreeMap::new();
             for bundle in std::iter::once(b).chain(&opts.contributions) {
                 for c in &bundle.checks {
                     for t in &c.meta.testcases {
@@ -580,6 +581,14 @@ fn plan_components(opts: &RunOptions, selected: &[String]) -> Result<ComponentPl
                             }
                             .into());
                         }
+                    }
+                    if let Some(first) = ids.insert(&c.meta.id, bundle) {
+                        return Err(BundleError::CheckInTwoBundles {
+                            id: c.meta.id.clone(),
+                            first: format!("{} ({})", first.manifest.name, first.source),
+                            second: format!("{} ({})", bundle.manifest.name, bundle.source),
+                        }
+                        .into());
                     }
                 }
             }

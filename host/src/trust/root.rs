@@ -806,6 +806,21 @@ impl TrustRoot {
         authorize_delegated(&active, &keys.trusted, checks, other_files)
     }
 
+    /// Whether a bundle named `bundle_name`, authorized by the delegations `names` (the part
+    /// after `delegation:` of [`Authorization::authorized_by`], comma-separated), carries a
+    /// name inside one of their prefixes: the rollback state is kept per bundle name, so a
+    /// delegated bundle must not take the name of a bundle it is not entitled to (its sequence
+    /// would hold back that bundle's updates).
+    pub(crate) fn delegation_covers_name(&self, names: &str, bundle_name: &str) -> bool {
+        names.split(',').any(|n| {
+            self.file
+                .signed
+                .delegations
+                .iter()
+                .any(|d| d.name == n && covers_id(d, bundle_name))
+        })
+    }
+
     /// The role that signs data files: `data`, or `bundle` for roots without a data role.
     pub fn data_role(&self) -> (&'static str, &Role) {
         match &self.file.signed.roles.data {

@@ -820,7 +820,8 @@ fn decode_data(text: &str) -> Result<Vec<u8>, String> {
 /// The token in a `tokenFile` (trimmed; empty or not UTF-8 is an error).
 pub(crate) fn read_token_file(path: &Path) -> Result<Secret, String> {
     let bytes = read_referenced(path)?;
-    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
     let token = text.trim();
     if token.is_empty() {
         return Err(format!("{}: the file is empty", path.display()));

@@ -11,9 +11,9 @@
 //! checked against it and it is the SNI name sent. reqwest takes the SNI name from the URL's
 //! host, so each request goes to a URL whose host is `tls-server-name`, a resolver of the
 //! run's own maps that name to the `server` host's addresses, and the `Host` header keeps the
-//! `server` URL's authority: what goes over the wire is what kubectl sends. Behind a
-//! `proxy-url` the proxy must be asked for the real host, so there the SNI stays the `server`
-//! host and only the certificate check uses the name. Either way this needs the cluster's CA
+//! `server` URL's authority: what goes over the wire is what kubectl sends. Behind a proxy
+//! (`proxy-url`, or a `*_PROXY` variable) the proxy must be asked for the real host, so there
+//! the SNI stays the `server` host and only the certificate check uses the name. Either way this needs the cluster's CA
 //! (`certificate-authority[-data]`); without one the kubeconfig is refused with one line.
 //!
 //! Must never: hand a credential to a check or write it to a log line, send the credential to
@@ -179,15 +179,35 @@ fn tls_with_server_name(
     }
 }
 
+/// Whether a `*_PROXY` variable may send the request through a proxy (reqwest honours them
+/// without `proxy-url`, as kubectl does); a proxy must then be asked for the real host.
+fn env_proxy_set() -> bool {
+    [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+}
+
 /// The SNI name to send apart from the `server` URL's host: `tls-server-name` when it is a
-/// DNS name other than that host, certificates are verified and no proxy is in between.
+/// DNS name other than that host, certificates are verified and no proxy is in between
+/// (neither `proxy-url` nor a `*_PROXY` variable).
 fn sni_override(cfg: &ClusterConfig) -> Option<&str> {
     let name = cfg.tls_server_name.as_deref()?;
     let host = cfg.server.host_str()?;
     let is_dns = name.parse::<std::net::IpAddr>().is_err()
         && rustls::pki_types::ServerName::try_from(name).is_ok();
-    (is_dns && !cfg.insecure && cfg.proxy_url.is_none() && !name.eq_ignore_ascii_case(host))
-        .then_some(name)
+    (is_dns
+        && !cfg.insecure
+        && cfg.proxy_url.is_none()
+        && !env_proxy_set()
+        && !name.eq_ignore_ascii_case(host))
+    .then_some(name)
 }
 
 /// Resolves `tls-server-name` to the addresses of the `server` URL's host (every other name
