@@ -227,10 +227,19 @@ pub fn run_scope(
     tests: &str,
     extra: &[&str],
 ) -> (CliRun, serde_json::Value) {
+    run_scope_with_checks(cloud, &real_checks(), tests, extra)
+}
+
+/// [`run_scope`] with the checks directory `checks` instead of the real checks.
+pub fn run_scope_with_checks(
+    cloud: &BlockingSimCloud,
+    checks: &Path,
+    tests: &str,
+    extra: &[&str],
+) -> (CliRun, serde_json::Value) {
     let dir = tempdir();
     let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
     let out = dir.path().join("report.yaml");
-    let checks = real_checks();
     let mut args = vec![
         "run",
         "scopes/scs-compatible-iaas.yaml",

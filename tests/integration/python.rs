@@ -63,30 +63,9 @@ fn run_with(
     checks: &Path,
     extra: &[&str],
 ) -> (std::collections::BTreeMap<String, i64>, Vec<String>, CliRun) {
-    let dir = tempdir();
-    let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
-    let out = dir.path().join("report.yaml");
-    let mut args = vec![
-        "run",
-        "scopes/scs-compatible-iaas.yaml",
-        "--os-cloud",
-        "simcloud",
-        "--subject",
-        "test-cloud",
-        "--date",
-        "2026-11-29",
-        "--tests",
-        "scs-0114",
-        "--recommended",
-        "--output",
-        out.to_str().expect("utf-8"),
-        "--checks",
-        checks.to_str().expect("utf-8"),
-    ];
+    let mut args = vec!["--recommended"];
     args.extend_from_slice(extra);
-    let cli = scs_cert(&args, Some(&clouds));
-    assert!(out.is_file(), "no report; stderr:\n{}", cli.stderr);
-    let report = read_report(&out);
+    let (cli, report) = run_scope_with_checks(cloud, checks, "scs-0114", &args);
     (results_of(&report), log_lines(&report), cli)
 }
 
