@@ -455,14 +455,9 @@ impl CheckMediator {
                 Ok(r) => r,
                 Err(d) => return Err(self.diverged(d)),
             },
-            Source::Live { session, recorder } => {
-                match recorder.as_ref().and_then(transcript::Recorder::refusal) {
-                    Some(why) => Err(ApiError::TooLarge(why)),
-                    None => {
-                        let session = session.clone();
-                        self.send_live(&session, &req).await
-                    }
-                }
+            Source::Live { session, .. } => {
+                let session = session.clone();
+                self.send_live(&session, &req).await
             }
             Source::Detached { .. } => match self.request_budget(&MediationLimits::default()) {
                 Err(f) => Err(ApiError::from(f)),
@@ -570,12 +565,7 @@ impl CheckMediator {
                 Ok(r) => r,
                 Err(d) => return Err(self.diverged(d)),
             },
-            Source::Live { recorder, .. } | Source::Detached { recorder } => {
-                match recorder.as_ref().and_then(transcript::Recorder::refusal) {
-                    Some(why) => Err(kube::KubeApiError::TooLarge(why)),
-                    None => self.kube_live(&req).await,
-                }
-            }
+            Source::Live { .. } | Source::Detached { .. } => self.kube_live(&req).await,
         };
         let sent = req.body.as_ref().map_or(0, Vec::len);
         self.account(sent, result.as_ref().ok().map(|r| r.body.len()), || {
@@ -616,10 +606,22 @@ impl CheckMediator {
         cluster.fetch(req, timeout, &self.check_id).await
     }
 
-    /// Whether the check may send one more request (its request and traffic budget, its
-    /// deadline), and the timeout of that request: the rest of the deadline, at most the
+    /// Whether the check may send one more request (the run's record budget, its request and
+    /// traffic budget, its deadline), and the timeout of that request: the rest of the deadline, at most the
     /// per-request timeout (the check's own, else the run's).
     fn request_budget(&self, limits: &MediationLimits) -> Result<Duration, http::Failure> {
+        // the run's record budget (`--max-record-mib`), shared by every check's recorder
+        if let Source::Live {
+            recorder: Some(rec),
+            ..
+        }
+        | Source::Detached {
+            recorder: Some(rec),
+        } = &self.source
+            && let Some(why) = rec.refusal()
+        {
+            return Err(http::Failure::TooLarge(why));
+        }
         if self.stats.requests >= limits.max_requests_per_check {
             return Err(http::Failure::TooLarge(format!(
                 "the check used up its budget of {} requests",

@@ -70,6 +70,8 @@ pub struct Cluster {
     options: KubeOptions,
     limits: MediationLimits,
     stats: Mutex<ClusterStats>,
+    /// The SNI name sent instead of the `server` host ([`sni_override`], decided at connect).
+    sni: Option<String>,
     /// A `tokenFile` user's token and when it was read.
     file_token: Mutex<Option<(Secret, Instant)>>,
 }
@@ -241,7 +243,12 @@ impl reqwest::dns::Resolve for SniResolver {
 }
 
 /// The HTTP client for `cfg` with `identity` (the kubeconfig's or an exec plugin's).
-fn http_client(cfg: &ClusterConfig, identity: Option<&Secret>) -> Result<reqwest::Client, String> {
+/// `sni` is the run's [`sni_override`], decided once at connect.
+fn http_client(
+    cfg: &ClusterConfig,
+    identity: Option<&Secret>,
+    sni: Option<&str>,
+) -> Result<reqwest::Client, String> {
     crate::install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -254,7 +261,7 @@ fn http_client(cfg: &ClusterConfig, identity: Option<&Secret>) -> Result<reqwest
     if let Some(name) = &cfg.tls_server_name
         && !cfg.insecure
     {
-        if let (Some(sni), Some(host)) = (sni_override(cfg), cfg.server.host_str()) {
+        if let (Some(sni), Some(host)) = (sni, cfg.server.host_str()) {
             b = b.dns_resolver(Arc::new(SniResolver {
                 name: sni.to_string(),
                 host: host.to_string(),
@@ -296,7 +303,8 @@ impl Cluster {
             context: config.context.clone(),
             message,
         };
-        let client = http_client(&config, config.client_identity.as_ref())
+        let sni = sni_override(&config).map(str::to_string);
+        let client = http_client(&config, config.client_identity.as_ref(), sni.as_deref())
             .map_err(|m| setup_err(&config.cluster_file, m))?;
         let mut base = config.server.clone();
         let trimmed = base.path().trim_end_matches('/').to_string();
@@ -311,6 +319,7 @@ impl Cluster {
         };
         let cluster = Cluster {
             info,
+            sni,
             base,
             client,
             exec,
@@ -372,13 +381,13 @@ impl Cluster {
         }
         let client = match &cred.identity {
             None => self.client.clone(),
-            Some(id) => {
-                http_client(&self.config, Some(id)).map_err(|m| ClusterSetupError::Client {
+            Some(id) => http_client(&self.config, Some(id), self.sni.as_deref()).map_err(|m| {
+                ClusterSetupError::Client {
                     source_file: self.config.user_file.display().to_string(),
                     context: self.info.context.clone(),
                     message: format!("exec plugin credential: {m}"),
-                })?
-            }
+                }
+            })?,
         };
         tracing::debug!(command = %cfg.command.display(), expires = ?cred.expires,
             "exec credential plugin ran");
@@ -530,7 +539,7 @@ impl Cluster {
         check: &str,
     ) -> Result<ApiResponse, KubeApiError> {
         let client = exec_state.map(|s| &s.client).unwrap_or(&self.client);
-        let sni = sni_override(&self.config);
+        let sni = self.sni.as_deref();
         let build = |method: &reqwest::Method,
                      url: &reqwest::Url,
                      body: Option<&Vec<u8>>,
