@@ -80,9 +80,12 @@ pub struct RunArgs {
     /// Only testcases whose id matches REGEX at its start (the official -t).
     #[arg(short = 't', long = "tests", value_name = "REGEX")]
     pub tests: Option<String>,
-    /// Components run at once.
+    /// Components compiling at once, and write or tool checks running at once.
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 4)]
     pub jobs: usize,
+    /// Read-only checks running at once once compiled (they wait on the cloud, not the CPU).
+    #[arg(long = "max-readers", value_name = "N", default_value_t = scs_cert_host::run::DEFAULT_MAX_READERS)]
+    pub max_readers: usize,
     /// Scope variable assignment key=value (the official -a), repeatable.
     #[arg(short = 'a', long = "assign", value_name = "KEY=VALUE")]
     pub assign: Vec<String>,
@@ -292,6 +295,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         sections: args.sections.clone(),
         tests: args.tests.clone(),
         jobs: args.jobs,
+        max_readers: args.max_readers,
         assignments,
         targets,
         argv: std::env::args().collect(),

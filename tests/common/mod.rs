@@ -160,6 +160,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         sections: None,
         tests: None,
         jobs: 4,
+        max_readers: scs_cert_host::run::DEFAULT_MAX_READERS,
         assignments: vec![("os_cloud".into(), "simcloud".into())],
         targets: vec!["main".into()],
         argv: vec!["test".into()],

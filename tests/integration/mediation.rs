@@ -1,6 +1,7 @@
 //! Mediation tests: the guest never sees the token or a password; a shared
 //! list used by several checks is fetched once per run; an ordinary read is
-//! never cached; application-credential auth works.
+//! never cached; application-credential auth works; the reads checks declare in `prefetch`
+//! are issued once, early, and serve the checks' own requests.
 
 use crate::common::*;
 
@@ -38,6 +39,99 @@ fn a_full_shared_read_cache_fetches_for_each_check() {
         .filter(|q| q.header("openstack-api-version").is_some())
         .count();
     assert_eq!(shared_lists, 3, "no room in the cache: one fetch per check");
+}
+
+/// Issue 16: the lists the read-only checks declare in `prefetch` (flavors, images, volume
+/// types) are issued right after the token, once each, and every check's own request for them
+/// is served from that answer: five hits on three prefetches, one request per list.
+#[test]
+fn declared_prefetches_serve_the_checks_own_reads() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let ids = [
+        "scs-0100-flavor-naming",
+        "scs-0102-image-metadata",
+        "scs-0103-standard-flavors",
+        "scs-0104-standard-images",
+        "scs-0114-volume-types",
+    ];
+    let checks = checks_with(dir.path(), &ids);
+    let mut opts = options(
+        &root().join("scopes/scs-compatible-iaas.yaml"),
+        &checks,
+        &clouds,
+    );
+    opts.targets = vec!["main".into(), "recommended".into()];
+    opts.tests = Some("scs-0100|scs-0102|scs-0103|scs-0104|scs-0114".into());
+    let r = run_lib(&opts);
+    assert_eq!(
+        r.overall,
+        scs_cert_host::run::Overall::Pass,
+        "{}",
+        r.console
+    );
+    let stats = r.cloud_stats.expect("a live run has session counters");
+    assert_eq!(stats.prefetched, 3, "{stats:?}");
+    assert_eq!(stats.prefetch_hits, 5, "{stats:?}");
+    let reqs = cloud.requests();
+    for list in ["/flavors/detail", "/v2/images", "/types"] {
+        let n = reqs
+            .iter()
+            .filter(|q| q.method == "GET" && q.path.ends_with(list))
+            .count();
+        assert_eq!(n, 1, "{list} fetched once for the run");
+    }
+    let images = reqs
+        .iter()
+        .find(|q| q.path.ends_with("/v2/images"))
+        .expect("the image list");
+    assert!(
+        images.query.split('&').any(|kv| kv == "limit=1000"),
+        "{images:?}"
+    );
+}
+
+/// A prefetch that does not match what the check sends (here another microversion header)
+/// is only a wasted read: the check makes its own request and its verdicts do not change.
+#[test]
+fn a_prefetch_the_check_does_not_make_changes_nothing() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let checks = dir.path().join("checks");
+    let id = "scs-0100-flavor-naming";
+    let src = std::path::Path::new(scs_cert_artifacts::CHECKS_DIR).join(id);
+    std::fs::create_dir_all(checks.join(id)).expect("mkdir");
+    std::fs::copy(
+        src.join("component.wasm"),
+        checks.join(id).join("component.wasm"),
+    )
+    .expect("copy component");
+    let meta = std::fs::read_to_string(src.join("check.json")).expect("check.json");
+    let changed = meta.replace("\"compute 2.61\"", "\"compute 2.60\"");
+    assert_ne!(
+        meta, changed,
+        "the check.json declares the 2.61 flavor list"
+    );
+    std::fs::write(checks.join(id).join("check.json"), changed).expect("write");
+    let mut opts = options(&test_scope(), &checks, &clouds);
+    opts.tests = Some("scs-0100".into());
+    let r = run_lib(&opts);
+    assert_eq!(
+        r.overall,
+        scs_cert_host::run::Overall::Pass,
+        "{}",
+        r.console
+    );
+    let stats = r.cloud_stats.expect("session counters");
+    assert_eq!((stats.prefetched, stats.prefetch_hits), (1, 0), "{stats:?}");
+    let lists = cloud
+        .requests()
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/flavors/detail"))
+        .count();
+    assert_eq!(lists, 2, "the prefetch and the check's own request");
 }
 
 #[test]

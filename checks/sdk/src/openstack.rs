@@ -453,11 +453,18 @@ impl Image {
     }
 }
 
-/// The images the official suite checks (d.0, h.1): `GET v2/images`
+/// Images per page that [`images`] asks for: Glance's default `api_limit_max` (a cloud with
+/// a lower maximum returns fewer, and the `next` link goes on from there). The official suite
+/// reads pages of Glance's default 25; the images, and so the verdicts, are the same, in 40
+/// times fewer round trips on a cloud with 1,000 images.
+pub const IMAGE_PAGE_LIMIT: &str = "1000";
+
+/// The images the official suite checks (d.0, h.1): `GET v2/images?member_status=all&limit=1000`
 /// (shared, paginated), keeping visibility `public` or `community`.
 pub fn images() -> Result<Vec<Image>, ApiError> {
     let first = Request::get("image", "v2/images")
         .query("member_status", "all")
+        .query("limit", IMAGE_PAGE_LIMIT)
         .shared();
     let what = first.describe();
     let raw = list_all(first, "images", NextStyle::NextField)?;

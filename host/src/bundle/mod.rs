@@ -162,6 +162,49 @@ pub struct CheckMeta {
     /// run alone).
     #[serde(default)]
     pub quota: Option<std::collections::BTreeMap<String, u64>>,
+    /// Shared reads the check will make, which the host issues as soon as the run is
+    /// authenticated, while the components are still being compiled and started (at most
+    /// [`MAX_PREFETCH`]; each must be a `read` the check's capabilities grant) [default: none].
+    /// The check still makes each request itself, as a shared read with exactly these fields;
+    /// the answer is then already in the run cache.
+    #[serde(default)]
+    pub prefetch: Vec<Prefetch>,
+}
+
+/// Reads one check may declare in `prefetch`.
+pub const MAX_PREFETCH: usize = 8;
+
+/// One `prefetch` entry of a check.json: a GET relative to the service's endpoint, as the
+/// check sends it (query pairs and headers in the same order).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prefetch {
+    /// Catalog service type, e.g. `compute`.
+    pub service: String,
+    /// Path below the endpoint, e.g. `flavors/detail`.
+    pub path: String,
+    /// Query pairs, e.g. `[["member_status", "all"]]` [default: none].
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    /// Request headers, e.g. `[["openstack-api-version", "compute 2.61"]]` [default: none].
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+}
+
+impl Prefetch {
+    /// The request the check makes (a shared GET at its endpoint).
+    pub fn request(&self) -> crate::mediate::ApiRequest {
+        crate::mediate::ApiRequest {
+            service_type: self.service.clone(),
+            method: crate::mediate::Method::Get,
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: None,
+            anchor: crate::mediate::Anchor::Endpoint,
+            shared: true,
+        }
+    }
 }
 
 impl CheckMeta {
@@ -252,8 +295,24 @@ pub(crate) fn validate_meta(
     }
     let (mediated, _datasets) = crate::data::split_capabilities(&meta.capabilities)
         .map_err(|e| err(format!("capabilities: {e}")))?;
-    crate::mediate::Grants::from_capabilities(&mediated)
+    let grants = crate::mediate::Grants::from_capabilities(&mediated)
         .map_err(|e| err(format!("capabilities: {e}")))?;
+    if meta.prefetch.len() > MAX_PREFETCH {
+        return Err(err(format!(
+            "prefetch: {} entries; at most {MAX_PREFETCH}",
+            meta.prefetch.len()
+        )));
+    }
+    for (i, p) in meta.prefetch.iter().enumerate() {
+        let req = p.request();
+        crate::mediate::request::check_prefetch(&req)
+            .and_then(|()| {
+                grants
+                    .check(&p.service, crate::mediate::Method::Get)
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|why| err(format!("prefetch[{i}]: {why}")))?;
+    }
     if let Some(name) = meta
         .quota
         .iter()
@@ -357,7 +416,47 @@ mod tests {
             capabilities: vec!["openstack:compute:read".into()],
             limits: CheckLimits::default(),
             quota: Default::default(),
+            prefetch: Vec::new(),
         }
+    }
+
+    /// Issue 16: a `prefetch` entry is a read the check's capabilities grant, on a plain
+    /// path, without host-only headers, and there are at most [`MAX_PREFETCH`].
+    #[test]
+    fn prefetch_entries_are_validated() {
+        let p = Path::new("x/check.json");
+        let entry = |service: &str, path: &str, headers: &[(&str, &str)]| Prefetch {
+            service: service.into(),
+            path: path.into(),
+            query: vec![],
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut m = meta("a");
+        m.prefetch = vec![entry(
+            "compute",
+            "flavors/detail",
+            &[("openstack-api-version", "compute 2.61")],
+        )];
+        assert!(validate_meta(&m, p, "a").is_ok());
+        let refused = |m: &CheckMeta| validate_meta(m, p, "a").expect_err("refused").to_string();
+        m.prefetch = vec![entry("image", "v2/images", &[])];
+        let e = refused(&m);
+        assert!(
+            e.starts_with("x/check.json: prefetch[0]:") && e.contains("image"),
+            "{e}"
+        );
+        m.prefetch = vec![entry("compute", "../identity/v3/users", &[])];
+        assert!(refused(&m).contains("plain relative path"));
+        m.prefetch = vec![entry("compute", "flavors", &[("x-auth-token", "t")])];
+        assert!(refused(&m).contains("x-auth-token"));
+        m.prefetch = vec![entry("compute", "flavors", &[]); MAX_PREFETCH + 1];
+        assert!(refused(&m).contains("at most"));
+        // the entry is exactly the shared GET the check sends
+        let r = entry("compute", "flavors/detail", &[]).request();
+        assert!(r.shared && r.method == crate::mediate::Method::Get && r.body.is_none());
     }
 
     #[test]

@@ -656,46 +656,25 @@ impl CheckMediator {
                 service = %req.service_type, path = %req.path, "denied: {why}");
             return Err(ApiError::Denied(why.to_string()));
         }
-        let cell = if req.shared && req.method == Method::Get {
-            let mut map = session
-                .shared
-                .lock()
-                .map_err(|_| ApiError::Transport("shared cache lock poisoned".to_string()))?;
-            let room = map.len() < session::MAX_SHARED_ENTRIES
-                && session
-                    .shared_bytes
-                    .load(std::sync::atomic::Ordering::Relaxed)
-                    < session.limits.max_shared_cache_bytes;
-            match map.get(req) {
-                Some(c) => Some(c.clone()),
-                None if room => Some(map.entry(req.clone()).or_default().clone()),
-                // the cache is full: this check fetches it alone
-                None => None,
-            }
-        } else {
-            None
-        };
-        if let Some(cell) = cell {
+        let entry = (req.shared && req.method == Method::Get)
+            .then(|| session.shared_entry(req))
+            .flatten();
+        if let Some(entry) = entry {
             let mut fetched = false;
             let check_id = self.check_id.clone();
-            let r = cell
+            let r = entry
+                .cell
                 .get_or_init(|| {
                     fetched = true;
-                    async move {
-                        let r = session.fetch(req, timeout, &check_id).await;
-                        if let Ok(resp) = &r {
-                            session.shared_bytes.fetch_add(
-                                resp.body.len() as u64,
-                                std::sync::atomic::Ordering::Relaxed,
-                            );
-                        }
-                        r
-                    }
+                    async move { session.fetch_for_cache(req, timeout, &check_id).await }
                 })
                 .await
                 .clone();
             if !fetched && let Ok(mut s) = session.stats.lock() {
                 s.shared_hits += 1;
+                if entry.prefetched.load(std::sync::atomic::Ordering::Relaxed) {
+                    s.prefetch_hits += 1;
+                }
             }
             r
         } else {

@@ -233,6 +233,21 @@ pub(super) fn validate_path(path: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Whether a check.json `prefetch` entry is a request the host would send: a plain relative
+/// path and headers a check may set (the same rules as the check's own requests). Checked
+/// when the check is loaded, so a bad entry names the check.json instead of failing late.
+pub(crate) fn check_prefetch(req: &ApiRequest) -> Result<(), String> {
+    validate_path(&req.path).map_err(|e| e.to_string())?;
+    if let Some((k, _)) = req
+        .headers
+        .iter()
+        .find(|(k, _)| !header_allowed(k, req.anchor))
+    {
+        return Err(format!("header {k:?} is set by the host, not by a check"));
+    }
+    Ok(())
+}
+
 /// The final, normalised URL of a request must stay where the check was sent: same scheme,
 /// host and port as `base`, and a path equal to `base`'s or below it (for host-root requests
 /// `base` is the origin, so any path of that host). Decided after the URL parser resolved

@@ -85,7 +85,15 @@ pub struct Identity {
     pub interface: String,
 }
 
-type SharedCell = Arc<OnceCell<Result<ApiResponse, ApiError>>>;
+pub(super) type SharedCell = Arc<SharedEntry>;
+
+/// One entry of the run-wide cache of shared reads: the answer (single flight) and whether
+/// the host's prefetch put it there.
+#[derive(Default)]
+pub(super) struct SharedEntry {
+    pub(super) cell: OnceCell<Result<ApiResponse, ApiError>>,
+    pub(super) prefetched: std::sync::atomic::AtomicBool,
+}
 
 /// Run-wide counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,6 +110,12 @@ pub struct SessionStats {
     pub discovery_ms: u64,
     /// Redirects followed.
     pub redirects: u64,
+    /// Reads the checks declared in `prefetch` and the host issued right after
+    /// authentication.
+    pub prefetched: u64,
+    /// Of the shared hits, those served by a prefetched answer (a declared prefetch the check
+    /// never made, or made differently, does not count).
+    pub prefetch_hits: u64,
 }
 
 pub use super::http::MAX_REDIRECTS;
@@ -321,6 +335,76 @@ impl Session {
     /// Counters so far (requests, bytes, shared hits, discovery, redirects).
     pub fn stats(&self) -> SessionStats {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The run-cache entry of a shared read, created when there is room ([`MAX_SHARED_ENTRIES`]
+    /// entries, [`MediationLimits::max_shared_cache_bytes`]); `None` when the cache is full (the
+    /// caller then fetches alone).
+    pub(super) fn shared_entry(&self, req: &ApiRequest) -> Option<SharedCell> {
+        let mut map = self
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let room = map.len() < MAX_SHARED_ENTRIES
+            && self.shared_bytes.load(std::sync::atomic::Ordering::Relaxed)
+                < self.limits.max_shared_cache_bytes;
+        match map.get(req) {
+            Some(c) => Some(c.clone()),
+            None if room => Some(map.entry(req.clone()).or_default().clone()),
+            None => None,
+        }
+    }
+
+    /// Fetch a shared read for the cache, counting its bytes against the cache's bound.
+    pub(super) async fn fetch_for_cache(
+        &self,
+        req: &ApiRequest,
+        timeout: Duration,
+        check: &str,
+    ) -> Result<ApiResponse, ApiError> {
+        let r = self.fetch(req, timeout, check).await;
+        if let Ok(resp) = &r {
+            self.shared_bytes
+                .fetch_add(resp.body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        r
+    }
+
+    /// Issue a shared read that a check declared in its `prefetch`, before the check asks for
+    /// it, so the answer is in the run cache (or on its way) when it does. The answer, error
+    /// or not, is what the check then gets, as if the first check to ask had made the read
+    /// itself a little earlier: a prefetch changes when a read happens, never what a check
+    /// sees. `timeout` is the longest per-request timeout of the checks that declared it. The
+    /// caller has checked the request against the declaring check's grants.
+    pub async fn prefetch(&self, mut req: ApiRequest, timeout: Duration) {
+        req.shared = true;
+        let Some(entry) = self.shared_entry(&req) else {
+            return;
+        };
+        let mut ran = false;
+        let r = entry
+            .cell
+            .get_or_init(|| {
+                ran = true;
+                async {
+                    let r = self.fetch_for_cache(&req, timeout, "prefetch").await;
+                    // before the answer is visible, so every hit on it counts
+                    entry
+                        .prefetched
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    r
+                }
+            })
+            .await;
+        if ran {
+            if let Ok(mut s) = self.stats.lock() {
+                s.prefetched += 1;
+            }
+            if let Err(e) = r {
+                tracing::debug!(service = %req.service_type, path = %req.path, error = %e,
+                    "prefetch failed; the checks that make this read get the same error");
+            }
+        }
     }
 
     /// Where the paths of the service at `catalog_url` go: discovered once per catalog URL and

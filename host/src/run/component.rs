@@ -1,5 +1,6 @@
-//! Running the planned components: at most `jobs` at once, each compiled off the async
-//! workers, run in the sandbox against the live cloud or its transcript, and (for a write
+//! Running the planned components: at most `jobs` compiling at once (and at most `jobs` write
+//! or tool checks running), read-only checks running in up to `max_readers` slots once
+//! compiled, each compiled off the async workers, run in the sandbox against the live cloud or its transcript, and (for a write
 //! check the host had to stop) once more in the cleanup phase.
 //!
 //! Must never: let one component's failure (trap, deadline, panic of its task) take another
@@ -30,6 +31,7 @@ pub(super) async fn run_components(
 ) -> Result<Vec<CheckOutcome>, RunError> {
     let sandbox = Arc::new(Sandbox::new(opts.sandbox.clone())?);
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
+    let readers = Arc::new(tokio::sync::Semaphore::new(opts.max_readers.max(1)));
     let write_turn = Arc::new(tokio::sync::Semaphore::new(1));
     // one budget for every check's recorder (MediationLimits::max_record_bytes)
     let record = opts
@@ -52,19 +54,27 @@ pub(super) async fn run_components(
             record: record.clone(),
             clock,
         };
-        let sem = sem.clone();
-        let turn = (writes_one_at_a_time
-            && Grants::from_capabilities(&p.check.meta.mediated_capabilities())
-                .is_ok_and(|g| g.has_write()))
-        .then(|| write_turn.clone());
+        let writes = Grants::from_capabilities(&p.check.meta.mediated_capabilities())
+            .is_ok_and(|g| g.has_write());
+        let reads_only = !writes
+            && !p
+                .check
+                .meta
+                .capabilities
+                .iter()
+                .any(|c| c.starts_with("tool:"));
+        let turn = (writes_one_at_a_time && writes).then(|| write_turn.clone());
+        let slots = Slots {
+            jobs: sem.clone(),
+            readers: reads_only.then(|| readers.clone()),
+        };
         handles.push(tokio::spawn(async move {
             // the write turn first, so that a waiting write check holds no job slot
             let _turn = match turn {
                 Some(t) => Some(t.acquire_owned().await),
                 None => None,
             };
-            let _permit = sem.acquire_owned().await;
-            job.run().await
+            job.run(slots).await
         }));
     }
     let mut outcomes = Vec::with_capacity(planned.len());
@@ -78,6 +88,14 @@ pub(super) async fn run_components(
         });
     }
     Ok(outcomes)
+}
+
+/// The semaphores a component's run takes turns on: `jobs` (`--jobs`) while it compiles, and
+/// while it runs if it may write or run a tool; `readers` (`--max-readers`) while a read-only
+/// check runs.
+struct Slots {
+    jobs: Arc<tokio::sync::Semaphore>,
+    readers: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// One component's run, on its own task.
@@ -99,9 +117,11 @@ struct ComponentJob {
 }
 
 impl ComponentJob {
-    /// Compile (off the async workers), run, and run the cleanup phase when needed.
-    async fn run(self) -> CheckOutcome {
+    /// Compile (off the async workers), run, and run the cleanup phase when needed; in a job
+    /// slot, which a read-only check trades for a reader slot once it is compiled.
+    async fn run(self, slots: Slots) -> CheckOutcome {
         let id = self.check.meta.id.clone();
+        let job_slot = slots.jobs.acquire_owned().await;
         (self.progress)(Progress::Started { check: id.clone() });
         let loaded = {
             let sandbox = self.sandbox.clone();
@@ -116,7 +136,18 @@ impl ComponentJob {
                 &format!("internal error compiling {id}: {e}"),
             ),
             Ok(Err(e)) => abort_outcome(&self.testcases, &e.to_string()),
-            Ok(Ok(loaded)) => self.run_loaded(&id, &loaded).await,
+            Ok(Ok(loaded)) => {
+                // a read-only check waits on the cloud, not on the CPU: it gives its job slot
+                // to the next compile and runs in a reader slot
+                let _slot = match slots.readers {
+                    Some(r) => {
+                        drop(job_slot);
+                        r.acquire_owned().await
+                    }
+                    None => job_slot,
+                };
+                self.run_loaded(&id, &loaded).await
+            }
         };
         let count = |v: Verdict| outcome.results.iter().filter(|r| r.1 == v).count();
         (self.progress)(Progress::Finished {

@@ -142,8 +142,11 @@ pub struct RunOptions {
     pub sections: Option<Vec<String>>,
     /// `-t`.
     pub tests: Option<String>,
-    /// Components run at once (default 4).
+    /// Components compiling at once, and write or tool checks running at once (default 4).
     pub jobs: usize,
+    /// Read-only checks running at once once compiled; they wait on the cloud, not on the CPU,
+    /// so `jobs` does not hold them back (default 32, [`DEFAULT_MAX_READERS`]).
+    pub max_readers: usize,
     /// `-a k=v` assignments, as given.
     pub assignments: Vec<(String, String)>,
     /// Targets to run (default `["main"]`, as the official suite; add
@@ -176,6 +179,9 @@ pub struct RunOptions {
     /// no archives; see [`crate::sonobuoy::SonobuoyOptions`]].
     pub sonobuoy: crate::sonobuoy::SonobuoyOptions,
 }
+
+/// Default of [`RunOptions::max_readers`].
+pub const DEFAULT_MAX_READERS: usize = 32;
 
 /// Progress events for the CLI's display.
 #[derive(Debug, Clone)]
@@ -254,6 +260,9 @@ pub struct RunResult {
     /// Replay divergences (with `replay`); non-empty means the replay did
     /// not reproduce the recorded run.
     pub divergences: Vec<String>,
+    /// The cloud session's counters (requests, shared hits, prefetches), for a live run
+    /// against an OpenStack cloud.
+    pub cloud_stats: Option<crate::mediate::SessionStats>,
 }
 
 /// Why the preflight of the official harness refuses a token.
@@ -322,6 +331,49 @@ async fn write_schedule(
     crate::quota::decide(&writes, opts.jobs, free.as_ref())
 }
 
+/// Issue the shared reads the planned checks declare in `prefetch` (each distinct request
+/// once, and only what the declaring check's capabilities grant, with the longest per-request
+/// timeout of the checks that declare it), on their own tasks, so that they run while the
+/// components are compiled and started. The handles let the run stop a prefetch no check
+/// waited for.
+fn start_prefetch(
+    planned: &[Planned],
+    session: &Arc<Session>,
+    run_timeout: Duration,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut reads: Vec<(crate::mediate::ApiRequest, Duration)> = Vec::new();
+    for p in planned {
+        let Ok(grants) =
+            crate::mediate::Grants::from_capabilities(&p.check.meta.mediated_capabilities())
+        else {
+            continue;
+        };
+        let timeout = p
+            .check
+            .meta
+            .limits
+            .request_timeout_secs
+            .map_or(run_timeout, Duration::from_secs);
+        for decl in &p.check.meta.prefetch {
+            let req = decl.request();
+            if grants.check(&req.service_type, req.method).is_err() {
+                continue;
+            }
+            match reads.iter_mut().find(|(r, _)| *r == req) {
+                Some((_, t)) => *t = (*t).max(timeout),
+                None => reads.push((req, timeout)),
+            }
+        }
+    }
+    reads
+        .into_iter()
+        .map(|(req, timeout)| {
+            let session = session.clone();
+            tokio::spawn(async move { session.prefetch(req, timeout).await })
+        })
+        .collect()
+}
+
 /// Where the checks' calls go.
 #[derive(Clone)]
 pub(super) enum Target {
@@ -387,6 +439,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let conformance = (live && plan.planned.iter().any(|p| declares(p, "tool:")))
         .then(|| Arc::new(run_conformance(opts, &variables, &connected.kube)));
     let mut schedule = None;
+    let mut prefetches = Vec::new();
     let mut outcomes = match &connected.target {
         Err(reason) => plan
             .planned
@@ -396,6 +449,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         Ok(target) => {
             let params = check_params(opts, &variables);
             if let Target::Live(session) = target {
+                prefetches = start_prefetch(&plan.planned, session, opts.mediation.request_timeout);
                 let s = write_schedule(opts, &plan.planned, session).await;
                 progress(Progress::WriteSchedule { line: s.line() });
                 schedule = Some(s);
@@ -415,12 +469,21 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
             .await?
         }
     };
-    if let Ok(Target::Live(session)) = &connected.target {
-        let st = session.stats();
+    // a prefetch still in flight is one no check asked for
+    for p in prefetches {
+        p.abort();
+    }
+    let cloud_stats = match &connected.target {
+        Ok(Target::Live(session)) => Some(session.stats()),
+        _ => None,
+    };
+    if let Some(st) = &cloud_stats {
         tracing::info!(
             requests = st.requests,
             bytes = st.bytes,
             shared_hits = st.shared_hits,
+            prefetched = st.prefetched,
+            prefetch_hits = st.prefetch_hits,
             discovery_requests = st.discovery_requests,
             discovery_ms = st.discovery_ms,
             redirects = st.redirects,
@@ -494,6 +557,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         selected: sel.selected,
         transcript: transcript_info,
         divergences,
+        cloud_stats,
     })
 }
 

@@ -470,6 +470,7 @@ fn replay_options(
         sections: claims.sections.clone(),
         tests: claims.forced_tests.clone(),
         jobs: 4,
+        max_readers: super::DEFAULT_MAX_READERS,
         assignments: claims.assignments.clone(),
         targets,
         argv: inputs.argv.clone(),

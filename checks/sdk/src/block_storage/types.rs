@@ -27,10 +27,10 @@ pub struct VolumeType {
     pub description: Value,
 }
 
-/// All volume types visible to the caller (`GET types`, following
+/// All volume types visible to the caller (`GET types`, shared, following
 /// `volume_types_links`).
 pub fn volume_types() -> Result<Vec<VolumeType>, ApiError> {
-    let first = Request::get(BLOCK_STORAGE, "types");
+    let first = Request::get(BLOCK_STORAGE, "types").shared();
     let what = first.describe();
     let raw = list_all(first, "volume_types", NextStyle::Links)?;
     let mut out = Vec::with_capacity(raw.len());
