@@ -92,6 +92,60 @@ fn declared_prefetches_serve_the_checks_own_reads() {
     );
 }
 
+/// Issue 16, linear cost: with 2,500 generated images and 2,500 generated flavors on top of the
+/// compliant content, the read-only checks give the same verdicts as on the compliant cloud
+/// (every filler is conformant), within their declared memory limits, and each list page is
+/// fetched once for the run: the images in 3 pages of at most 1,000 (not 101 of 25).
+#[test]
+fn thousands_of_images_and_flavors_give_the_same_verdicts_in_few_requests() {
+    let mut fixture = fixture("compliant");
+    fixture.generate.images = 2_500;
+    fixture.generate.flavors = 2_500;
+    let cloud = simcloud::spawn_blocking_server(fixture).expect("start simcloud");
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let ids = [
+        "scs-0100-flavor-naming",
+        "scs-0102-image-metadata",
+        "scs-0103-standard-flavors",
+        "scs-0104-standard-images",
+    ];
+    let checks = checks_with(dir.path(), &ids);
+    let mut opts = options(
+        &root().join("scopes/scs-compatible-iaas.yaml"),
+        &checks,
+        &clouds,
+    );
+    opts.targets = vec!["main".into(), "recommended".into()];
+    opts.tests = Some("scs-0100|scs-0102|scs-0103|scs-0104".into());
+    let r = run_lib(&opts);
+    assert_eq!(
+        r.overall,
+        scs_cert_host::run::Overall::Pass,
+        "{}",
+        r.console
+    );
+    let reqs = cloud.requests();
+    let image_pages: Vec<&str> = reqs
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/v2/images"))
+        .map(|q| q.query.as_str())
+        .collect();
+    assert_eq!(image_pages.len(), 3, "{image_pages:?}");
+    let mut distinct = image_pages.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "each page once: {image_pages:?}");
+    let flavor_lists = reqs
+        .iter()
+        .filter(|q| q.method == "GET" && q.path.ends_with("/flavors/detail"))
+        .count();
+    assert_eq!(
+        flavor_lists, 3,
+        "2,537 flavors in pages of Nova's 1,000, once each"
+    );
+}
+
 /// A prefetch that does not match what the check sends (here another microversion header)
 /// is only a wasted read: the check makes its own request and its verdicts do not change.
 #[test]

@@ -29,10 +29,16 @@
 //!   for SECS seconds [default: 60] from its seeds (fuzz/seeds) and recorded corpus
 //!   (fuzz/corpus), then the corpus minimised in place (`cargo fuzz cmin`). Not part of `test`; the corpus it leaves is replayed by
 //!   the host's tests on stable Rust.
+//! - `bench [--runs N] [--realcloud] [--no-write]`: the performance figures (warm and first
+//!   runs, release and debug, 1,000 and 10,000 images and flavors, with `--realcloud` the real
+//!   OpenStack tier, the installed binary), min/median/max over N runs [default: 5], written
+//!   into BENCHMARKS.md between its bench markers (module `bench`).
 //!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
 //! for the real-cloud tier, apt and Debian's source archive for the
 //! real-Kubernetes tier), or leave the simulated or the real services running.
+
+mod bench;
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
@@ -665,9 +671,11 @@ fn main() -> Result<()> {
         "realcloud" => realcloud(),
         "realkube" => realkube(),
         "fuzz" => fuzz(std::env::args().nth(2).as_deref()),
+        "bench" => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             eprintln!(
-                "usage: cargo xtask build | bundle | demo | test | realcloud | realkube | fuzz [SECS]"
+                "usage: cargo xtask build | bundle | demo | test | realcloud | realkube | fuzz [SECS] | \
+                 bench [--runs N] [--realcloud] [--no-write]"
             );
             std::process::exit(2);
         }

@@ -21,6 +21,7 @@ use scs_check_sdk::lines::Lines;
 use scs_check_sdk::openstack::{Image, images};
 use scs_check_sdk::python_str::{is_decimal, repr, rsplit_once, rstrip};
 use scs_check_sdk::{self as sdk, TestcaseResult};
+use std::collections::HashMap;
 
 /// Allowed `architecture` values.
 pub const ARCHITECTURES: &[&str] = &["x86_64", "aarch64", "risc-v"];
@@ -478,21 +479,13 @@ pub fn is_outdated(img: &Image, ctx: Ctx, lines: &mut Lines) -> Result<Outdated,
 /// occurrence, the last image of a name wins (h.5: Glance lists newest
 /// first, so the oldest one).
 pub fn by_name(images: &[Image]) -> Vec<(Option<&str>, &Image)> {
-    let mut out: Vec<(Option<&str>, &Image)> = Vec::new();
-    for img in images {
-        let n = name(img);
-        match out.iter_mut().find(|(k, _)| *k == n) {
-            Some(slot) => slot.1 = img,
-            None => out.push((n, img)),
-        }
-    }
-    out
+    scs_check_sdk::openstack::images_by_name(images)
 }
 
 /// The official `_find_replacement_image`: the image named like `img_name`
 /// without its last word, if it exists and is not outdated itself.
 fn find_replacement<'a>(
-    lookup: &[(Option<&str>, &'a Image)],
+    lookup: &HashMap<Option<&str>, &'a Image>,
     img: &Image,
     ctx: Ctx,
     lines: &mut Lines,
@@ -509,7 +502,7 @@ fn find_replacement<'a>(
     if short == full {
         return Ok(None);
     }
-    let Some((_, candidate)) = lookup.iter().find(|(k, _)| *k == Some(short)) else {
+    let Some(candidate) = lookup.get(&Some(short)).copied() else {
         return Ok(None);
     };
     if is_outdated(candidate, ctx, lines)? != Outdated::No {
@@ -520,14 +513,17 @@ fn find_replacement<'a>(
 
 /// `scs-0102-image-recency` (d.3 "Recency").
 pub fn image_recency(ctx: Ctx, lines: &mut Lines) -> Outcome {
-    let lookup = by_name(ctx.images);
-    if lookup.len() != ctx.images.len() {
-        let mut dups: Vec<Option<&str>> = Vec::new();
-        for (n, _) in &lookup {
-            if ctx.images.iter().filter(|i| name(i) == *n).count() > 1 {
-                dups.push(*n);
-            }
+    let ordered = by_name(ctx.images);
+    if ordered.len() != ctx.images.len() {
+        let mut count: HashMap<Option<&str>, usize> = HashMap::new();
+        for i in ctx.images {
+            *count.entry(name(i)).or_default() += 1;
         }
+        let dups: Vec<Option<&str>> = ordered
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| count.get(n).is_some_and(|c| *c > 1))
+            .collect();
         // d.3 quirk: two nameless images make `', '.join(duplicates)` raise
         // a TypeError → ABORT.
         if dups.iter().any(Option::is_none) {
@@ -538,6 +534,7 @@ pub fn image_recency(ctx: Ctx, lines: &mut Lines) -> Outcome {
         let dups: Vec<&str> = dups.into_iter().flatten().collect();
         lines.warning(format!("duplicate names detected: {}", dups.join(", ")));
     }
+    let lookup: HashMap<Option<&str>, &Image> = ordered.into_iter().collect();
     let mut errors = 0;
     for img in ctx.images {
         let outd = is_outdated(img, ctx, lines)?;

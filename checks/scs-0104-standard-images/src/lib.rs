@@ -173,20 +173,10 @@ pub fn capi_match(name: &str, sep: char) -> bool {
     b.len() >= 4 && b[0] == b'v' && b[1].is_ascii_digit() && b[2] == b'.' && b[3].is_ascii_digit()
 }
 
-/// `image_lookup = {img.name: img for img in images}` (d.0): insertion
-/// order of first occurrence; the last image listed under a name wins
-/// (h.5: the oldest, since Glance lists newest first). Nameless images are
-/// kept under `None`.
+/// `image_lookup = {img.name: img for img in images}` (d.0), see
+/// [`scs_check_sdk::openstack::images_by_name`] (h.5: the last image listed under a name wins).
 pub fn image_lookup(images: &[Image]) -> Vec<(Option<&str>, &Image)> {
-    let mut out: Vec<(Option<&str>, &Image)> = Vec::new();
-    for img in images {
-        let n = img.prop("name");
-        match out.iter_mut().find(|(k, _)| *k == n) {
-            Some(slot) => slot.1 = img,
-            None => out.push((n, img)),
-        }
-    }
-    out
+    scs_check_sdk::openstack::images_by_name(images)
 }
 
 /// The official `_lookup_images`.

@@ -284,30 +284,47 @@ pub struct Page {
 /// Both are parameters so that the loop runs natively in unit tests.
 pub fn paginate(
     first: Request,
-    mut fetch: impl FnMut(&Request) -> Result<Value, ApiError>,
-    mut parse: impl FnMut(&str, &Value) -> Result<Page, ApiError>,
+    fetch: impl FnMut(&Request) -> Result<Value, ApiError>,
+    parse: impl FnMut(&str, &Value) -> Result<Page, ApiError>,
 ) -> Result<Vec<Value>, ApiError> {
     let mut items = Vec::new();
+    paginate_pages(first, fetch, parse, |page| {
+        items.extend(page);
+        Ok(())
+    })?;
+    Ok(items)
+}
+
+/// [`paginate`], handing each page's items to `sink` as the page arrives, so a caller that
+/// keeps less than the raw JSON of every item (see [`list_map`]) holds one page at a time.
+pub fn paginate_pages(
+    first: Request,
+    mut fetch: impl FnMut(&Request) -> Result<Value, ApiError>,
+    mut parse: impl FnMut(&str, &Value) -> Result<Page, ApiError>,
+    mut sink: impl FnMut(Vec<Value>) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     let mut req = first;
-    let mut seen_queries: Vec<Vec<(String, String)>> = Vec::new();
+    let mut seen_queries: std::collections::HashSet<Vec<(String, String)>> =
+        std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
         let what = req.describe();
-        let body = fetch(&req)?;
-        let page = parse(&what, &body)?;
+        let page = {
+            let body = fetch(&req)?;
+            parse(&what, &body)?
+        };
         if page.items.is_empty() {
-            return Ok(items);
+            return Ok(());
         }
-        items.extend(page.items);
+        sink(page.items)?;
         let Some(next) = page.next else {
-            return Ok(items);
+            return Ok(());
         };
         let query = query_of_link(&next);
-        if seen_queries.contains(&query) {
+        if !seen_queries.insert(query.clone()) {
             return Err(ApiError::Pagination(format!(
                 "{what}: the next link repeats an earlier page ({next}); stopping"
             )));
         }
-        seen_queries.push(query.clone());
         req = req.with_query(query);
     }
     Err(ApiError::Pagination(format!(
@@ -361,6 +378,34 @@ pub fn list_all(first: Request, key: &str, style: NextStyle) -> Result<Vec<Value
     })
 }
 
+/// Like [`list_all`], but each item goes through `f` (with its index over all pages) as its
+/// page arrives, and only what `f` returns is kept: the raw JSON of one page at a time, not
+/// of the whole collection.
+pub fn list_map<T>(
+    first: Request,
+    key: &str,
+    style: NextStyle,
+    mut f: impl FnMut(usize, &Value) -> Result<Option<T>, ApiError>,
+) -> Result<Vec<T>, ApiError> {
+    let mut out = Vec::new();
+    let mut index = 0usize;
+    paginate_pages(
+        first,
+        Request::send_json,
+        |what, body| parse_page(what, body, key, style),
+        |page| {
+            for v in &page {
+                if let Some(t) = f(index, v)? {
+                    out.push(t);
+                }
+                index += 1;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 /// A Nova flavor with its extra_specs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flavor {
@@ -393,9 +438,7 @@ pub fn flavors() -> Result<Vec<Flavor>, ApiError> {
         )
         .shared();
     let what = first.describe();
-    let raw = list_all(first, "flavors", NextStyle::Links)?;
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, v) in raw.iter().enumerate() {
+    list_map(first, "flavors", NextStyle::Links, |i, v| {
         let f = Field::at(&what, format!("flavors[{i}]"), v);
         let id = f.get("id").string()?;
         let extra = match f.get("extra_specs").opt_string_map()? {
@@ -410,16 +453,15 @@ pub fn flavors() -> Result<Vec<Flavor>, ApiError> {
                     .unwrap_or_default()
             }
         };
-        out.push(Flavor {
+        Ok(Some(Flavor {
             id,
             name: f.get("name").string()?,
             vcpus: f.get("vcpus").u64()?,
             ram: f.get("ram").u64()?,
             disk: f.get("disk").u64()?,
             extra_specs: extra,
-        });
-    }
-    Ok(out)
+        }))
+    })
 }
 
 /// A Glance image: the well-known fields plus every other key as a property.
@@ -467,13 +509,11 @@ pub fn images() -> Result<Vec<Image>, ApiError> {
         .query("limit", IMAGE_PAGE_LIMIT)
         .shared();
     let what = first.describe();
-    let raw = list_all(first, "images", NextStyle::NextField)?;
-    let mut out = Vec::new();
-    for (i, v) in raw.iter().enumerate() {
+    list_map(first, "images", NextStyle::NextField, |i, v| {
         let f = Field::at(&what, format!("images[{i}]"), v);
         let visibility = f.get("visibility").opt_string()?.unwrap_or_default();
         if visibility != "public" && visibility != "community" {
-            continue;
+            return Ok(None);
         }
         let mut properties = BTreeMap::new();
         for (k, val) in f.object()? {
@@ -484,7 +524,7 @@ pub fn images() -> Result<Vec<Image>, ApiError> {
             };
             properties.insert(k.clone(), text);
         }
-        out.push(Image {
+        Ok(Some(Image {
             id: f.get("id").string()?,
             name: f.get("name").opt_string()?.unwrap_or_default(),
             visibility,
@@ -494,9 +534,27 @@ pub fn images() -> Result<Vec<Image>, ApiError> {
             size: f.get("size").opt_u64()?,
             created_at: f.get("created_at").opt_string()?,
             properties,
-        });
+        }))
+    })
+}
+
+/// `{img.name: img for img in images}` as the official checks build it: names (`None` for a
+/// nameless image) in the order of their first occurrence, each with the *last* image listed
+/// under it (Glance lists newest first, so the oldest). Linear in the number of images.
+pub fn images_by_name(images: &[Image]) -> Vec<(Option<&str>, &Image)> {
+    let mut out: Vec<(Option<&str>, &Image)> = Vec::new();
+    let mut at: std::collections::HashMap<Option<&str>, usize> = std::collections::HashMap::new();
+    for img in images {
+        let n = img.prop("name");
+        match at.get(&n) {
+            Some(&i) => out[i].1 = img,
+            None => {
+                at.insert(n, out.len());
+                out.push((n, img));
+            }
+        }
     }
-    Ok(out)
+    out
 }
 
 /// Whether an endpoint URL already names the API version `version` (`.../v2.0`), so that

@@ -234,9 +234,11 @@ impl Session {
         limits: MediationLimits,
     ) -> Result<Session, MediateError> {
         let client = http_client(cloud)?;
+        let started = Instant::now();
         let (token, info) = keystone::authenticate(&client, cloud, limits.request_timeout).await?;
         tracing::debug!(user = %info.user, project = %info.project, roles = ?info.roles,
-            services = info.catalog.len(), "authenticated");
+            services = info.catalog.len(), ms = started.elapsed().as_millis() as u64,
+            "authenticated");
         warn_about_unsafe_endpoints(&info, cloud.allow_link_local);
         Ok(Session {
             client,
