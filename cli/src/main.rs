@@ -15,6 +15,7 @@
 mod bundle;
 mod check;
 mod data;
+mod history;
 mod key;
 mod report;
 mod reproduce;
@@ -86,6 +87,8 @@ pub enum Command {
     Trust(trust::TrustArgs),
     /// Write, build and test a check of your own (docs/writing-a-check.md).
     Check(check::CheckArgs),
+    /// List the runs in the results history (what `run --due` reads).
+    History(history::HistoryArgs),
 }
 
 pub(crate) fn init_logging(verbose: bool) {
@@ -154,5 +157,6 @@ pub fn main() -> ExitCode {
         Command::Key(args) => key::cmd_key(args),
         Command::Trust(args) => trust::cmd_trust(args),
         Command::Check(args) => check::cmd_check(args),
+        Command::History(args) => history::cmd_history(args),
     }
 }

@@ -633,6 +633,25 @@ pub(crate) fn prepare(
 
 /// After the run: write the report file, sign it, write OUTPUT.sig, spool,
 /// upload. Returns 0 or an exit code that overrides the verdict (4, 5, 8, 9).
+/// How far the run's report got, for the results history, from the delivery settings and the
+/// delivery's exit code.
+pub(crate) fn delivery_state(
+    d: &Delivery,
+    output: Option<&Path>,
+    code: u8,
+) -> scs_cert_host::history::Delivery {
+    use scs_cert_host::history::Delivery as H;
+    match code {
+        0 if d.uploads() => H::Delivered,
+        0 if d.signs() => H::Spooled,
+        0 if output.is_some() => H::Written,
+        0 => H::None,
+        EXIT_UNDELIVERED => H::Spooled,
+        EXIT_REFUSED => H::Refused,
+        _ => H::None,
+    }
+}
+
 pub(crate) fn deliver_run(
     rt: &tokio::runtime::Runtime,
     reports: &[scs_cert_host::report::Report],

@@ -145,6 +145,33 @@ pub struct RunArgs {
     /// run. Repeatable, once per suite [default: none].
     #[arg(long = "sonobuoy-archive", value_name = "SUITE=PATH")]
     pub sonobuoy_archive: Vec<String>,
+    /// Run only the testcases that are due: no PASS or FAIL in the results history yet, or
+    /// the newest one expiring within --due-margin, by each testcase's lifetime and the
+    /// monitor's expiry rule. -S/-t still narrow the selection [default: every selected testcase].
+    #[arg(long = "due")]
+    pub due: bool,
+    /// With --due: a result expiring within this many hours is due [default: 36, so a nightly
+    /// job renews a `day` result every night and survives one missed night].
+    #[arg(long = "due-margin", value_name = "HOURS", default_value_t = 36)]
+    pub due_margin: u64,
+    /// The results history (SQLite): every run's verdicts, digests and delivery state; --due
+    /// reads it [default: <state dir>/history.sqlite].
+    #[arg(long = "history", value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Do not record this run in the results history (a replay is never recorded).
+    #[arg(long = "no-history", conflicts_with = "due")]
+    pub no_history: bool,
+    /// Also write a self-contained HTML report (verdicts by version and target, every FAIL and
+    /// ABORT with its reason, what changed since the previous run, provenance).
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write JUnit XML (one testsuite per subject and scope) for CI dashboards.
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Prometheus textfile (per-testcase results and expiry, per-target verdicts,
+    /// run time) for node_exporter's textfile collector.
+    #[arg(long = "metrics-file", value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
     /// Debug logging to stderr (every API call with method, URL, status, bytes, duration).
     #[arg(short = 'v', long = "verbose", visible_alias = "debug")]
     pub verbose: bool,
@@ -180,6 +207,10 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
             }
             Progress::WriteSchedule { line } => bar.println(format!("  write checks: {line}")),
             Progress::Started { check } => bar.set_message(format!("running {check}")),
+            Progress::Waiting { check, total, .. } => bar.set_message(format!(
+                "{check}: waiting for the cloud ({} s so far)",
+                total.as_secs()
+            )),
             Progress::Finished {
                 check,
                 passed,
@@ -264,6 +295,24 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         },
         Err(e) => return bad_input(e.to_string()),
     };
+    // the results history: --history, else <state dir>/history.sqlite; none on a replay
+    let history_path = match (&args.history, args.no_history || args.replay.is_some()) {
+        (_, true) => None,
+        (Some(h), false) => Some(h.clone()),
+        (None, false) => args
+            .signed
+            .trust
+            .state_dir
+            .clone()
+            .or_else(|| scs_cert_host::trust::state::default_dir().ok())
+            .map(|d| scs_cert_host::history::History::default_path(&d)),
+    };
+    if args.due && history_path.is_none() {
+        return bad_input(
+            "--due needs the results history: pass --history FILE or --state-dir DIR (a replay has none)"
+                .to_string(),
+        );
+    }
     let mut targets = vec!["main".to_string()];
     if args.recommended {
         targets.push("recommended".to_string());
@@ -311,6 +360,10 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             ..Default::default()
         },
         sonobuoy,
+        due: args.due.then(|| run::DueOptions {
+            history: history_path.clone().unwrap_or_default(),
+            margin: Duration::from_secs(args.due_margin.saturating_mul(3600)),
+        }),
     };
     let planned = match super::report::plan_jobs(
         &opts,
@@ -353,9 +406,28 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             })
         }
         Ok(results) => {
+            // --due: a job with nothing due ran nothing and delivers nothing
+            let (results, idle): (Vec<_>, Vec<_>) = results
+                .into_iter()
+                .zip(&planned.jobs)
+                .partition(|(r, _)| !r.nothing_due);
+            for (r, o) in &idle {
+                let next = r.not_due.iter().map(|(_, t)| *t).min();
+                eprintln!(
+                    "scs-cert: {} {}: nothing is due ({} testcase(s) valid beyond the margin{})",
+                    o.subject,
+                    o.scope.display(),
+                    r.not_due.len(),
+                    next.map(|t| format!("; the first expires {}", t.format("%Y-%m-%d %H:%M")))
+                        .unwrap_or_default()
+                );
+            }
+            if results.is_empty() {
+                return ExitCode::from(EXIT_PASS);
+            }
             let mut worst = Overall::Pass;
             let mut diverged = false;
-            for (r, o) in results.iter().zip(&planned.jobs) {
+            for (r, o) in &results {
                 print!("{}", r.console);
                 if let (Some(dir), Some(t)) = (&o.record, &r.transcript) {
                     eprintln!(
@@ -371,10 +443,23 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 }
                 worst = worse_overall(worst, r.overall);
             }
-            let reports: Vec<_> = results.into_iter().map(|r| r.report).collect();
+            for (r, _) in &results {
+                if !r.not_due.is_empty() {
+                    eprintln!(
+                        "scs-cert: {} testcase(s) not due, left out (--due)",
+                        r.not_due.len()
+                    );
+                }
+            }
+            let reports: Vec<_> = results.iter().map(|(r, _)| r.report.clone()).collect();
             let code = super::report::deliver_run(&rt, &reports, args.output.as_deref(), &prepared);
+            let delivery = super::report::delivery_state(&prepared, args.output.as_deref(), code);
+            let views = record_and_view(&args, history_path.as_deref(), &results, delivery);
             if code != 0 {
                 return ExitCode::from(code);
+            }
+            if let Err(c) = views {
+                return c;
             }
             if diverged {
                 return ExitCode::from(super::EXIT_REPLAY_DIVERGED);
@@ -386,6 +471,82 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 Overall::Tentative => EXIT_TENTATIVE,
             })
         }
+    }
+}
+
+/// After delivery: record each job in the results history (a failure there is a warning: the
+/// report is already written, and the next `--due` run only runs more), then write the HTML,
+/// JUnit and metrics views, which compare with the previous run recorded.
+fn record_and_view(
+    args: &RunArgs,
+    history: Option<&std::path::Path>,
+    results: &[(run::RunResult, &scs_cert_host::run::RunOptions)],
+    delivery: scs_cert_host::history::Delivery,
+) -> Result<(), ExitCode> {
+    use scs_cert_host::history::History;
+    let mut store = match history.map(History::open) {
+        None => None,
+        Some(Ok(h)) => Some(h),
+        Some(Err(e)) => {
+            eprintln!("scs-cert: warning: results history not updated: {e}");
+            None
+        }
+    };
+    let mut jobs = Vec::with_capacity(results.len());
+    for (r, _) in results {
+        let previous = store.as_ref().and_then(|h| {
+            h.previous(&r.report.subject, &r.report.spec.uuid, &r.report.run_uuid)
+                .map_err(|e| eprintln!("scs-cert: warning: results history: {e}"))
+                .ok()
+                .flatten()
+        });
+        if let Some(h) = store.as_mut() {
+            let digest = scs_cert_host::report::document_sha256(&r.report);
+            if let Err(e) = h.record(
+                &r.report,
+                &r.spec,
+                overall_word(r.overall),
+                &digest,
+                delivery,
+            ) {
+                eprintln!("scs-cert: warning: results history not updated: {e}");
+            }
+        }
+        jobs.push(scs_cert_host::views::JobView {
+            report: r.report.clone(),
+            spec: r.spec.clone(),
+            summaries: r.summaries.clone(),
+            overall: overall_word(r.overall),
+            previous,
+            elapsed: r.elapsed,
+        });
+    }
+    let files = scs_cert_host::views::ViewFiles {
+        html: args.html.clone(),
+        junit: args.junit.clone(),
+        metrics: args.metrics_file.clone(),
+    };
+    match scs_cert_host::views::write_files(&jobs, &files) {
+        Ok(written) => {
+            for (what, path) in written {
+                eprintln!("scs-cert: {what} written to {}", path.display());
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("scs-cert: error: {e}");
+            Err(ExitCode::from(EXIT_ENV))
+        }
+    }
+}
+
+/// `pass`, `fail`, `abort`, `tentative`.
+fn overall_word(o: Overall) -> &'static str {
+    match o {
+        Overall::Pass => "pass",
+        Overall::Fail => "fail",
+        Overall::Abort => "abort",
+        Overall::Tentative => "tentative",
     }
 }
 
@@ -424,6 +585,16 @@ fn plain_progress(prefix: String) -> run::ProgressFn {
         }
         Progress::WriteSchedule { line } => eprintln!("scs-cert: {prefix}write checks: {line}"),
         Progress::Started { check } => eprintln!("scs-cert: {prefix}{check}: started"),
+        // the first wait of a check, then once per minute of waiting
+        Progress::Waiting { check, wait, total } => {
+            let before = total.saturating_sub(wait);
+            if before.is_zero() || total.as_secs() / 60 > before.as_secs() / 60 {
+                eprintln!(
+                    "scs-cert: {prefix}{check}: waiting for the cloud ({} s so far)",
+                    total.as_secs()
+                )
+            }
+        }
         Progress::Finished {
             check,
             passed,

@@ -24,6 +24,9 @@
 //! - [`run`]: orchestration of one certification run; reproducing a report offline.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
 //!   the spool and the delivery to the compliance monitor.
+//! - [`history`]: the local results history (SQLite): every run's verdicts, digests and
+//!   delivery state, result expiry by lifetime, what `--due` selects.
+//! - [`views`]: the run for people and dashboards: HTML page, JUnit XML, Prometheus textfile.
 //! - [`untrusted`]: every parser of untrusted bytes behind one call, for fuzzing.
 //! - [`fsutil`], [`errtext`]: atomic file writes; errors as one line.
 //!
@@ -34,6 +37,7 @@ pub mod bundle;
 pub mod data;
 pub mod errtext;
 pub mod fsutil;
+pub mod history;
 pub mod mediate;
 pub mod plan;
 pub mod quota;
@@ -45,6 +49,7 @@ pub mod scope;
 pub mod sonobuoy;
 pub mod trust;
 pub mod untrusted;
+pub mod views;
 
 /// Install rustls' ring crypto provider once (reqwest is built without one).
 pub fn install_crypto_provider() {

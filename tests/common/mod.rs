@@ -172,6 +172,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         data: None,
         kube: Default::default(),
         sonobuoy: Default::default(),
+        due: None,
     }
 }
 

@@ -212,7 +212,15 @@ pub struct CheckMediator {
     kube: KubeAccess,
     /// The run's Sonobuoy suites (`conformance` interface), if any.
     conformance: Option<Arc<crate::sonobuoy::RunConformance>>,
+    /// Told of every sleep of a live run (check id, this sleep and the check's total, in
+    /// milliseconds), so the progress display can show a long wait as a wait.
+    on_wait: Option<WaitHook>,
+    /// Milliseconds this check has slept (or skipped with the virtual clock).
+    waited_ms: u64,
 }
+
+/// See [`CheckMediator::with_wait_hook`].
+pub type WaitHook = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
 impl std::fmt::Debug for CheckMediator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -261,7 +269,16 @@ impl CheckMediator {
             request_timeout: None,
             kube: KubeAccess::Absent(NO_CLUSTER.to_string()),
             conformance: None,
+            on_wait: None,
+            waited_ms: 0,
         }
+    }
+
+    /// The same mediator, telling `hook` of every sleep of a live run: the check id, the
+    /// sleep and the check's total so far, in milliseconds.
+    pub(crate) fn with_wait_hook(mut self, hook: Option<WaitHook>) -> CheckMediator {
+        self.on_wait = hook;
+        self
     }
 
     /// The same mediator with the run's Sonobuoy suites.
@@ -427,6 +444,10 @@ impl CheckMediator {
             Source::Live { recorder, .. } | Source::Detached { recorder } => {
                 if let Some(r) = recorder {
                     r.push(transcript::Event::Sleep { ms });
+                }
+                self.waited_ms = self.waited_ms.saturating_add(ms);
+                if let Some(hook) = &self.on_wait {
+                    hook(&self.check_id, ms, self.waited_ms);
                 }
                 match self.clock {
                     ClockMode::Real => tokio::time::sleep(Duration::from_millis(ms)).await,

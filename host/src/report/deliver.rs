@@ -74,6 +74,18 @@ pub struct Delivery {
     spool: Option<Spool>,
 }
 
+impl Delivery {
+    /// Whether the run's report is signed (and so enters the spool).
+    pub fn signs(&self) -> bool {
+        self.key.is_some() && self.spool.is_some()
+    }
+
+    /// Whether the signed report is uploaded to a monitor.
+    pub fn uploads(&self) -> bool {
+        self.signs() && self.monitor.is_some()
+    }
+}
+
 impl std::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Delivery")

@@ -182,8 +182,19 @@ impl ComponentJob {
                 recorder: self.record.clone().map(Recorder::with_budget),
             },
         };
+        let progress = self.progress.clone();
+        let on_wait: crate::mediate::WaitHook =
+            Arc::new(move |check: &str, ms: u64, total: u64| {
+                progress(Progress::Waiting {
+                    check: check.to_string(),
+                    wait: Duration::from_millis(ms),
+                    total: Duration::from_millis(total),
+                })
+            });
+        let live = !matches!(self.target, Target::Replay(..));
         let mediator =
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
+                .with_wait_hook(live.then_some(on_wait))
                 .with_clock(self.clock)
                 .with_cluster(self.kube.clone())
                 .with_conformance(self.conformance.clone())

@@ -79,6 +79,9 @@ pub enum RunError {
     /// The report could not be written.
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// The results history (`--due`) could not be read.
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// One job of a combined run (several subjects or scopes) failed.
     #[error("subject {subject}, scope {scope}: {source}")]
     Job {
@@ -108,7 +111,9 @@ impl RunError {
             RunError::Job { source, .. } => source.is_bad_input(),
             _ => !matches!(
                 self,
-                RunError::Report(_) | RunError::Sandbox(SandboxError::Engine(_))
+                RunError::Report(_)
+                    | RunError::Sandbox(SandboxError::Engine(_))
+                    | RunError::History(crate::history::HistoryError::Query { .. })
             ),
         }
     }
@@ -174,11 +179,28 @@ pub struct RunOptions {
     /// `None`: no data file, a check that reads a dataset gets `missing` [default: none]. On
     /// a replay the data comes from the transcript instead.
     pub data: Option<Arc<crate::data::access::RunData>>,
+    /// `--due`: run only the testcases whose newest accepted result in this results history
+    /// expires within the margin (or that have none) [default: none, every selected testcase
+    /// runs].
+    pub due: Option<DueOptions>,
     /// The Sonobuoy tool and archives for checks that declare `tool:sonobuoy:run`
     /// (`--sonobuoy PATH`, `--sonobuoy-archive SUITE=PATH`) [default: `sonobuoy` on `PATH`,
     /// no archives; see [`crate::sonobuoy::SonobuoyOptions`]].
     pub sonobuoy: crate::sonobuoy::SonobuoyOptions,
 }
+
+/// `--due`: where the results history is and how early a result is renewed.
+#[derive(Debug, Clone)]
+pub struct DueOptions {
+    /// The results history (`--history`, default `<state dir>/history.sqlite`).
+    pub history: PathBuf,
+    /// A result expiring within this margin is due (`--due-margin`, default 36 h: a nightly job
+    /// renews a `day` result every night and survives one missed night).
+    pub margin: Duration,
+}
+
+/// Default of [`DueOptions::margin`].
+pub const DEFAULT_DUE_MARGIN: Duration = Duration::from_secs(36 * 3600);
 
 /// Default of [`RunOptions::max_readers`].
 pub const DEFAULT_MAX_READERS: usize = 32;
@@ -209,6 +231,15 @@ pub enum Progress {
     Started {
         /// Check id.
         check: String,
+    },
+    /// A component waits for the cloud (a sleep between polls, typical of write checks).
+    Waiting {
+        /// Check id.
+        check: String,
+        /// This wait.
+        wait: Duration,
+        /// The check's waits so far, this one included.
+        total: Duration,
     },
     /// A component finished.
     Finished {
@@ -263,6 +294,16 @@ pub struct RunResult {
     /// The cloud session's counters (requests, shared hits, prefetches), for a live run
     /// against an OpenStack cloud.
     pub cloud_stats: Option<crate::mediate::SessionStats>,
+    /// With `--due`: the selected testcases left out because their result is still valid
+    /// beyond the margin, with the moment each expires.
+    pub not_due: Vec<(String, chrono::NaiveDateTime)>,
+    /// With `--due`: nothing selected was due, so nothing ran (the report has no results and
+    /// should not be delivered).
+    pub nothing_due: bool,
+    /// The scope the run loaded (sections, lifetimes and URLs of its testcases, for the views).
+    pub spec: Spec,
+    /// Wall time of the run.
+    pub elapsed: Duration,
 }
 
 /// Why the preflight of the official harness refuses a token.
@@ -395,9 +436,15 @@ struct Planned {
 /// Run a certification: select, plan, connect, run the components, then write the
 /// transcript, the report and the console summary.
 pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, RunError> {
+    let started = std::time::Instant::now();
     let spec = Spec::load(&opts.scope)?;
     let variables = spec.resolve_variables(&with_default_cloud(&spec, &opts.assignments))?;
-    let sel = select(&spec, opts)?;
+    let mut sel = select(&spec, opts)?;
+    let not_due = match &opts.due {
+        Some(due) => keep_due(&mut sel.selected, due, &opts.subject, &spec)?,
+        None => Vec::new(),
+    };
+    let nothing_due = opts.due.is_some() && sel.selected.is_empty() && !not_due.is_empty();
     let plan = plan_components(opts, &sel.selected)?;
     progress(Progress::Planned {
         components: plan.planned.len(),
@@ -558,7 +605,35 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         transcript: transcript_info,
         divergences,
         cloud_stats,
+        not_due,
+        nothing_due,
+        spec,
+        elapsed: started.elapsed(),
     })
+}
+
+/// `--due`: keep the selected testcases that have no accepted result in the history, or one
+/// expiring within the margin; return the others with their expiry.
+fn keep_due(
+    selected: &mut Vec<String>,
+    due: &DueOptions,
+    subject: &str,
+    spec: &Spec,
+) -> Result<Vec<(String, chrono::NaiveDateTime)>, RunError> {
+    let history = crate::history::History::open(&due.history)?;
+    let accepted = history.accepted(subject, &spec.uuid)?;
+    let now = chrono::Local::now().naive_local();
+    let mut valid = Vec::new();
+    selected.retain(
+        |tc| match crate::history::due(accepted.get(tc), now, due.margin) {
+            crate::history::Due::Valid(until) => {
+                valid.push((tc.clone(), until));
+                false
+            }
+            _ => true,
+        },
+    );
+    Ok(valid)
 }
 
 /// What the scope, the date and the filters select.

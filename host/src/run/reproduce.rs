@@ -484,6 +484,7 @@ fn replay_options(
         contributions: Vec::new(),
         kube: Default::default(),
         sonobuoy: Default::default(),
+        due: None,
     }
 }
 
