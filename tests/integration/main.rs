@@ -30,3 +30,4 @@ mod scheduling;
 mod scope;
 mod sonobuoy;
 mod trust;
+mod views;
