@@ -825,3 +825,114 @@ fn nodes_created_through_the_api_are_read_back_by_a_guest() {
         assert_eq!(code, 200, "delete {name}");
     }
 }
+
+/// `kubectl` with the admin kubeconfig of the real server; `stdin` fed when given.
+fn kubectl(kube: &RealKube, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    use std::io::Write as _;
+    let mut c = Command::new("kubectl");
+    c.arg("--kubeconfig")
+        .arg(kube.kubeconfig("admin"))
+        .args(args)
+        .current_dir(root())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c
+        .spawn()
+        .expect("kubectl on PATH (the operators' tool the manifests are written for)");
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write manifests");
+    } else {
+        drop(child.stdin.take());
+    }
+    let out = child.wait_with_output().expect("kubectl");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Issue 15: the Kubernetes deployment (deploy/kubernetes, kustomize) passes the real API
+/// server's validation in a server-side dry run: namespace, config map, volume claim, the
+/// three CronJobs with their pod templates, and the example secrets. The server is v1.20,
+/// which serves CronJob as batch/v1beta1 only (batch/v1 came in 1.21 with the same fields for
+/// everything the manifests use but `timeZone`, 1.27), so the CronJobs go in as batch/v1beta1
+/// without their `timeZone`. A manifest with a
+/// wrong field value is refused, so the dry run does validate.
+#[test]
+fn the_kubernetes_manifests_pass_the_real_servers_dry_run() {
+    let _l = lock();
+    let kube = real();
+    let (ok, rendered) = kubectl(&kube, &["kustomize", "deploy/kubernetes"], None);
+    assert!(ok, "kubectl kustomize deploy/kubernetes: {rendered}");
+    let examples = std::fs::read_to_string(root().join("deploy/kubernetes/secret-example.yaml"))
+        .expect("secret-example.yaml");
+    let v1 = "apiVersion: batch/v1\nkind: CronJob";
+    assert_eq!(
+        rendered.matches(v1).count(),
+        3,
+        "three CronJobs: {rendered}"
+    );
+    // and `timeZone` (batch/v1 since 1.27) is not in v1beta1: the one field left out here
+    let served: String = rendered
+        .replace(v1, "apiVersion: batch/v1beta1\nkind: CronJob")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("timeZone: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        rendered.lines().count() - served.lines().count(),
+        rendered.matches("timeZone: ").count(),
+        "only timeZone lines are left out"
+    );
+    // namespaced objects need their namespace to exist for a server-side dry run
+    let (created, out) = kubectl(&kube, &["create", "namespace", "scs-cert"], None);
+    assert!(created || out.contains("AlreadyExists"), "{out}");
+    let (ok, out) = kubectl(
+        &kube,
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&format!("{served}\n---\n{examples}")),
+    );
+    let dry: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("(server dry run)"))
+        .collect();
+    assert!(ok, "{out}");
+    for object in [
+        "namespace/scs-cert",
+        "configmap/scs-cert-config",
+        "cronjob.batch/scs-cert-iaas",
+        "cronjob.batch/scs-cert-kaas",
+    ] {
+        assert!(dry.iter().any(|l| l.starts_with(object)), "{object}: {out}");
+    }
+    assert!(dry.len() >= 9, "every object validated: {out}");
+    // the server does check: an unknown concurrency policy is refused
+    let broken = served.replacen(
+        "concurrencyPolicy: Forbid",
+        "concurrencyPolicy: Sometimes",
+        1,
+    );
+    assert_ne!(broken, served, "the CronJobs set concurrencyPolicy: Forbid");
+    let (ok, out) = kubectl(
+        &kube,
+        &["apply", "--dry-run=server", "-f", "-"],
+        Some(&broken),
+    );
+    assert!(!ok && out.contains("concurrencyPolicy"), "{out}");
+    let (deleted, out) = kubectl(
+        &kube,
+        &["delete", "namespace", "scs-cert", "--wait=false"],
+        None,
+    );
+    assert!(deleted, "{out}");
+}

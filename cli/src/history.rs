@@ -55,7 +55,7 @@ pub(crate) fn cmd_history(args: HistoryArgs) -> ExitCode {
             _ => EXIT_BAD_INPUT,
         })
     };
-    let h = match History::open(&path) {
+    let h = match History::open_read_only(&path) {
         Ok(h) => h,
         Err(e) => return fail(e),
     };

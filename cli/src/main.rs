@@ -89,6 +89,62 @@ pub enum Command {
     Check(check::CheckArgs),
     /// List the runs in the results history (what `run --due` reads).
     History(history::HistoryArgs),
+    /// Write the man pages (scs-cert.1 and one per command) from these very arguments; the
+    /// Debian package ships them.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// `scs-cert man`.
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// Directory to write scs-cert.1 and scs-cert-COMMAND.1 into [default: scs-cert.1 to
+    /// stdout].
+    #[arg(long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
+}
+
+/// Render the man pages: the top-level page, and with a directory one page per command.
+fn cmd_man(args: ManArgs) -> ExitCode {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    let render = |c: clap::Command| -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(c).render(&mut out)?;
+        Ok(out)
+    };
+    let Some(dir) = args.out_dir else {
+        return match render(cmd).and_then(|b| std::io::Write::write_all(&mut std::io::stdout(), &b))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("scs-cert: error: man page: {e}");
+                ExitCode::from(EXIT_ENV)
+            }
+        };
+    };
+    let mut cmd = cmd;
+    // built, each command knows its display name (`scs-cert-run`)
+    cmd.build();
+    let mut pages = vec![("scs-cert.1".to_string(), cmd.clone())];
+    for sub in cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+    {
+        let name = sub
+            .get_display_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("scs-cert-{}", sub.get_name()));
+        pages.push((format!("{name}.1"), sub.clone()));
+    }
+    for (file, c) in pages {
+        let path = dir.join(&file);
+        if let Err(e) = render(c).and_then(|b| std::fs::write(&path, b)) {
+            eprintln!("scs-cert: error: {}: {e}", path.display());
+            return ExitCode::from(EXIT_ENV);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 pub(crate) fn init_logging(verbose: bool) {
@@ -158,5 +214,6 @@ pub fn main() -> ExitCode {
         Command::Trust(args) => trust::cmd_trust(args),
         Command::Check(args) => check::cmd_check(args),
         Command::History(args) => history::cmd_history(args),
+        Command::Man(args) => cmd_man(args),
     }
 }

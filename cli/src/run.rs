@@ -145,14 +145,15 @@ pub struct RunArgs {
     /// run. Repeatable, once per suite [default: none].
     #[arg(long = "sonobuoy-archive", value_name = "SUITE=PATH")]
     pub sonobuoy_archive: Vec<String>,
-    /// Run only the testcases that are due: no PASS or FAIL in the results history yet, or
-    /// the newest one expiring within --due-margin, by each testcase's lifetime and the
-    /// monitor's expiry rule. -S/-t still narrow the selection [default: every selected testcase].
+    /// Run only the testcases that are due: their newest result in the results history is no
+    /// PASS (none yet, FAIL or ABORT), or a PASS that expires within --due-margin by the
+    /// testcase's lifetime and the monitor's expiry rule. -S/-t still narrow the selection
+    /// [default: every selected testcase].
     #[arg(long = "due")]
     pub due: bool,
-    /// With --due: a result expiring within this many hours is due [default: 36, so a nightly
-    /// job renews a `day` result every night and survives one missed night].
-    #[arg(long = "due-margin", value_name = "HOURS", default_value_t = 36)]
+    /// With --due: a PASS expiring within this many hours is due [default: 60, so a nightly job
+    /// renews a result two nights before it expires and one failed night is caught by the next].
+    #[arg(long = "due-margin", value_name = "HOURS", default_value_t = 60)]
     pub due_margin: u64,
     /// The results history (SQLite): every run's verdicts, digests and delivery state; --due
     /// reads it [default: <state dir>/history.sqlite].

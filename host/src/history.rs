@@ -151,10 +151,12 @@ pub fn expires_at(checked_at: NaiveDateTime, lifetime: Lifetime) -> NaiveDateTim
     date.and_hms_opt(0, 0, 0).unwrap_or(checked_at)
 }
 
-/// The newest accepted result of a testcase (PASS or FAIL; an ABORT is no result to keep).
+/// The newest result of a testcase when it is a PASS: `--due` leaves it out until it comes near
+/// its expiry. A FAIL or ABORT is always due: the cloud may have been fixed, and the monitor
+/// should see that as soon as the next run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
-    /// 1 PASS, -1 FAIL.
+    /// 1 (PASS).
     pub result: i8,
     /// When it was checked.
     pub checked_at: NaiveDateTime,
@@ -165,7 +167,7 @@ pub struct Accepted {
 /// What `--due` decides for one testcase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Due {
-    /// No accepted result yet.
+    /// No PASS as its newest result.
     NoResult,
     /// Its newest accepted result expires within the margin (or has expired).
     Expiring(NaiveDateTime),
@@ -173,8 +175,8 @@ pub enum Due {
     Valid(NaiveDateTime),
 }
 
-/// Whether a testcase is due at `now`: no accepted result, or one expiring before
-/// `now + margin`.
+/// Whether a testcase is due at `now`: its newest result is no PASS, or a PASS expiring
+/// before `now + margin`.
 pub fn due(accepted: Option<&Accepted>, now: NaiveDateTime, margin: Duration) -> Due {
     let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::MAX);
     match accepted {
@@ -252,6 +254,35 @@ impl History {
             ))
             .map_err(|e| open_err(e.to_string()))?;
         Ok(h)
+    }
+
+    /// Open an existing history for reading only (`scs-cert history`): no schema is written,
+    /// so listing as another user leaves no file behind that the service cannot write.
+    pub fn open_read_only(path: &Path) -> Result<History, HistoryError> {
+        let open_err = |message: String| HistoryError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| open_err(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_err(e.to_string()))?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| open_err(e.to_string()))?;
+        if found > SCHEMA_VERSION {
+            return Err(HistoryError::Newer {
+                path: path.to_path_buf(),
+                found,
+            });
+        }
+        if found < 1 {
+            return Err(open_err("not a results history of scs-cert".to_string()));
+        }
+        Ok(History {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     fn query_err(&self, e: rusqlite::Error) -> HistoryError {
@@ -348,8 +379,8 @@ impl History {
         tx.commit().map_err(q)
     }
 
-    /// The newest accepted (PASS or FAIL) result of every testcase of `subject` and the scope
-    /// `scope_uuid`.
+    /// The newest PASS of every testcase of `subject` and the scope `scope_uuid`, when it is
+    /// also the newest result (a later FAIL or ABORT replaces it: such a testcase is due).
     pub fn accepted(
         &self,
         subject: &str,
@@ -360,8 +391,8 @@ impl History {
             .prepare(
                 "SELECT r.testcase, r.result, runs.checked_at, r.expires_at \
                  FROM results r JOIN runs ON runs.id = r.run_id \
-                 WHERE runs.subject = ?1 AND runs.scope_uuid = ?2 AND r.result != 0 \
-                 ORDER BY runs.checked_at",
+                 WHERE runs.subject = ?1 AND runs.scope_uuid = ?2 \
+                 ORDER BY runs.checked_at, runs.id",
             )
             .map_err(|e| self.query_err(e))?;
         let rows = stmt
@@ -381,15 +412,20 @@ impl History {
             else {
                 continue;
             };
-            // ordered by time: a later row replaces an earlier one
-            out.insert(
-                tc,
-                Accepted {
-                    result: if result > 0 { 1 } else { -1 },
-                    checked_at,
-                    expires_at,
-                },
-            );
+            // ordered by time: a later row replaces an earlier one; a FAIL or ABORT is no
+            // result to keep (it is run again until it passes)
+            if result > 0 {
+                out.insert(
+                    tc,
+                    Accepted {
+                        result: 1,
+                        checked_at,
+                        expires_at,
+                    },
+                );
+            } else {
+                out.remove(&tc);
+            }
         }
         Ok(out)
     }

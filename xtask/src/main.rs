@@ -34,11 +34,18 @@
 //!   OpenStack tier, the installed binary), min/median/max over N runs [default: 5], written
 //!   into BENCHMARKS.md between its bench markers (module `bench`).
 //!
+//! - `deb [--debug]`: the Debian package of the release (or debug) binary, with the systemd
+//!   units, default configuration, scope files and man pages, checked by installing it into a
+//!   scratch root (module `package`); `target/package/scs-cert_<version>_<arch>.deb`.
+//! - `oci [--debug]`: the container image as an OCI layout from the static (musl) binary,
+//!   checked with skopeo and umoci (module `package`); `target/package/oci`.
+//!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
 //! for the real-cloud tier, apt and Debian's source archive for the
 //! real-Kubernetes tier), or leave the simulated or the real services running.
 
 mod bench;
+mod package;
 
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
@@ -76,19 +83,24 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
 }
 
 fn ensure_wasm_target() -> Result<()> {
+    ensure_target("wasm32-wasip2")
+}
+
+/// `rustup target add TARGET` when it is missing.
+fn ensure_target(target: &str) -> Result<()> {
     let out = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
-        .context("rustup is needed to install the wasm32-wasip2 target")?;
+        .with_context(|| format!("rustup is needed to install the {target} target"))?;
     if String::from_utf8_lossy(&out.stdout)
         .lines()
-        .any(|l| l.trim() == "wasm32-wasip2")
+        .any(|l| l.trim() == target)
     {
         return Ok(());
     }
     let mut c = Command::new("rustup");
-    c.args(["target", "add", "wasm32-wasip2"]);
-    run(c, "rustup target add wasm32-wasip2")
+    c.args(["target", "add", target]);
+    run(c, &format!("rustup target add {target}"))
 }
 
 fn build() -> Result<()> {
@@ -353,8 +365,59 @@ fn check_packages() -> Result<Vec<String>> {
     Ok(out)
 }
 
+/// Debian packages the tests of issue 15 need (the HTML report in Chromium, the metrics parser,
+/// the static build and the image tools, systemd-analyze), each named with the file that shows
+/// it is there; the missing ones are installed with apt-get (as root, else with sudo).
+fn ensure_apt() -> Result<()> {
+    const NEED: &[(&str, &str)] = &[
+        ("chromium", "/usr/bin/chromium"),
+        (
+            "python3-prometheus-client",
+            "/usr/lib/python3/dist-packages/prometheus_client/__init__.py",
+        ),
+        ("musl-tools", "/usr/bin/musl-gcc"),
+        ("skopeo", "/usr/bin/skopeo"),
+        ("umoci", "/usr/bin/umoci"),
+        ("systemd", "/usr/bin/systemd-analyze"),
+        ("dpkg-dev", "/usr/bin/dpkg-architecture"),
+    ];
+    let missing: Vec<&str> = NEED
+        .iter()
+        .filter(|(_, file)| !Path::new(file).exists())
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| -> Command {
+        let mut c = if root_user {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(apt(&["update", "-qq"]), "apt-get update")?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(&missing);
+    run(
+        apt(&args),
+        &format!("apt-get install {}", missing.join(" ")),
+    )
+}
+
 fn test() -> Result<()> {
     ensure_wasm_target()?;
+    ensure_target(package::MUSL)?;
+    ensure_apt()?;
     // The real cloud installs (pip, mostly download) and starts in the background meanwhile;
     // so does the real Kubernetes API server (a cold build of kube-apiserver takes 10-16 min
     // at nice 19, after that it comes from the cache in ~/.cache/scs-cert).
@@ -406,6 +469,12 @@ fn test() -> Result<()> {
     let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);
     run(c, "cargo test --workspace")?;
+    // the Debian package and the container image, from the debug binaries the tests used:
+    // installed into a scratch root, and inspected, unpacked and run
+    let deb = package::deb(&target_dir().join("debug/scs-cert"))?;
+    package::check_deb(&deb)?;
+    let layout = package::oci(&package::musl_binary(false)?)?;
+    package::check_oci(&layout)?;
     cloud.wait_ready()?;
     cloud.test()?;
     drop(cloud);
@@ -661,6 +730,46 @@ fn fuzz(secs: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// `cargo xtask deb [--debug]`.
+fn deb(flag: Option<&str>) -> Result<()> {
+    let release = match flag {
+        None => true,
+        Some("--debug") => false,
+        Some(other) => bail!("deb: unknown argument {other:?}; usage: cargo xtask deb [--debug]"),
+    };
+    let mut c = cargo();
+    c.args(["build", "--locked", "-p", "scs-cert"]);
+    if release {
+        c.arg("--release");
+    }
+    run(c, "cargo build -p scs-cert")?;
+    let bin = target_dir()
+        .join(if release { "release" } else { "debug" })
+        .join("scs-cert");
+    let deb = package::deb(&bin)?;
+    package::check_deb(&deb)?;
+    let size = std::fs::metadata(&deb).map(|m| m.len()).unwrap_or(0);
+    eprintln!(
+        "xtask: {} ({:.1} MiB)",
+        deb.display(),
+        size as f64 / (1024.0 * 1024.0)
+    );
+    Ok(())
+}
+
+/// `cargo xtask oci [--debug]`.
+fn oci(flag: Option<&str>) -> Result<()> {
+    let release = match flag {
+        None => true,
+        Some("--debug") => false,
+        Some(other) => bail!("oci: unknown argument {other:?}; usage: cargo xtask oci [--debug]"),
+    };
+    ensure_target(package::MUSL)?;
+    let bin = package::musl_binary(release)?;
+    let layout = package::oci(&bin)?;
+    package::check_oci(&layout)
+}
+
 fn main() -> Result<()> {
     let cmd = std::env::args().nth(1).unwrap_or_default();
     match cmd.as_str() {
@@ -672,10 +781,12 @@ fn main() -> Result<()> {
         "realkube" => realkube(),
         "fuzz" => fuzz(std::env::args().nth(2).as_deref()),
         "bench" => bench::bench(&std::env::args().skip(2).collect::<Vec<_>>()),
+        "deb" => deb(std::env::args().nth(2).as_deref()),
+        "oci" => oci(std::env::args().nth(2).as_deref()),
         _ => {
             eprintln!(
                 "usage: cargo xtask build | bundle | demo | test | realcloud | realkube | fuzz [SECS] | \
-                 bench [--runs N] [--realcloud] [--no-write]"
+                 bench [--runs N] [--realcloud] [--no-write] | deb [--debug] | oci [--debug]"
             );
             std::process::exit(2);
         }

@@ -179,9 +179,8 @@ pub struct RunOptions {
     /// `None`: no data file, a check that reads a dataset gets `missing` [default: none]. On
     /// a replay the data comes from the transcript instead.
     pub data: Option<Arc<crate::data::access::RunData>>,
-    /// `--due`: run only the testcases whose newest accepted result in this results history
-    /// expires within the margin (or that have none) [default: none, every selected testcase
-    /// runs].
+    /// `--due`: run only the testcases whose newest result in this results history is no PASS,
+    /// or a PASS expiring within the margin [default: none, every selected testcase runs].
     pub due: Option<DueOptions>,
     /// The Sonobuoy tool and archives for checks that declare `tool:sonobuoy:run`
     /// (`--sonobuoy PATH`, `--sonobuoy-archive SUITE=PATH`) [default: `sonobuoy` on `PATH`,
@@ -194,13 +193,14 @@ pub struct RunOptions {
 pub struct DueOptions {
     /// The results history (`--history`, default `<state dir>/history.sqlite`).
     pub history: PathBuf,
-    /// A result expiring within this margin is due (`--due-margin`, default 36 h: a nightly job
-    /// renews a `day` result every night and survives one missed night).
+    /// A PASS expiring within this margin is due (`--due-margin`, default 60 h: a nightly job
+    /// renews a result two nights before it expires, so one failed night is caught by the
+    /// next).
     pub margin: Duration,
 }
 
 /// Default of [`DueOptions::margin`].
-pub const DEFAULT_DUE_MARGIN: Duration = Duration::from_secs(36 * 3600);
+pub const DEFAULT_DUE_MARGIN: Duration = Duration::from_secs(60 * 3600);
 
 /// Default of [`RunOptions::max_readers`].
 pub const DEFAULT_MAX_READERS: usize = 32;
