@@ -9,6 +9,9 @@
 //! accepted result per (subject, scope, testcase), which testcases are due ([`due`]), and the
 //! previous run of a subject and scope (for "what changed" in the HTML report).
 //!
+//! The database keeps SQLite's default rollback journal (no WAL): a reader, such as `scs-cert
+//! history` run by root next to a service user's database, creates no file beside it.
+//!
 //! Must never: hold a credential, a report body or a log line (digests and verdicts only),
 //! change a run's results once written (only its delivery state is updated), or wait for ever
 //! on a locked database (busy timeout [`BUSY_TIMEOUT`]).
@@ -250,7 +253,7 @@ impl History {
         }
         h.conn
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             ))
             .map_err(|e| open_err(e.to_string()))?;
         Ok(h)

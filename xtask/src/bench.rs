@@ -15,7 +15,11 @@
 //!   realcloud`, stopped afterwards): the same run on the compliant content, its critical-path
 //!   bound (process start + token + the slowest chain of version discovery and read, from the
 //!   run's own `-v` log), and one run with 1,000 generated images;
-//! - install: `cargo install --locked --path cli` into a scratch root, and the binary's size.
+//! - 20 subjects (one simcloud, 20 clouds.yaml entries) in one combined run with `--workers`
+//!   1, 5 and 20;
+//! - install: `cargo install --locked --path cli` into a scratch root (the release binary all
+//!   figures use), and the binary's size; the release Debian package and OCI image and their
+//!   sizes (`cargo xtask deb`, `cargo xtask oci`).
 //!
 //! Never: time anything inside a test, or leave a simcloud or the real services running.
 
@@ -29,6 +33,9 @@ use std::time::Instant;
 /// The read-only IaaS testcases (the fidelity comparison's selection).
 const READ_ONLY: &str = "^(scs-0100-.*|scs-0102-.*|scs-0103-.*|scs-0104-.*|scs-0114-.*|\
                          scs-0115-default-rules|scs-0123-service-.*|scs-0123-storage-apis)$";
+
+/// Subjects of the combined-run figure.
+const SUBJECTS: usize = 20;
 
 /// Options of `cargo xtask bench`.
 struct Options {
@@ -389,6 +396,53 @@ pub(super) fn bench(args: &[String]) -> Result<()> {
         warm
     };
 
+    // many subjects in one combined run (issue 15): one simcloud, 20 clouds.yaml entries
+    {
+        let _cloud = simcloud(&compliant, &clouds)?;
+        let text = std::fs::read_to_string(&clouds).context("read clouds.yaml")?;
+        let entry = text
+            .split_once("  simcloud:\n")
+            .map(|(_, e)| e.to_string())
+            .context("simcloud's clouds.yaml has no simcloud entry")?;
+        let mut many = String::from("clouds:\n");
+        let subjects: Vec<String> = (1..=SUBJECTS).map(|i| format!("subject-{i:02}")).collect();
+        for s in &subjects {
+            many.push_str(&format!("  {s}:\n{entry}"));
+        }
+        let many_clouds = dir.join("clouds-20.yaml");
+        std::fs::write(&many_clouds, many).context("write clouds-20.yaml")?;
+        let list = subjects.join(",");
+        for workers in [1usize, 5, 20] {
+            let w = workers.to_string();
+            let st = stats(
+                &series(n, true, false, &dir, |cache| {
+                    let mut c = Command::new(&release);
+                    c.env("OS_CLIENT_CONFIG_FILE", &many_clouds)
+                        .env("SCS_CERT_CACHE_DIR", cache)
+                        .args(["run", "scopes/scs-compatible-iaas.yaml", "--subject", &list])
+                        .args(["--workers", &w, "--tests", READ_ONLY, "--recommended"])
+                        .arg("--no-history")
+                        .arg("--checks")
+                        .arg(t.join("guests/checks"))
+                        .arg("-o")
+                        .arg(&report);
+                    c
+                })?,
+                &pass,
+            );
+            Row {
+                figure: format!(
+                    "read-only IaaS scope for {SUBJECTS} subjects (simcloud), --workers {workers}"
+                ),
+                build: "release",
+                runs: n,
+                stats: st,
+                note: format!("{:.3} s per subject", st.median / SUBJECTS as f64),
+            }
+            .push(&mut rows);
+        }
+    }
+
     for items in [1_000usize, 10_000] {
         let fixture = scaled_fixture(&dir, items)?;
         let _cloud = simcloud(&fixture, &clouds)?;
@@ -403,7 +457,7 @@ pub(super) fn bench(args: &[String]) -> Result<()> {
         let per_item_kib = (s.rss_mib - base.rss_mib) * 1024.0 / (2 * items) as f64;
         Row {
             figure: format!(
-                "same, compliant + {items} generated images and {items} generated flavors"
+                "read-only IaaS scope, simcloud compliant + {items} generated images and {items} generated flavors"
             ),
             build: "release",
             runs: n,
@@ -418,6 +472,15 @@ pub(super) fn bench(args: &[String]) -> Result<()> {
     if o.realcloud {
         real_tier(&o, &release, &dir, start.median, &mut rows)?;
     }
+
+    // the Debian package and the container image of the release build (issue 15)
+    let deb = super::package::deb(&t.join("release/scs-cert"))?;
+    super::package::check_deb(&deb)?;
+    let deb_size = std::fs::metadata(&deb).map(|m| m.len()).unwrap_or(0);
+    super::ensure_target(super::package::MUSL)?;
+    let layout = super::package::oci(&super::package::musl_binary(true)?)?;
+    super::package::check_oci(&layout)?;
+    let image_size = dir_size(&layout.join("blobs/sha256"))?;
 
     let head = format!(
         "`cargo xtask bench --runs {n}{}`, {}, {} cores, load average {} at the end. Whole \
@@ -444,6 +507,12 @@ pub(super) fn bench(args: &[String]) -> Result<()> {
         "Installed binary (`cargo install --locked --path cli`, release profile): {:.1} MiB; \
          the install took {install_secs:.0} s with the build cache of this checkout.",
         size as f64 / (1024.0 * 1024.0)
+    ));
+    table.push(format!(
+        "Debian package (`cargo xtask deb`, release): {:.1} MiB. OCI image (`cargo xtask oci`, \
+         release, static musl binary, one uncompressed layer): {:.1} MiB of blobs.",
+        deb_size as f64 / (1024.0 * 1024.0),
+        image_size as f64 / (1024.0 * 1024.0)
     ));
     let text = table.join("\n");
     println!("{text}");
@@ -488,19 +557,7 @@ fn real_tier(
         scope_run(release, &clouds, "user-member", cache, &report)
     })?;
     let s = stats(&samples, &[0]);
-    let log = std::fs::read_to_string(dir.join("run.log")).unwrap_or_default();
-    let note = match critical_path_ms(&log) {
-        Some((auth, chain)) => {
-            let bound = start_s + (auth + chain) as f64 / 1000.0;
-            format!(
-                "critical-path bound {bound:.3} s (process start {start_s:.3} s + token {auth} ms \
-                 + slowest discovery and read {chain} ms, from the last run's log): median/bound \
-                 {:.2}",
-                s.median / bound
-            )
-        }
-        None => "no critical path in the log".into(),
-    };
+    let note = bound_note(dir, start_s, s.median);
     Row {
         figure: "read-only IaaS scope, real OpenStack tier (compliant content)".into(),
         build: "release",
@@ -526,13 +583,41 @@ fn real_tier(
         build: "release",
         runs: o.runs,
         stats: s,
-        note: "image list in pages of 1,000".into(),
+        note: format!(
+            "image list in pages of 1,000; {}",
+            bound_note(dir, start_s, s.median)
+        ),
     }
     .push(rows);
     // leave the tier as the tests expect it
     seed(&root().join("tests/simcloud/fixtures/compliant.yaml"))?;
     drop(tier);
     Ok(())
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
+        total += e?.metadata()?.len();
+    }
+    Ok(total)
+}
+
+/// The critical-path bound of the last run's log and how close `median` comes to it.
+fn bound_note(dir: &Path, start_s: f64, median: f64) -> String {
+    let log = std::fs::read_to_string(dir.join("run.log")).unwrap_or_default();
+    match critical_path_ms(&log) {
+        Some((auth, chain)) => {
+            let bound = start_s + (auth + chain) as f64 / 1000.0;
+            format!(
+                "critical-path bound {bound:.3} s (process start {start_s:.3} s + token {auth} ms \
+                 + slowest discovery and read {chain} ms, from the last run's log): median/bound \
+                 {:.2}",
+                median / bound
+            )
+        }
+        None => "no critical path in the log".into(),
+    }
 }
 
 fn today() -> String {
