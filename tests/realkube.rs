@@ -894,9 +894,27 @@ fn the_kubernetes_manifests_pass_the_real_servers_dry_run() {
         rendered.matches("timeZone: ").count(),
         "only timeZone lines are left out"
     );
-    // namespaced objects need their namespace to exist for a server-side dry run
-    let (created, out) = kubectl(&kube, &["create", "namespace", "scs-cert"], None);
-    assert!(created || out.contains("AlreadyExists"), "{out}");
+    // Namespaced objects need their namespace to exist for a server-side dry run. This
+    // server runs no controller manager, so a deleted namespace never goes away: each run
+    // creates its own (the state directory is the test tier's, not kept by CI).
+    let ns = format!(
+        "scs-cert-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
+    let in_ns = |text: &str| {
+        text.replace("\n  name: scs-cert\n", &format!("\n  name: {ns}\n"))
+            .replace("  namespace: scs-cert\n", &format!("  namespace: {ns}\n"))
+    };
+    let (served, examples) = (in_ns(&served), in_ns(&examples));
+    assert_eq!(
+        served.matches(&ns).count(),
+        6,
+        "the namespace and its five objects: {served}"
+    );
+    let (created, out) = kubectl(&kube, &["create", "namespace", &ns], None);
+    assert!(created, "{out}");
     let (ok, out) = kubectl(
         &kube,
         &["apply", "--dry-run=server", "-f", "-"],
@@ -907,8 +925,9 @@ fn the_kubernetes_manifests_pass_the_real_servers_dry_run() {
         .filter(|l| l.contains("(server dry run)"))
         .collect();
     assert!(ok, "{out}");
+    let namespace = format!("namespace/{ns}");
     for object in [
-        "namespace/scs-cert",
+        namespace.as_str(),
         "configmap/scs-cert-config",
         "cronjob.batch/scs-cert-iaas",
         "cronjob.batch/scs-cert-kaas",
@@ -929,10 +948,4 @@ fn the_kubernetes_manifests_pass_the_real_servers_dry_run() {
         Some(&broken),
     );
     assert!(!ok && out.contains("concurrencyPolicy"), "{out}");
-    let (deleted, out) = kubectl(
-        &kube,
-        &["delete", "namespace", "scs-cert", "--wait=false"],
-        None,
-    );
-    assert!(deleted, "{out}");
 }

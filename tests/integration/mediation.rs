@@ -41,14 +41,28 @@ fn a_full_shared_read_cache_fetches_for_each_check() {
     assert_eq!(shared_lists, 3, "no room in the cache: one fetch per check");
 }
 
+/// The IaaS scope (main and recommended) with the checks `ids`, narrowed to `tests`, against
+/// `cloud` through the library.
+fn iaas_run(cloud: &BlockingSimCloud, ids: &[&str], tests: &str) -> scs_cert_host::run::RunResult {
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), cloud, "simcloud", &Credential::FirstUser);
+    let checks = checks_with(dir.path(), ids);
+    let mut opts = options(
+        &root().join("scopes/scs-compatible-iaas.yaml"),
+        &checks,
+        &clouds,
+    );
+    opts.targets = vec!["main".into(), "recommended".into()];
+    opts.tests = Some(tests.into());
+    run_lib(&opts)
+}
+
 /// Issue 16: the lists the read-only checks declare in `prefetch` (flavors, images, volume
 /// types) are issued right after the token, once each, and every check's own request for them
 /// is served from that answer: five hits on three prefetches, one request per list.
 #[test]
 fn declared_prefetches_serve_the_checks_own_reads() {
     let cloud = start_cloud("compliant");
-    let dir = tempdir();
-    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
     let ids = [
         "scs-0100-flavor-naming",
         "scs-0102-image-metadata",
@@ -56,15 +70,7 @@ fn declared_prefetches_serve_the_checks_own_reads() {
         "scs-0104-standard-images",
         "scs-0114-volume-types",
     ];
-    let checks = checks_with(dir.path(), &ids);
-    let mut opts = options(
-        &root().join("scopes/scs-compatible-iaas.yaml"),
-        &checks,
-        &clouds,
-    );
-    opts.targets = vec!["main".into(), "recommended".into()];
-    opts.tests = Some("scs-0100|scs-0102|scs-0103|scs-0104|scs-0114".into());
-    let r = run_lib(&opts);
+    let r = iaas_run(&cloud, &ids, "scs-0100|scs-0102|scs-0103|scs-0104|scs-0114");
     assert_eq!(
         r.overall,
         scs_cert_host::run::Overall::Pass,
@@ -102,23 +108,13 @@ fn thousands_of_images_and_flavors_give_the_same_verdicts_in_few_requests() {
     fixture.generate.images = 2_500;
     fixture.generate.flavors = 2_500;
     let cloud = simcloud::spawn_blocking_server(fixture).expect("start simcloud");
-    let dir = tempdir();
-    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
     let ids = [
         "scs-0100-flavor-naming",
         "scs-0102-image-metadata",
         "scs-0103-standard-flavors",
         "scs-0104-standard-images",
     ];
-    let checks = checks_with(dir.path(), &ids);
-    let mut opts = options(
-        &root().join("scopes/scs-compatible-iaas.yaml"),
-        &checks,
-        &clouds,
-    );
-    opts.targets = vec!["main".into(), "recommended".into()];
-    opts.tests = Some("scs-0100|scs-0102|scs-0103|scs-0104".into());
-    let r = run_lib(&opts);
+    let r = iaas_run(&cloud, &ids, "scs-0100|scs-0102|scs-0103|scs-0104");
     assert_eq!(
         r.overall,
         scs_cert_host::run::Overall::Pass,

@@ -25,7 +25,6 @@
 
 use super::{Cloud, Tier, cargo, root, run, target_dir};
 use anyhow::{Context, Result, bail};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -147,26 +146,9 @@ fn measure(cmd: &mut Command, log: &Path) -> Result<Sample> {
     })
 }
 
-/// A simcloud serving `fixture`; its clouds.yaml at `clouds`.
+/// The release simcloud serving `fixture`; its clouds.yaml at `clouds`.
 fn simcloud(fixture: &Path, clouds: &Path) -> Result<Cloud> {
-    let mut child = Command::new(target_dir().join("release/simcloud"))
-        .arg("--fixture")
-        .arg(fixture)
-        .arg("--write-clouds-yaml")
-        .arg(clouds)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start target/release/simcloud")?;
-    let stdout = child.stdout.take().context("simcloud stdout")?;
-    let cloud = Cloud(child);
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .context("simcloud did not print its address")?;
-    if !first.contains("listening") {
-        bail!("simcloud: {first}");
-    }
-    Ok(cloud)
+    super::start_simcloud(&target_dir().join("release/simcloud"), fixture, clouds)
 }
 
 /// The read-only run of scs-cert `bin` against `cloud` in `clouds`.

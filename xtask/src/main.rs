@@ -269,6 +269,30 @@ impl Drop for Cloud {
     }
 }
 
+/// Start the simulated cloud `bin` serving `fixture`, its clouds.yaml written to `clouds`;
+/// returns once it listens (it prints the address first). Dropping the handle stops it.
+fn start_simcloud(bin: &Path, fixture: &Path, clouds: &Path) -> Result<Cloud> {
+    let mut child = Command::new(bin)
+        .arg("--fixture")
+        .arg(fixture)
+        .arg("--write-clouds-yaml")
+        .arg(clouds)
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let stdout = child.stdout.take().context("simcloud stdout")?;
+    let cloud = Cloud(child);
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .context("simcloud did not print its address")?;
+    if !first.contains("listening") {
+        bail!("simcloud: {}", first.trim());
+    }
+    eprintln!("xtask: {}", first.trim());
+    Ok(cloud)
+}
+
 fn demo() -> Result<()> {
     let (bundle_file, root_json, state) = bundle()?;
     let t = target_dir();
@@ -276,21 +300,7 @@ fn demo() -> Result<()> {
     std::fs::create_dir_all(&demo).with_context(|| format!("create {}", demo.display()))?;
     let clouds = demo.join("clouds.yaml");
     let fixture = root().join("tests/simcloud/fixtures/compliant.yaml");
-    let mut child = Command::new(t.join("debug/simcloud"))
-        .arg("--fixture")
-        .arg(&fixture)
-        .arg("--write-clouds-yaml")
-        .arg(&clouds)
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start target/debug/simcloud")?;
-    let stdout = child.stdout.take().context("simcloud stdout")?;
-    let cloud = Cloud(child);
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .context("simcloud did not print its address")?;
-    eprintln!("xtask: {}", first.trim());
+    let cloud = start_simcloud(&t.join("debug/simcloud"), &fixture, &clouds)?;
     let report = demo.join("report.yaml");
     let started = Instant::now();
     let status = Command::new(t.join("debug/scs-cert"))
@@ -730,13 +740,20 @@ fn fuzz(secs: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// `--debug` or nothing (release) after `cargo xtask CMD`.
+fn release_flag(cmd: &str, flag: Option<&str>) -> Result<bool> {
+    match flag {
+        None => Ok(true),
+        Some("--debug") => Ok(false),
+        Some(other) => {
+            bail!("{cmd}: unknown argument {other:?}; usage: cargo xtask {cmd} [--debug]")
+        }
+    }
+}
+
 /// `cargo xtask deb [--debug]`.
 fn deb(flag: Option<&str>) -> Result<()> {
-    let release = match flag {
-        None => true,
-        Some("--debug") => false,
-        Some(other) => bail!("deb: unknown argument {other:?}; usage: cargo xtask deb [--debug]"),
-    };
+    let release = release_flag("deb", flag)?;
     let mut c = cargo();
     c.args(["build", "--locked", "-p", "scs-cert"]);
     if release {
@@ -759,11 +776,7 @@ fn deb(flag: Option<&str>) -> Result<()> {
 
 /// `cargo xtask oci [--debug]`.
 fn oci(flag: Option<&str>) -> Result<()> {
-    let release = match flag {
-        None => true,
-        Some("--debug") => false,
-        Some(other) => bail!("oci: unknown argument {other:?}; usage: cargo xtask oci [--debug]"),
-    };
+    let release = release_flag("oci", flag)?;
     ensure_target(package::MUSL)?;
     let bin = package::musl_binary(release)?;
     let layout = package::oci(&bin)?;

@@ -468,20 +468,10 @@ pub(super) fn oci(binary: &Path) -> Result<PathBuf> {
 
 /// RFC 3339 UTC of a Unix time, without a date library.
 fn chrono_like(epoch: u64) -> String {
-    let days = epoch / 86_400;
     let secs = epoch % 86_400;
-    // civil from days (Howard Hinnant's algorithm)
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        "{}T{:02}:{:02}:{:02}Z",
+        super::chrono_free_date(epoch),
         secs / 3600,
         secs % 3600 / 60,
         secs % 60

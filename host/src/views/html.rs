@@ -11,25 +11,8 @@
 //! Must never: put report or cloud text into the page unescaped, link to anything but an
 //! `https://` URL from the scope, or load anything when opened.
 
-use super::{Change, JobView, components, reasons, verdict_word};
+use super::{Change, JobView, components, esc, reasons, verdict_word};
 use std::fmt::Write as _;
-
-/// Escape text for HTML content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d2430;line-height:1.4}
@@ -322,6 +305,19 @@ fn selection_note(r: &crate::report::Report) -> String {
     }
 }
 
+/// A signed bundle: name, version, sequence, expiry, archive digest, signers.
+fn bundle_cell(bu: &crate::report::BundleProvenance) -> String {
+    format!(
+        "{} {} (sequence {}), expires {}<br>archive sha256 <code>{}</code><br>signed by {}",
+        esc(&bu.name),
+        esc(&bu.version),
+        bu.sequence,
+        esc(&bu.expires),
+        esc(&bu.archive_sha256),
+        esc(&bu.signers.join(", "))
+    )
+}
+
 fn provenance(b: &mut String, j: &JobView) {
     let p = &j.report.provenance;
     b.push_str("<h3>Provenance</h3>\n<table>\n");
@@ -335,19 +331,7 @@ fn provenance(b: &mut String, j: &JobView) {
     );
     row(b, "checks", esc(&p.checks_source));
     match &p.bundle {
-        Some(bu) => row(
-            b,
-            "bundle",
-            format!(
-                "{} {} (sequence {}), expires {}<br>archive sha256 <code>{}</code><br>signed by {}",
-                esc(&bu.name),
-                esc(&bu.version),
-                bu.sequence,
-                esc(&bu.expires),
-                esc(&bu.archive_sha256),
-                esc(&bu.signers.join(", "))
-            ),
-        ),
+        Some(bu) => row(b, "bundle", bundle_cell(bu)),
         None => row(
             b,
             "bundle",
@@ -355,18 +339,7 @@ fn provenance(b: &mut String, j: &JobView) {
         ),
     }
     for c in &p.contributions {
-        row(
-            b,
-            "contribution",
-            format!(
-                "{} {} (sequence {}), archive sha256 <code>{}</code>, signed by {}",
-                esc(&c.name),
-                esc(&c.version),
-                c.sequence,
-                esc(&c.archive_sha256),
-                esc(&c.signers.join(", "))
-            ),
-        );
+        row(b, "contribution", bundle_cell(c));
     }
     if let Some(d) = &p.data {
         row(

@@ -9,26 +9,8 @@
 //! Must never: write a character XML 1.0 forbids (control characters are dropped), or leave a
 //! result out.
 
-use super::{JobView, components, reasons};
+use super::{JobView, components, esc, reasons};
 use std::fmt::Write as _;
-
-/// Escape text for XML attributes and content; drops characters XML 1.0 cannot carry.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The JUnit document of all jobs of a run.
 pub fn render(jobs: &[JobView]) -> String {

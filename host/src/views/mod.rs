@@ -43,6 +43,26 @@ pub struct JobView {
     pub elapsed: Duration,
 }
 
+/// Escape text for HTML and XML, in content and in attribute values (`&#39;` serves both);
+/// control characters other than tab, line feed and carriage return, and the two
+/// non-characters XML 1.0 cannot carry, are dropped.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `PASS`, `FAIL`, `ABORT` for 1, -1, 0.
 pub fn verdict_word(v: i8) -> &'static str {
     match v {
@@ -187,4 +207,15 @@ pub fn write_files(
         written.push((what, path.clone()));
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn markup_is_escaped_and_characters_xml_cannot_carry_are_dropped() {
+        assert_eq!(
+            super::esc("<a href=\"x\">'&'</a>\u{1}\u{FFFF}\tend\n"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;\tend\n"
+        );
+    }
 }
