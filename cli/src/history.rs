@@ -60,12 +60,11 @@ pub(crate) fn cmd_history(args: HistoryArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let limit = args.limit.min(MAX_LISTED_RUNS);
-    // one more than listed, so the oldest listed run can be compared too
-    let runs = match h.runs(args.subject.as_deref(), limit + 1) {
+    let runs = match h.runs(args.subject.as_deref(), limit) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    for (i, r) in runs.iter().take(limit).enumerate() {
+    for r in &runs {
         let n = |v: i8| r.results.values().filter(|x| **x == v).count();
         println!(
             "{}  {:<20} {:<26} {:<9} {:>3} pass {:>3} fail {:>3} abort  {:<9}  {}",
@@ -80,21 +79,21 @@ pub(crate) fn cmd_history(args: HistoryArgs) -> ExitCode {
             r.run_uuid
         );
         if args.changes {
-            let before = runs
-                .iter()
-                .skip(i + 1)
-                .find(|p| p.subject == r.subject && p.scope_name == r.scope_name);
-            if let Some(p) = before {
-                for (tc, v) in &r.results {
-                    match p.results.get(tc) {
-                        Some(w) if w != v => println!(
-                            "    {tc}: {} -> {}",
-                            scs_cert_host::views::verdict_word(*w),
-                            scs_cert_host::views::verdict_word(*v)
-                        ),
-                        _ => {}
+            match h.previous(&r.subject, &r.scope_uuid, &r.run_uuid) {
+                Err(e) => return fail(e),
+                Ok(Some(p)) => {
+                    for (tc, v) in &r.results {
+                        match p.results.get(tc) {
+                            Some(w) if w != v => println!(
+                                "    {tc}: {} -> {}",
+                                scs_cert_host::views::verdict_word(*w),
+                                scs_cert_host::views::verdict_word(*v)
+                            ),
+                            _ => {}
+                        }
                     }
                 }
+                Ok(None) => {}
             }
         }
     }

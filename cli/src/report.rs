@@ -631,8 +631,6 @@ pub(crate) fn prepare(
     })
 }
 
-/// After the run: write the report file, sign it, write OUTPUT.sig, spool,
-/// upload. Returns 0 or an exit code that overrides the verdict (4, 5, 8, 9).
 /// How far the run's report got, for the results history, from the delivery settings and the
 /// delivery's exit code.
 pub(crate) fn delivery_state(
@@ -652,6 +650,8 @@ pub(crate) fn delivery_state(
     }
 }
 
+/// After the run: write the report file, sign it, write OUTPUT.sig, spool,
+/// upload. Returns 0 or an exit code that overrides the verdict (4, 5, 8, 9).
 pub(crate) fn deliver_run(
     rt: &tokio::runtime::Runtime,
     reports: &[scs_cert_host::report::Report],

@@ -444,10 +444,12 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 }
                 worst = worse_overall(worst, r.overall);
             }
-            for (r, _) in &results {
+            for (r, o) in &results {
                 if !r.not_due.is_empty() {
                     eprintln!(
-                        "scs-cert: {} testcase(s) not due, left out (--due)",
+                        "scs-cert: {} {}: {} testcase(s) not due, left out (--due)",
+                        o.subject,
+                        o.scope.display(),
                         r.not_due.len()
                     );
                 }
@@ -520,6 +522,7 @@ fn record_and_view(
             overall: overall_word(r.overall),
             previous,
             elapsed: r.elapsed,
+            not_due: r.not_due.clone(),
         });
     }
     let files = scs_cert_host::views::ViewFiles {

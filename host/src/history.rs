@@ -67,7 +67,8 @@ const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6f";
 pub enum HistoryError {
     /// The file could not be opened or is not a history database.
     #[error(
-        "{}: cannot use the results history: {message} (another --history FILE, or --no-history)",
+        "{}: cannot use the results history: {message} (check the file and its directory, or \
+         pass another --history FILE)",
         .path.display()
     )]
     Open {
@@ -96,9 +97,6 @@ pub enum HistoryError {
         /// Why.
         message: String,
     },
-    /// The scope of a report could not be read again for the lifetimes of its testcases.
-    #[error("results history: {0}")]
-    Scope(#[from] crate::scope::ScopeError),
 }
 
 /// How far a run's report got.
@@ -198,6 +196,8 @@ pub struct RunRow {
     pub run_uuid: String,
     /// Subject.
     pub subject: String,
+    /// Scope uuid.
+    pub scope_uuid: String,
     /// Scope name.
     pub scope_name: String,
     /// When it was checked.
@@ -251,11 +251,15 @@ impl History {
                 found,
             });
         }
-        h.conn
-            .execute_batch(&format!(
-                "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(|e| open_err(e.to_string()))?;
+        // the schema is written once (a write lock only then); a failure here is the
+        // environment's (disk full, read-only file system, locked), not the caller's input
+        if found < SCHEMA_VERSION {
+            h.conn
+                .execute_batch(&format!(
+                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                ))
+                .map_err(|e| h.query_err(e))?;
+        }
         Ok(h)
     }
 
@@ -384,6 +388,7 @@ impl History {
 
     /// The newest PASS of every testcase of `subject` and the scope `scope_uuid`, when it is
     /// also the newest result (a later FAIL or ABORT replaces it: such a testcase is due).
+    /// Runs whose report the monitor refused do not count.
     pub fn accepted(
         &self,
         subject: &str,
@@ -395,6 +400,7 @@ impl History {
                 "SELECT r.testcase, r.result, runs.checked_at, r.expires_at \
                  FROM results r JOIN runs ON runs.id = r.run_id \
                  WHERE runs.subject = ?1 AND runs.scope_uuid = ?2 \
+                 AND runs.delivery != 'refused' \
                  ORDER BY runs.checked_at, runs.id",
             )
             .map_err(|e| self.query_err(e))?;
@@ -441,7 +447,7 @@ impl History {
             .conn
             .prepare(
                 "SELECT id, run_uuid, subject, scope_name, checked_at, overall, report_sha256, \
-                 delivery FROM runs WHERE ?1 IS NULL OR subject = ?1 \
+                 delivery, scope_uuid FROM runs WHERE ?1 IS NULL OR subject = ?1 \
                  ORDER BY checked_at DESC, id DESC LIMIT ?2",
             )
             .map_err(|e| self.query_err(e))?;
@@ -452,6 +458,7 @@ impl History {
                     RunRow {
                         run_uuid: r.get(1)?,
                         subject: r.get(2)?,
+                        scope_uuid: r.get(8)?,
                         scope_name: r.get(3)?,
                         checked_at: NaiveDateTime::MIN,
                         overall: r.get(5)?,
@@ -499,12 +506,13 @@ impl History {
             .conn
             .query_row(
                 "SELECT run_uuid, subject, scope_name, checked_at, overall, report_sha256, \
-                 delivery FROM runs WHERE id = ?1",
+                 delivery, scope_uuid FROM runs WHERE id = ?1",
                 params![id],
                 |r| {
                     Ok(RunRow {
                         run_uuid: r.get(0)?,
                         subject: r.get(1)?,
+                        scope_uuid: r.get(7)?,
                         scope_name: r.get(2)?,
                         checked_at: parse_time(&r.get::<_, String>(3)?)
                             .unwrap_or(NaiveDateTime::MIN),

@@ -219,7 +219,8 @@ fn due_runs_what_expires_and_nothing_else() {
     let cloud = start_cloud("compliant");
     let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
     let out = dir.path().join("r.yaml");
-    let run = |margin: &str| {
+    let prom = dir.path().join("r.prom");
+    let run = |tests: &str, margin: &str| {
         let _ = std::fs::remove_file(&out);
         scs_cert(
             &[
@@ -230,7 +231,7 @@ fn due_runs_what_expires_and_nothing_else() {
                 "-s",
                 "due-cloud",
                 "--tests",
-                "scs-0100|scs-0123-service",
+                tests,
                 "--checks",
                 p(&real_checks()),
                 "--state-dir",
@@ -240,19 +241,22 @@ fn due_runs_what_expires_and_nothing_else() {
                 margin,
                 "-o",
                 p(&out),
+                "--metrics-file",
+                p(&prom),
                 "-q",
             ],
             Some(&clouds),
         )
     };
-    let first = run("36");
+    let tests = "scs-0100|scs-0123-service";
+    let first = run(tests, "36");
     assert_eq!(first.code, 0, "{}", first.stderr);
     let ran = read_report(&out);
     let results = ran["run"]["invocations"].as_object().map_or(0, |m| m.len());
     assert!(results >= 2, "both checks ran: {ran}");
 
     // everything is valid for more than 36 hours (lifetime week at least)
-    let second = run("36");
+    let second = run(tests, "36");
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(
         second.stderr.contains("nothing is due"),
@@ -261,8 +265,36 @@ fn due_runs_what_expires_and_nothing_else() {
     );
     assert!(!out.exists(), "nothing due writes no report");
 
+    // a testcase without a result joins: only it runs, and the metrics keep the others'
+    // earlier PASS and expiry (an alert on expiry still sees them)
+    let partial = run(&format!("{tests}|scs-0103-flavor-2v-4$"), "36");
+    assert_eq!(partial.code, 0, "{}", partial.stderr);
+    assert!(
+        partial.stderr.contains("testcase(s) not due"),
+        "{}",
+        partial.stderr
+    );
+    let ran_now = read_report(&out)["run"]["invocations"].clone();
+    assert_eq!(ran_now.as_object().map_or(0, |m| m.len()), 1, "{ran_now}");
+    let metrics = std::fs::read_to_string(&prom).expect("metrics");
+    assert!(
+        metrics.contains("testcase=\"scs-0100-syntax-check\"} 1")
+            && metrics.contains("testcase=\"scs-0103-flavor-2v-4\"} 1"),
+        "{metrics}"
+    );
+    assert_eq!(
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("scs_cert_testcase_expiry_timestamp_seconds{"))
+            .count(),
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("scs_cert_testcase_result{"))
+            .count()
+    );
+
     // a margin of a year reaches every expiry: all due again
-    let third = run("8784");
+    let third = run(tests, "8784");
     assert_eq!(third.code, 0, "{}", third.stderr);
     let again = read_report(&out);
     assert_eq!(
@@ -275,8 +307,8 @@ fn due_runs_what_expires_and_nothing_else() {
     let h = scs_cert(&["history", "--state-dir", p(&state)], None);
     assert_eq!(
         h.stdout.lines().count(),
-        2,
-        "two runs recorded: {}",
+        3,
+        "three runs recorded: {}",
         h.stdout
     );
     // --due without a history is refused with one line

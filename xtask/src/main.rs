@@ -42,7 +42,8 @@
 //!
 //! Never: download anything except through cargo/rustup (and pip from PyPI
 //! for the real-cloud tier, apt and Debian's source archive for the
-//! real-Kubernetes tier), or leave the simulated or the real services running.
+//! real-Kubernetes tier, apt for the packages of the operations tests in `test`), or leave
+//! the simulated or the real services running.
 
 mod bench;
 mod package;

@@ -3,7 +3,8 @@
 //!
 //! Owns:
 //! - the Debian package (`target/package/scs-cert_<version>_<arch>.deb`, built by
-//!   `dpkg-deb`): the binary at /usr/bin/scs-cert, the systemd units of deploy/systemd in
+//!   `dpkg-deb`; depends on this machine's libc6 version or later; md5sums; prerm disables the
+//!   timers on removal): the binary at /usr/bin/scs-cert, the systemd units of deploy/systemd in
 //!   /lib/systemd/system, the default configuration deploy/debian/config.toml and
 //!   scs-cert.env in /etc/scs-cert (conffiles), the official scope files in
 //!   /usr/share/scs-cert/scopes, the man pages `scs-cert man` writes, the copyright file; every file's time is the last commit's (`SOURCE_DATE_EPOCH`);
@@ -143,12 +144,25 @@ pub(super) fn deb(binary: &Path) -> Result<PathBuf> {
     )
     .trim()
     .to_string();
+    // the C library this machine builds against is the least the binary needs
+    let libc = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "libc6"])
+        .output()
+        .context("dpkg-query libc6")?;
+    let libc = String::from_utf8_lossy(&libc.stdout)
+        .split(['-', '+'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if libc.is_empty() {
+        bail!("dpkg-query did not name this machine's libc6 version");
+    }
     let installed_kib = dir_size(&stage)? / 1024;
     write(
         &stage.join("DEBIAN/control"),
         format!(
             "Package: scs-cert\nVersion: {}\nArchitecture: {arch}\nMaintainer: scs-cert maintainers <scs-cert@localhost>\n\
-             Installed-Size: {installed_kib}\nDepends: libc6 (>= 2.36)\nRecommends: openssh-client\nSection: admin\nPriority: optional\n\
+             Installed-Size: {installed_kib}\nDepends: libc6 (>= {libc})\nRecommends: openssh-client\nSection: admin\nPriority: optional\n\
              Homepage: https://docs.scs.community/\n\
              Description: certify clouds against the Sovereign Cloud Stack standards\n \
              scs-cert runs the SCS compliance checks as sandboxed WebAssembly components from\n \
@@ -173,11 +187,30 @@ pub(super) fn deb(binary: &Path) -> Result<PathBuf> {
         0o755,
     )?;
     write(
+        &stage.join("DEBIAN/prerm"),
+        b"#!/bin/sh\nset -e\n# on removal, stop and disable the timers (an upgrade keeps them)\n\
+          if [ \"$1\" = remove ] && [ -d /run/systemd/system ]; then\n\
+          \x20 systemctl disable --now scs-cert.timer scs-cert-flush.timer >/dev/null 2>&1 || true\n\
+          fi\n",
+        0o755,
+    )?;
+    write(
         &stage.join("DEBIAN/postrm"),
         b"#!/bin/sh\nset -e\nif [ -d /run/systemd/system ]; then systemctl daemon-reload >/dev/null 2>&1 || true; fi\n",
         0o755,
     )?;
-    // fixed times for every file and directory
+    // md5sums of the payload, as dpkg's own packages carry them
+    let mut sums = Command::new("sh");
+    sums.arg("-c")
+        .arg("cd \"$1\" && find . -type f ! -path './DEBIAN/*' | LC_ALL=C sort | sed 's|^\\./||' | xargs md5sum > DEBIAN/md5sums")
+        .arg("sh")
+        .arg(&stage);
+    run(sums, "md5sums of the package's files")?;
+    // directory modes independent of the umask, then fixed times for every file and directory
+    let mut dirs = Command::new("find");
+    dirs.arg(&stage)
+        .args(["-type", "d", "-exec", "chmod", "0755", "{}", "+"]);
+    run(dirs, "directory modes 0755")?;
     let mut touch = Command::new("find");
     touch.arg(&stage).args([
         "-exec",

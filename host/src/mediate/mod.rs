@@ -683,14 +683,23 @@ impl CheckMediator {
         if let Some(entry) = entry {
             let mut fetched = false;
             let check_id = self.check_id.clone();
-            let r = entry
-                .cell
-                .get_or_init(|| {
+            // waiting for a fill another check or a prefetch started is bounded by this check's
+            // own request timeout, as its own request would be
+            let r = match tokio::time::timeout(
+                timeout,
+                entry.cell.get_or_init(|| {
                     fetched = true;
                     async move { session.fetch_for_cache(req, timeout, &check_id).await }
-                })
-                .await
-                .clone();
+                }),
+            )
+            .await
+            {
+                Ok(r) => r.clone(),
+                Err(_) => Err(ApiError::Timeout(format!(
+                    "no answer within {} s (a shared read still in flight)",
+                    timeout.as_secs()
+                ))),
+            };
             if !fetched && let Ok(mut s) = session.stats.lock() {
                 s.shared_hits += 1;
                 if entry.prefetched.load(std::sync::atomic::Ordering::Relaxed) {

@@ -106,10 +106,6 @@ impl std::str::FromStr for Format {
     }
 }
 
-/// The bytes of a report file holding `reports`: YAML is the documents
-/// concatenated (each starts with `---`, exactly as the official runner
-/// concatenates its per-job reports, b.2); JSON is one document and refuses
-/// more than one report.
 /// sha256 (hex) of one report as its own YAML document (the results history keeps it, so
 /// that a report file can be matched with its history row).
 pub fn document_sha256(report: &Report) -> String {
@@ -119,6 +115,10 @@ pub fn document_sha256(report: &Report) -> String {
     )))
 }
 
+/// The bytes of a report file holding `reports`: YAML is the documents
+/// concatenated (each starts with `---`, exactly as the official runner
+/// concatenates its per-job reports, b.2); JSON is one document and refuses
+/// more than one report.
 pub(crate) fn render(reports: &[Report], format: Format) -> Result<Vec<u8>, ReportError> {
     match format {
         Format::Yaml => Ok(combine::combine_yaml(reports).into_bytes()),

@@ -165,7 +165,8 @@ pub(super) fn console_summary(
     sel: &Selection,
     results: &BTreeMap<String, i8>,
 ) -> (String, Vec<(String, Vec<TargetSummary>)>) {
-    let narrowed = opts.sections.is_some() || opts.tests.is_some();
+    // --due narrows like -S/-t: the testcases left out are counted, not listed as missing
+    let narrowed = opts.sections.is_some() || opts.tests.is_some() || opts.due.is_some();
     let mut summaries = Vec::new();
     let mut console = String::new();
     for v in &sel.versions {

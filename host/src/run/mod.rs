@@ -415,6 +415,17 @@ fn start_prefetch(
         .collect()
 }
 
+/// The run's prefetch tasks, stopped when the run is done with them, on an early return too.
+struct Prefetches(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Prefetches {
+    fn drop(&mut self) {
+        for h in &self.0 {
+            h.abort();
+        }
+    }
+}
+
 /// Where the checks' calls go.
 #[derive(Clone)]
 pub(super) enum Target {
@@ -441,11 +452,28 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let variables = spec.resolve_variables(&with_default_cloud(&spec, &opts.assignments))?;
     let mut sel = select(&spec, opts)?;
     let not_due = match &opts.due {
-        Some(due) => keep_due(&mut sel.selected, due, &opts.subject, &spec)?,
+        Some(due) => {
+            // SQLite waits for a busy database up to its timeout: off the async workers
+            let (due, subject, uuid) = (due.clone(), opts.subject.clone(), spec.uuid.clone());
+            let selected = std::mem::take(&mut sel.selected);
+            let path = due.history.clone();
+            let (kept, valid) =
+                tokio::task::spawn_blocking(move || keep_due(selected, &due, &subject, &uuid))
+                    .await
+                    .map_err(|e| {
+                        RunError::History(crate::history::HistoryError::Query {
+                            path,
+                            message: format!("internal error reading the history: {e}"),
+                        })
+                    })??;
+            sel.selected = kept;
+            valid
+        }
         None => Vec::new(),
     };
-    let nothing_due = opts.due.is_some() && sel.selected.is_empty() && !not_due.is_empty();
     let plan = plan_components(opts, &sel.selected)?;
+    // a testcase no component implements has no result to wait for: it does not make a run
+    let nothing_due = opts.due.is_some() && plan.planned.is_empty() && !not_due.is_empty();
     progress(Progress::Planned {
         components: plan.planned.len(),
         testcases: sel.selected.len(),
@@ -486,7 +514,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let conformance = (live && plan.planned.iter().any(|p| declares(p, "tool:")))
         .then(|| Arc::new(run_conformance(opts, &variables, &connected.kube)));
     let mut schedule = None;
-    let mut prefetches = Vec::new();
+    let mut prefetches = Prefetches(Vec::new());
     let mut outcomes = match &connected.target {
         Err(reason) => plan
             .planned
@@ -496,7 +524,11 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         Ok(target) => {
             let params = check_params(opts, &variables);
             if let Target::Live(session) = target {
-                prefetches = start_prefetch(&plan.planned, session, opts.mediation.request_timeout);
+                prefetches = Prefetches(start_prefetch(
+                    &plan.planned,
+                    session,
+                    opts.mediation.request_timeout,
+                ));
                 let s = write_schedule(opts, &plan.planned, session).await;
                 progress(Progress::WriteSchedule { line: s.line() });
                 schedule = Some(s);
@@ -517,9 +549,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         }
     };
     // a prefetch still in flight is one no check asked for
-    for p in prefetches {
-        p.abort();
-    }
+    drop(prefetches);
     let cloud_stats = match &connected.target {
         Ok(Target::Live(session)) => Some(session.stats()),
         _ => None,
@@ -614,14 +644,16 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
 
 /// `--due`: keep the selected testcases that have no accepted result in the history, or one
 /// expiring within the margin; return the others with their expiry.
+type DueSplit = (Vec<String>, Vec<(String, chrono::NaiveDateTime)>);
+
 fn keep_due(
-    selected: &mut Vec<String>,
+    mut selected: Vec<String>,
     due: &DueOptions,
     subject: &str,
-    spec: &Spec,
-) -> Result<Vec<(String, chrono::NaiveDateTime)>, RunError> {
+    scope_uuid: &str,
+) -> Result<DueSplit, RunError> {
     let history = crate::history::History::open(&due.history)?;
-    let accepted = history.accepted(subject, &spec.uuid)?;
+    let accepted = history.accepted(subject, scope_uuid)?;
     let now = chrono::Local::now().naive_local();
     let mut valid = Vec::new();
     selected.retain(
@@ -633,7 +665,7 @@ fn keep_due(
             _ => true,
         },
     );
-    Ok(valid)
+    Ok((selected, valid))
 }
 
 /// What the scope, the date and the filters select.

@@ -250,7 +250,7 @@ fn job(b: &mut String, i: usize, j: &JobView) {
 
     // every result
     let _ = writeln!(b, "<h3>All results ({})</h3>", results.len());
-    b.push_str("<table><tr><th>testcase</th><th>result</th><th>check</th><th>section</th><th>lifetime</th><th>valid until</th></tr>\n");
+    b.push_str("<table><tr><th>testcase</th><th>result</th><th>check</th><th>section</th><th>lifetime</th><th>expires (at 00:00)</th></tr>\n");
     for (tc, v) in &results {
         let t = j.spec.testcases.get(tc.as_str());
         let lifetime = t.map(|t| t.lifetime).unwrap_or_default();
@@ -270,6 +270,17 @@ fn job(b: &mut String, i: usize, j: &JobView) {
             esc(t.and_then(|t| t.section.as_deref()).unwrap_or("")),
             lifetime.as_str(),
             esc(&until)
+        );
+    }
+    for (tc, until) in &j.not_due {
+        let t = j.spec.testcases.get(tc.as_str());
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td colspan=\"2\">not due: an earlier run's PASS</td><td>{}</td><td>{}</td></tr>",
+            link(t.and_then(|t| t.url.as_deref()), tc),
+            badge("pass", "PASS"),
+            t.map_or("", |t| t.lifetime.as_str()),
+            esc(&until.format("%Y-%m-%d").to_string())
         );
     }
     for tc in &r.provenance.unimplemented {

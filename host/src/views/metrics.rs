@@ -140,11 +140,21 @@ pub fn render(jobs: &[JobView]) -> String {
                 .map_or(0, |t| t.timestamp());
             expiry.push((l, at.to_string()));
         }
+        // --due: a testcase left out keeps its series, with its earlier PASS and its expiry
+        for (tc, until) in &j.not_due {
+            let l = format!("{},testcase=\"{}\"", base(j), label(tc));
+            tcs.push((l.clone(), "1".to_string()));
+            let at = until
+                .and_local_timezone(chrono::Local)
+                .earliest()
+                .map_or(0, |t| t.timestamp());
+            expiry.push((l, at.to_string()));
+        }
     }
     family(
         "scs_cert_testcase_result",
         "gauge",
-        "Result of each testcase in the job: 1 PASS, -1 FAIL, 0 ABORT.",
+        "Result of each testcase in the job: 1 PASS, -1 FAIL, 0 ABORT (with --due, a testcase not due shows its earlier PASS).",
         tcs,
     );
     family(

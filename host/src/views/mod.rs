@@ -41,6 +41,9 @@ pub struct JobView {
     pub previous: Option<RunRow>,
     /// Wall time of the job.
     pub elapsed: Duration,
+    /// With `--due`: the selected testcases left out because their PASS from an earlier run
+    /// is still valid, with the moment it expires.
+    pub not_due: Vec<(String, chrono::NaiveDateTime)>,
 }
 
 /// Escape text for HTML and XML, in content and in attribute values (`&#39;` serves both);
@@ -93,13 +96,15 @@ impl JobView {
         }
     }
 
-    /// Testcases the previous run had and this one has not.
+    /// Testcases the previous run had and this one has not (those left out as not due are
+    /// not dropped: their earlier PASS stands).
     pub fn dropped(&self) -> Vec<(String, i8)> {
         let now = self.report.results();
         self.previous
             .iter()
             .flat_map(|p| p.results.iter())
             .filter(|(k, _)| !now.contains_key(*k))
+            .filter(|(k, _)| !self.not_due.iter().any(|(t, _)| t == *k))
             .map(|(k, v)| (k.clone(), *v))
             .collect()
     }
