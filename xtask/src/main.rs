@@ -480,6 +480,9 @@ fn test() -> Result<()> {
     let mut c = cargo();
     c.args(["test", "--locked", "--workspace"]);
     run(c, "cargo test --workspace")?;
+    // what the README tells operators: `cargo install --locked --path cli` (here with --debug,
+    // to reuse the test build; `cargo xtask bench` installs and measures the release build)
+    install_check()?;
     // the Debian package and the container image, from the debug binaries the tests used:
     // installed into a scratch root, and inspected, unpacked and run
     let deb = package::deb(&target_dir().join("debug/scs-cert"))?;
@@ -738,6 +741,34 @@ fn fuzz(secs: Option<&str>) -> Result<()> {
             &format!("cargo fuzz cmin {t}"),
         )?;
     }
+    Ok(())
+}
+
+/// `cargo install --locked --debug --path cli` into a scratch root, and the installed binary
+/// runs.
+fn install_check() -> Result<()> {
+    let t = target_dir();
+    let root_dir = t.join("install-check");
+    let _ = std::fs::remove_dir_all(&root_dir);
+    let mut c = cargo();
+    c.args(["install", "--locked", "--debug", "--path", "cli", "--root"])
+        .arg(&root_dir)
+        .env("CARGO_TARGET_DIR", &t);
+    run(
+        c,
+        "cargo install --locked --debug --path cli (the README's install)",
+    )?;
+    let bin = root_dir.join("bin/scs-cert");
+    let out = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("run {}", bin.display()))?;
+    if !out.status.success()
+        || !String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION"))
+    {
+        bail!("the installed scs-cert --version failed");
+    }
+    eprintln!("xtask: cargo install works; {} runs", bin.display());
     Ok(())
 }
 
