@@ -175,6 +175,10 @@ pub struct FlushArgs {
     /// Monitor base URL; reports go to URL/reports [default: $SCS_MONITOR_URL].
     #[arg(long = "monitor", value_name = "URL", env = "SCS_MONITOR_URL")]
     pub monitor: String,
+    /// The results history whose runs get their delivery state (delivered, refused) [default:
+    /// <state dir>/history.sqlite, when it exists].
+    #[arg(long = "history", value_name = "FILE")]
+    pub history: Option<PathBuf>,
     #[command(flatten)]
     pub knobs: UploadKnobs,
     #[command(flatten)]
@@ -438,18 +442,46 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(c) => return c,
     };
-    let report = |e: &Entry, r: &Result<Delivered, DeliverError>| match r {
-        Ok(d) => notice(Notice::Delivered {
-            label: e.name.clone(),
-            how: *d,
-            url: monitor.url().to_string(),
-        }),
-        Err(err) => eprintln!("scs-cert: error: {}: {err}", e.name),
+    // the run uuids of each pending entry, read before delivery removes it (for the history)
+    let runs: std::collections::HashMap<String, Vec<String>> = spool
+        .pending()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| {
+            let s = spool.read(e).ok()?.summaries(&e.name).ok()?;
+            Some((e.name.clone(), s.into_iter().map(|d| d.run_uuid).collect()))
+        })
+        .collect();
+    let outcomes = std::sync::Mutex::new(Vec::new());
+    let report = |e: &Entry, r: &Result<Delivered, DeliverError>| {
+        let state = match r {
+            Ok(_) => Some(scs_cert_host::history::Delivery::Delivered),
+            Err(err) if delivery_code(err) == EXIT_REFUSED => {
+                Some(scs_cert_host::history::Delivery::Refused)
+            }
+            Err(_) => None,
+        };
+        if let (Some(state), Ok(mut o)) = (state, outcomes.lock()) {
+            o.push((e.name.clone(), state));
+        }
+        match r {
+            Ok(d) => notice(Notice::Delivered {
+                label: e.name.clone(),
+                how: *d,
+                url: monitor.url().to_string(),
+            }),
+            Err(err) => eprintln!("scs-cert: error: {}: {err}", e.name),
+        }
     };
     let out = match rt.block_on(upload::flush(&spool, &monitor, &report)) {
         Ok(o) => o,
         Err(e) => return spool_error(e),
     };
+    record_deliveries(
+        a.history.as_deref(),
+        &runs,
+        &outcomes.into_inner().unwrap_or_default(),
+    );
     let pending = out.failed.len() + out.not_tried.len();
     eprintln!(
         "scs-cert: flush of {}: {} delivered, {} still pending",
@@ -462,6 +494,45 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
         .iter()
         .fold(0u8, |c, (_, e)| worse(c, delivery_code(e)));
     ExitCode::from(code)
+}
+
+/// Give the flushed runs their delivery state in the results history (`--history`, else the
+/// state directory's, when it exists). A history that cannot be updated is a warning: the
+/// reports are delivered.
+fn record_deliveries(
+    history: Option<&Path>,
+    runs: &std::collections::HashMap<String, Vec<String>>,
+    outcomes: &[(String, scs_cert_host::history::Delivery)],
+) {
+    use scs_cert_host::history::History;
+    if outcomes.is_empty() {
+        return;
+    }
+    let path = match history {
+        Some(h) => h.to_path_buf(),
+        None => match scs_cert_host::trust::state::default_dir() {
+            Ok(d) => History::default_path(&d),
+            Err(_) => return,
+        },
+    };
+    if !path.is_file() {
+        return;
+    }
+    let h = match History::open(&path) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("scs-cert: warning: results history not updated: {e}");
+            return;
+        }
+    };
+    for (entry, state) in outcomes {
+        for uuid in runs.get(entry).into_iter().flatten() {
+            if let Err(e) = h.set_delivery(uuid, *state) {
+                eprintln!("scs-cert: warning: results history not updated: {e}");
+                return;
+            }
+        }
+    }
 }
 
 fn cmd_export(a: ExportArgs) -> ExitCode {

@@ -386,6 +386,19 @@ impl History {
         tx.commit().map_err(q)
     }
 
+    /// Record how far the report of run `run_uuid` got since it was stored (`report flush`:
+    /// delivered or refused). Returns whether the history has that run.
+    pub fn set_delivery(&self, run_uuid: &str, delivery: Delivery) -> Result<bool, HistoryError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE runs SET delivery = ?1 WHERE run_uuid = ?2",
+                params![delivery.as_str(), run_uuid],
+            )
+            .map_err(|e| self.query_err(e))?;
+        Ok(n > 0)
+    }
+
     /// The newest PASS of every testcase of `subject` and the scope `scope_uuid`, when it is
     /// also the newest result (a later FAIL or ABORT replaces it: such a testcase is due).
     /// Runs whose report the monitor refused do not count.

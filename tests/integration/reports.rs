@@ -1730,3 +1730,65 @@ fn a_hostile_monitor_answer_is_bounded() {
     assert!(error.len() < 1_000, "{} chars: {error:.300}", error.len());
     assert_eq!(pending(&sg.spool).len(), 1, "the report stays in the spool");
 }
+
+/// Issue 15: a run that signs and spools records `spooled` in the results history; the
+/// `report flush` that delivers it records `delivered` (so `scs-cert history` and `--due` know
+/// the monitor has it).
+#[test]
+fn flush_records_the_delivery_in_the_results_history() {
+    let dir = tempdir();
+    let d = dir.path();
+    let (key, public) = keygen(d, "k", "");
+    let (state, spool) = (d.join("state"), d.join("spool"));
+    let cloud = start_cloud("compliant");
+    let (run, report) = run_scope(
+        &cloud,
+        "scs-0100",
+        &[
+            "--sign-key",
+            s(&key),
+            "--spool-dir",
+            s(&spool),
+            "--state-dir",
+            s(&state),
+            "-q",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let uuid = report["run"]["uuid"]
+        .as_str()
+        .expect("run uuid")
+        .to_string();
+    let listed = || {
+        let h = scs_cert(&["history", "--state-dir", s(&state)], None);
+        assert_eq!(h.code, 0, "{}", h.stderr);
+        h.stdout
+    };
+    let before = listed();
+    assert!(
+        before.contains(&uuid) && before.contains(" spooled "),
+        "{before}"
+    );
+    let m = monitor_for(&public);
+    let history = state.join("history.sqlite");
+    let r = cli(
+        &[
+            "report",
+            "flush",
+            "--monitor",
+            &m.url(),
+            "--spool-dir",
+            s(&spool),
+            "--history",
+            s(&history),
+        ],
+        &[("SCS_MONITOR_TOKEN", &token_env("test-cloud"))],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = listed();
+    assert!(
+        after.contains(&uuid) && after.contains(" delivered "),
+        "{after}"
+    );
+}
