@@ -30,16 +30,12 @@ pub struct HistoryArgs {
 }
 
 pub(crate) fn cmd_history(args: HistoryArgs) -> ExitCode {
-    let path = match (&args.history, &args.state_dir) {
-        (Some(h), _) => h.clone(),
-        (None, Some(d)) => History::default_path(d),
-        (None, None) => match scs_cert_host::trust::state::default_dir() {
-            Ok(d) => History::default_path(&d),
-            Err(e) => {
-                eprintln!("scs-cert: error: {e}");
-                return ExitCode::from(EXIT_BAD_INPUT);
-            }
-        },
+    let path = match History::location(args.history.as_deref(), args.state_dir.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("scs-cert: error: {e}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
     };
     if !path.is_file() {
         eprintln!(

@@ -442,16 +442,23 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(c) => return c,
     };
-    // the run uuids of each pending entry, read before delivery removes it (for the history)
-    let runs: std::collections::HashMap<String, Vec<String>> = spool
-        .pending()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| {
-            let s = spool.read(e).ok()?.summaries(&e.name).ok()?;
-            Some((e.name.clone(), s.into_iter().map(|d| d.run_uuid).collect()))
-        })
-        .collect();
+    // the results history to tell, when there is one, and the run uuids of each pending entry,
+    // read before delivery removes it
+    let history = scs_cert_host::history::History::location(a.history.as_deref(), None)
+        .ok()
+        .filter(|p| p.is_file());
+    let runs: std::collections::HashMap<String, Vec<String>> = match &history {
+        None => Default::default(),
+        Some(_) => spool
+            .pending()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| {
+                let s = spool.read(e).ok()?.summaries(&e.name).ok()?;
+                Some((e.name.clone(), s.into_iter().map(|d| d.run_uuid).collect()))
+            })
+            .collect(),
+    };
     let outcomes = std::sync::Mutex::new(Vec::new());
     let report = |e: &Entry, r: &Result<Delivered, DeliverError>| {
         let state = match r {
@@ -477,11 +484,9 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return spool_error(e),
     };
-    record_deliveries(
-        a.history.as_deref(),
-        &runs,
-        &outcomes.into_inner().unwrap_or_default(),
-    );
+    if let Some(h) = &history {
+        record_deliveries(h, &runs, &outcomes.into_inner().unwrap_or_default());
+    }
     let pending = out.failed.len() + out.not_tried.len();
     eprintln!(
         "scs-cert: flush of {}: {} delivered, {} still pending",
@@ -496,11 +501,10 @@ fn cmd_flush(a: FlushArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Give the flushed runs their delivery state in the results history (`--history`, else the
-/// state directory's, when it exists). A history that cannot be updated is a warning: the
-/// reports are delivered.
+/// Give the flushed runs their delivery state in the results history `path`. A history that
+/// cannot be updated is a warning: the reports are delivered.
 fn record_deliveries(
-    history: Option<&Path>,
+    path: &Path,
     runs: &std::collections::HashMap<String, Vec<String>>,
     outcomes: &[(String, scs_cert_host::history::Delivery)],
 ) {
@@ -508,17 +512,7 @@ fn record_deliveries(
     if outcomes.is_empty() {
         return;
     }
-    let path = match history {
-        Some(h) => h.to_path_buf(),
-        None => match scs_cert_host::trust::state::default_dir() {
-            Ok(d) => History::default_path(&d),
-            Err(_) => return,
-        },
-    };
-    if !path.is_file() {
-        return;
-    }
-    let h = match History::open(&path) {
+    let h = match History::open(path) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("scs-cert: warning: results history not updated: {e}");

@@ -297,16 +297,13 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Err(e) => return bad_input(e.to_string()),
     };
     // the results history: --history, else <state dir>/history.sqlite; none on a replay
-    let history_path = match (&args.history, args.no_history || args.replay.is_some()) {
-        (_, true) => None,
-        (Some(h), false) => Some(h.clone()),
-        (None, false) => args
-            .signed
-            .trust
-            .state_dir
-            .clone()
-            .or_else(|| scs_cert_host::trust::state::default_dir().ok())
-            .map(|d| scs_cert_host::history::History::default_path(&d)),
+    let history_path = match args.no_history || args.replay.is_some() {
+        true => None,
+        false => scs_cert_host::history::History::location(
+            args.history.as_deref(),
+            args.signed.trust.state_dir.as_deref(),
+        )
+        .ok(),
     };
     if args.due && history_path.is_none() {
         return bad_input(

@@ -15,6 +15,16 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Create `dir` and its missing parents with mode 0700 (nothing happens when it exists): the
+/// directories of state, spool, locks and the compile cache's key.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// A file could not be written; names the path and the operating system's reason.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {source}", path.display())]

@@ -225,6 +225,19 @@ impl History {
         state_dir.join(FILE_NAME)
     }
 
+    /// Where the history is: `explicit` (`--history`), else `<state_dir>/history.sqlite`, else
+    /// in the default state directory ([`crate::trust::state::default_dir`]).
+    pub fn location(
+        explicit: Option<&Path>,
+        state_dir: Option<&Path>,
+    ) -> Result<PathBuf, crate::trust::TrustError> {
+        match (explicit, state_dir) {
+            (Some(h), _) => Ok(h.to_path_buf()),
+            (None, Some(d)) => Ok(History::default_path(d)),
+            (None, None) => crate::trust::state::default_dir().map(|d| History::default_path(&d)),
+        }
+    }
+
     /// Open (or create, with its directory, mode 0700) the history at `path`.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
         let open_err = |message: String| HistoryError::Open {
@@ -232,7 +245,7 @@ impl History {
             message,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            create_private_dir(dir).map_err(|e| open_err(e.to_string()))?;
+            crate::fsutil::create_private_dir(dir).map_err(|e| open_err(e.to_string()))?;
         }
         let conn = Connection::open(path).map_err(|e| open_err(e.to_string()))?;
         conn.busy_timeout(BUSY_TIMEOUT)
@@ -558,18 +571,6 @@ impl History {
         }
         Ok(out)
     }
-}
-
-/// Create `dir` (and its parents) with mode 0700 when missing.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 fn parse_time(s: &str) -> Option<NaiveDateTime> {

@@ -869,15 +869,10 @@ fn create_cache_key(dir: &Path, path: &Path) -> Result<(), CacheError> {
 /// owner, a mode other than 0600, a wrong length) is replaced by a fresh key, with a
 /// warning: every entry made under the old key then fails its MAC and is recompiled.
 fn open_cache_key(dir: &Path) -> Result<CacheKey, CacheError> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|source| CacheError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    crate::fsutil::create_private_dir(dir).map_err(|source| CacheError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(CACHE_KEY_FILE);
     for _ in 0..3 {
         match read_cache_key(&path) {

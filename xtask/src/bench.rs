@@ -462,7 +462,7 @@ pub(super) fn bench(args: &[String]) -> Result<()> {
     super::ensure_target(super::package::MUSL)?;
     let layout = super::package::oci(&super::package::musl_binary(true)?)?;
     super::package::check_oci(&layout)?;
-    let image_size = dir_size(&layout.join("blobs/sha256"))?;
+    let image_size = super::package::dir_size(&layout.join("blobs"))?;
 
     let head = format!(
         "`cargo xtask bench --runs {n}{}`, {}, {} cores, load average {} at the end. Whole \
@@ -575,14 +575,6 @@ fn real_tier(
     seed(&root().join("tests/simcloud/fixtures/compliant.yaml"))?;
     drop(tier);
     Ok(())
-}
-
-fn dir_size(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for e in std::fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
-        total += e?.metadata()?.len();
-    }
-    Ok(total)
 }
 
 /// The critical-path bound of the last run's log and how close `median` comes to it.

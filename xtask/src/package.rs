@@ -232,7 +232,8 @@ pub(super) fn deb(binary: &Path) -> Result<PathBuf> {
     Ok(deb)
 }
 
-fn dir_size(dir: &Path) -> Result<u64> {
+/// Bytes of the files below `dir`, recursively.
+pub(super) fn dir_size(dir: &Path) -> Result<u64> {
     let mut total = 0;
     for e in std::fs::read_dir(dir).with_context(|| format!("list {}", dir.display()))? {
         let e = e?;

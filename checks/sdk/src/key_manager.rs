@@ -25,25 +25,21 @@ pub fn path(rest: &str) -> String {
     versioned_path(SERVICE, "v1", rest)
 }
 
-fn json_error(what: &str, problem: String) -> ApiError {
-    body_error(what, problem)
-}
-
 /// One page of a secrets listing, as openstacksdk's `Resource.list` reads
 /// it: the items (`secrets` must exist; a non-list value is one item; every
 /// item must be an object) and the next page's link, if any (top-level
 /// `next`: a string, empty meaning none; not read on an empty page).
 pub fn parse_page(what: &str, body: &Value) -> Result<Page, ApiError> {
     let Value::Object(map) = body else {
-        return Err(json_error(what, "body is not a JSON object".to_string()));
+        return Err(body_error(what, "body is not a JSON object".to_string()));
     };
     let items = match map.get("secrets") {
-        None => return Err(json_error(what, "missing key `secrets`".to_string())),
+        None => return Err(body_error(what, "missing key `secrets`".to_string())),
         Some(Value::Array(a)) => a.clone(),
         Some(other) => vec![other.clone()],
     };
     if let Some(i) = items.iter().position(|v| !v.is_object()) {
-        return Err(json_error(what, format!("secrets[{i}] is not an object")));
+        return Err(body_error(what, format!("secrets[{i}] is not an object")));
     }
     if items.is_empty() {
         // openstacksdk reads no link of an empty page: it stops there
@@ -54,7 +50,7 @@ pub fn parse_page(what: &str, body: &Value) -> Result<Page, ApiError> {
         Some(Value::String(s)) if s.is_empty() => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            return Err(json_error(what, format!("`next` is not a string: {other}")));
+            return Err(body_error(what, format!("`next` is not a string: {other}")));
         }
     };
     Ok(Page { items, next })

@@ -170,11 +170,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, SpoolError> {
 impl Spool {
     /// Open (and create, mode 0700) a spool directory.
     pub fn open(dir: &Path) -> Result<Spool, SpoolError> {
-        use std::os::unix::fs::DirBuilderExt as _;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
+        crate::fsutil::create_private_dir(dir)
             .map_err(io(dir, "cannot create the spool directory"))?;
         Ok(Spool {
             dir: dir.to_path_buf(),
@@ -271,13 +267,8 @@ impl Spool {
 
     /// Move an exported entry to `exported/` (kept, no longer pending).
     pub fn archive(&self, entry: &Entry) -> Result<PathBuf, SpoolError> {
-        use std::os::unix::fs::DirBuilderExt as _;
         let dir = self.dir.join(EXPORTED_DIR);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .map_err(io(&dir, "cannot create"))?;
+        crate::fsutil::create_private_dir(&dir).map_err(io(&dir, "cannot create"))?;
         let to = dir.join(&entry.name);
         std::fs::rename(&entry.path, &to).map_err(io(&entry.path, "cannot move"))?;
         crate::fsutil::sync_dir(&dir).map_err(io(&dir, "cannot sync"))?;

@@ -16,7 +16,7 @@ use super::{
 };
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, OnceLock};
@@ -255,10 +255,7 @@ async fn file_lock(
             path.display()
         ))
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
+    crate::fsutil::create_private_dir(dir)
         .map_err(|e| failed("create the directory of", dir, e))?;
     let digest = sha2::Sha256::digest(cluster_key.as_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();

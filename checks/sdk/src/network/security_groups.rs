@@ -27,19 +27,15 @@ pub fn path(rest: &str) -> String {
     versioned_path(SERVICE, "v2.0", rest)
 }
 
-fn json_error(what: &str, problem: String) -> ApiError {
-    body_error(what, problem)
-}
-
 /// The items of one page as openstacksdk's `Resource.list` takes them:
 /// `body[key]` must exist (KeyError otherwise), a non-list value counts as
 /// a one-element list.
 pub fn page_items(what: &str, body: &Value, key: &str) -> Result<Vec<Value>, ApiError> {
     let Value::Object(map) = body else {
-        return Err(json_error(what, "body is not a JSON object".to_string()));
+        return Err(body_error(what, "body is not a JSON object".to_string()));
     };
     match map.get(key) {
-        None => Err(json_error(what, format!("missing key `{key}`"))),
+        None => Err(body_error(what, format!("missing key `{key}`"))),
         Some(Value::Array(a)) => Ok(a.clone()),
         Some(other) => Ok(vec![other.clone()]),
     }
@@ -100,7 +96,7 @@ fn id_of(what: &str, resource: &Value) -> Result<String, ApiError> {
     Field::root(what, resource)
         .get("id")
         .opt_string()?
-        .ok_or_else(|| json_error(what, "the new resource has no `id`".to_string()))
+        .ok_or_else(|| body_error(what, "the new resource has no `id`".to_string()))
 }
 
 /// `POST v2.0/security-groups` with name and description; the new id.
@@ -131,7 +127,7 @@ pub fn find_security_group(name_or_id: &str) -> Result<Option<Value>, ApiError> 
             || sg.get("name").and_then(Value::as_str) == Some(name_or_id);
         if is_match {
             if found.is_some() {
-                return Err(json_error(
+                return Err(body_error(
                     &what,
                     format!("more than one security group is named {name_or_id:?}"),
                 ));
