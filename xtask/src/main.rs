@@ -379,6 +379,65 @@ fn check_packages() -> Result<Vec<String>> {
 /// Debian packages the tests of issue 15 need (the HTML report in Chromium, the metrics parser,
 /// the static build and the image tools, systemd-analyze), each named with the file that shows
 /// it is there; the missing ones are installed with apt-get (as root, else with sudo).
+/// Free space the whole `cargo xtask test` needs under the target directory on a machine
+/// that has not built it yet: the debug build of the workspace and its tests (about 3 GiB
+/// without incremental data, which `.ci/run` turns off), the static musl build for the OCI
+/// image (1.3 GiB), the real tiers' state (0.8 GiB), the packages and the wasm builds (0.7
+/// GiB), with room to spare. BENCHMARKS.md has the measured figures.
+const COLD_NEED_GIB: u64 = 8;
+/// The same when the target directory already holds a debug build: new test binaries and
+/// changed crates only.
+const WARM_NEED_GIB: u64 = 3;
+
+/// Stop before the build when the disk cannot hold it: a build that fills the disk fails
+/// half-way with a compiler's I/O error, after minutes, and leaves the disk full for
+/// whatever runs next. Reads `df -Pk` (POSIX output) of the nearest existing ancestor of
+/// the target directory.
+fn ensure_disk_space() -> Result<()> {
+    let target = target_dir();
+    let mut probe = target.as_path();
+    while !probe.exists() {
+        match probe.parent() {
+            Some(p) => probe = p,
+            None => return Ok(()),
+        }
+    }
+    let out = Command::new("df")
+        .arg("-Pk")
+        .arg(probe)
+        .output()
+        .context("cannot run df to check the free disk space")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "Filesystem 1024-blocks Used Available Capacity Mounted-on", then one line
+    let Some(free_kib) = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        eprintln!("xtask: cannot read the free disk space from df; going on");
+        return Ok(());
+    };
+    let warm = target.join("debug").join("deps").is_dir();
+    let need = if warm { WARM_NEED_GIB } else { COLD_NEED_GIB };
+    let free_gib = free_kib as f64 / (1024.0 * 1024.0);
+    eprintln!(
+        "xtask: {free_gib:.1} GiB free at {} ({} build needs about {need} GiB)",
+        probe.display(),
+        if warm { "a warm" } else { "a first" },
+    );
+    if free_kib < need * 1024 * 1024 {
+        bail!(
+            "only {free_gib:.1} GiB free at {}, the {} test run needs about {need} GiB: free \
+             space there (`cargo clean` drops old builds), or point CARGO_TARGET_DIR at a \
+             larger disk",
+            probe.display(),
+            if warm { "warm" } else { "first" },
+        );
+    }
+    Ok(())
+}
+
 fn ensure_apt() -> Result<()> {
     const NEED: &[(&str, &str)] = &[
         ("chromium", "/usr/bin/chromium"),
@@ -426,6 +485,7 @@ fn ensure_apt() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    ensure_disk_space()?;
     ensure_wasm_target()?;
     ensure_target(package::MUSL)?;
     ensure_apt()?;
