@@ -22,7 +22,8 @@ use std::time::Duration;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 pass, 1 fail, 2 abort, 3 tentative (missing results), 4 bad input, 5 environment failure, \
-                  6 replay diverged; 10 unusable kubeconfig; 20-40 the --bundle (or --data) was refused (see `scs-cert bundle verify --help`); 44 --refresh-data could not fetch; with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor. \
+                  6 replay diverged; 10 unusable kubeconfig; 20-40 the --bundle (or --data) was refused (see `scs-cert bundle verify --help`); 44 --refresh-data could not fetch; with --upload: 8 not delivered (kept in the spool), 9 refused by the monitor; \
+                  130/143 stopped by SIGINT/SIGTERM (report written; a second signal exits at once without one). \
                   Several subjects or scopes: the worst verdict. All codes: docs/cli.md#exit-codes."
 )]
 pub struct RunArgs {
@@ -147,8 +148,11 @@ pub struct RunArgs {
     pub sonobuoy_archive: Vec<String>,
     /// Run only the testcases that are due: their newest result in the results history is no
     /// PASS (none yet, FAIL or ABORT), or a PASS that expires within --due-margin by the
-    /// testcase's lifetime and the monitor's expiry rule. -S/-t still narrow the selection
-    /// [default: every selected testcase].
+    /// testcase's lifetime and the monitor's expiry rule. With --upload URL the monitor's
+    /// results count too (GET URL/status, no credentials; the newer result wins), so a PASS
+    /// delivered from another machine is not run again; an unreachable monitor gives a warning
+    /// and the history alone decides. -S/-t still narrow the selection [default: every selected
+    /// testcase].
     #[arg(long = "due")]
     pub due: bool,
     /// With --due: a PASS expiring within this many hours is due [default: 60, so a nightly job
@@ -361,7 +365,11 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         due: args.due.then(|| run::DueOptions {
             history: history_path.clone().unwrap_or_default(),
             margin: Duration::from_secs(args.due_margin.saturating_mul(3600)),
+            // set below, once the delivery settings are checked
+            monitor: None,
         }),
+        // set below, once the signal handlers are in place
+        stop: None,
     };
     let planned = match super::report::plan_jobs(
         &opts,
@@ -377,10 +385,23 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let mut planned = planned;
+    if let Some(monitor) = prepared.monitor() {
+        for due in planned.jobs.iter_mut().filter_map(|j| j.due.as_mut()) {
+            due.monitor = Some(monitor.clone());
+        }
+    }
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let stop = match watch_signals(&rt, args.cleanup_secs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    for j in planned.jobs.iter_mut() {
+        j.stop = Some(stop.clone());
+    }
     let single = planned.jobs.len() == 1;
     let progress = |i: usize| -> run::ProgressFn {
         if single {
@@ -464,6 +485,10 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             if diverged {
                 return ExitCode::from(super::EXIT_REPLAY_DIVERGED);
             }
+            if let Some(why) = stop.reason() {
+                eprintln!("scs-cert: the run was stopped ({why}); its report holds what ran");
+                return ExitCode::from(signal_exit_code(&why));
+            }
             ExitCode::from(match worst {
                 Overall::Pass => EXIT_PASS,
                 Overall::Fail => EXIT_FAIL,
@@ -471,6 +496,56 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
                 Overall::Tentative => EXIT_TENTATIVE,
             })
         }
+    }
+}
+
+/// SIGTERM (systemd's stop, a Kubernetes deadline) and SIGINT (Ctrl-C): the first stops the
+/// run in order (components that have not started do not start, running ones stop, write
+/// checks clean up within the cleanup grace, the report is written, signed and delivered);
+/// a second one exits at once, without a report.
+fn watch_signals(
+    rt: &tokio::runtime::Runtime,
+    cleanup_secs: u64,
+) -> Result<run::stop::StopRequest, ExitCode> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (handle, request) = run::stop::StopHandle::new();
+    let _in_rt = rt.enter();
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("scs-cert: error: cannot handle SIGTERM and SIGINT: {e}");
+            return Err(ExitCode::from(EXIT_ENV));
+        }
+    };
+    rt.spawn(async move {
+        let first = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        eprintln!(
+            "scs-cert: {first}: stopping: checks that have not started do not start, running ones \
+             stop and clean up (at most {cleanup_secs} s), then the report is written and \
+             delivered; a second signal exits at once without a report"
+        );
+        handle.stop(first);
+        let second = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        eprintln!("scs-cert: {second} again: exiting now, without a report");
+        std::process::exit(i32::from(signal_exit_code(second)));
+    });
+    Ok(request)
+}
+
+/// 128 + the signal's number, as a shell reports a process the signal ended.
+fn signal_exit_code(signal: &str) -> u8 {
+    match signal {
+        "SIGINT" => 130,
+        _ => 143,
     }
 }
 

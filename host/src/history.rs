@@ -6,13 +6,15 @@
 //! (versioned by `PRAGMA user_version`; an older file is migrated, a newer one refused), the
 //! row of a finished run and of each of its results with the moment the result expires
 //! ([`expires_at`], the compliance monitor's rule), the delivery state of a run, the newest
-//! accepted result per (subject, scope, testcase), which testcases are due ([`due`]), and the
-//! previous run of a subject and scope (for "what changed" in the HTML report).
+//! result per (subject, scope, testcase), the accepted one of it and of what the monitor
+//! holds ([`accepted_of`]), which testcases are due ([`due`]), and the previous run of a
+//! subject and scope (for "what changed" in the HTML report).
 //!
 //! The database keeps SQLite's default rollback journal (no WAL): a reader, such as `scs-cert
 //! history` run by root next to a service user's database, creates no file beside it.
 //!
 //! Must never: hold a credential, a report body or a log line (digests and verdicts only),
+//! store what the monitor says (it is asked afresh on every `--due` run),
 //! change a run's results once written (only its delivery state is updated), or wait for ever
 //! on a locked database (busy timeout [`BUSY_TIMEOUT`]).
 
@@ -163,6 +165,49 @@ pub struct Accepted {
     pub checked_at: NaiveDateTime,
     /// When it expires.
     pub expires_at: NaiveDateTime,
+}
+
+/// The newest result of a testcase, in the local history or at the monitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    /// 1 PASS, 0 ABORT, -1 FAIL.
+    pub result: i8,
+    /// When it was checked.
+    pub checked_at: NaiveDateTime,
+    /// When it expires (by the testcase's lifetime).
+    pub expires_at: NaiveDateTime,
+}
+
+/// The accepted results from the local history's and the monitor's newest results: per
+/// testcase the newer of the two (the local one on a tie), kept when it is a PASS. So a PASS
+/// another machine delivered counts here, and a newer local FAIL still makes a testcase due.
+pub fn accepted_of(
+    local: BTreeMap<String, Latest>,
+    monitor: &BTreeMap<String, Latest>,
+) -> BTreeMap<String, Accepted> {
+    let mut newest = local;
+    for (tc, m) in monitor {
+        match newest.get(tc) {
+            Some(l) if l.checked_at >= m.checked_at => {}
+            _ => {
+                newest.insert(tc.clone(), m.clone());
+            }
+        }
+    }
+    newest
+        .into_iter()
+        .filter(|(_, l)| l.result > 0)
+        .map(|(tc, l)| {
+            (
+                tc,
+                Accepted {
+                    result: 1,
+                    checked_at: l.checked_at,
+                    expires_at: l.expires_at,
+                },
+            )
+        })
+        .collect()
 }
 
 /// What `--due` decides for one testcase.
@@ -420,6 +465,20 @@ impl History {
         subject: &str,
         scope_uuid: &str,
     ) -> Result<BTreeMap<String, Accepted>, HistoryError> {
+        Ok(accepted_of(
+            self.latest(subject, scope_uuid)?,
+            &BTreeMap::new(),
+        ))
+    }
+
+    /// The newest result (PASS, FAIL or ABORT) of every testcase of `subject` and the scope
+    /// `scope_uuid`, as the monitor's `DISTINCT ON … ORDER BY checked_at DESC` picks it. Runs
+    /// whose report the monitor refused do not count.
+    pub fn latest(
+        &self,
+        subject: &str,
+        scope_uuid: &str,
+    ) -> Result<BTreeMap<String, Latest>, HistoryError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -447,20 +506,15 @@ impl History {
             else {
                 continue;
             };
-            // ordered by time: a later row replaces an earlier one; a FAIL or ABORT is no
-            // result to keep (it is run again until it passes)
-            if result > 0 {
-                out.insert(
-                    tc,
-                    Accepted {
-                        result: 1,
-                        checked_at,
-                        expires_at,
-                    },
-                );
-            } else {
-                out.remove(&tc);
-            }
+            // ordered by time: a later row replaces an earlier one
+            out.insert(
+                tc,
+                Latest {
+                    result: result.clamp(-1, 1) as i8,
+                    checked_at,
+                    expires_at,
+                },
+            );
         }
         Ok(out)
     }
@@ -644,5 +698,35 @@ mod tests {
         assert_eq!(due(Some(&a(later)), now, margin), Due::Valid(later));
         let past = midnight(2026, 12, 2);
         assert_eq!(due(Some(&a(past)), now, margin), Due::Expiring(past));
+    }
+
+    /// The newer of local and monitor wins per testcase (local on a tie); only a PASS is
+    /// accepted.
+    #[test]
+    fn the_newer_of_history_and_monitor_decides() {
+        let l = |result, day| Latest {
+            result,
+            checked_at: at(2026, 12, day),
+            expires_at: midnight(2026, 12, day + 14),
+        };
+        let local = BTreeMap::from([
+            ("fixed-here".to_string(), l(1, 5)),
+            ("failed-here".to_string(), l(-1, 5)),
+            ("tie".to_string(), l(-1, 4)),
+            ("only-here".to_string(), l(1, 1)),
+        ]);
+        let monitor = BTreeMap::from([
+            ("fixed-here".to_string(), l(-1, 3)),
+            ("failed-here".to_string(), l(1, 4)),
+            ("tie".to_string(), l(1, 4)),
+            ("elsewhere".to_string(), l(1, 2)),
+            ("aborted-elsewhere".to_string(), l(0, 2)),
+        ]);
+        let a = accepted_of(local, &monitor);
+        let keys: Vec<&str> = a.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["elsewhere", "fixed-here", "only-here"]);
+        assert_eq!(a["fixed-here"].checked_at, at(2026, 12, 5));
+        assert_eq!(a["elsewhere"].expires_at, midnight(2026, 12, 16));
+        assert!(accepted_of(BTreeMap::new(), &BTreeMap::new()).is_empty());
     }
 }

@@ -173,6 +173,7 @@ pub fn options(scope: &Path, checks: &Path, clouds: &Path) -> scs_cert_host::run
         kube: Default::default(),
         sonobuoy: Default::default(),
         due: None,
+        stop: None,
     }
 }
 

@@ -611,3 +611,115 @@ fn backup_deadline_kill_is_followed_by_the_cleanup_phase() {
     );
     assert_nothing_left(&cloud, &killed);
 }
+
+/// SIGTERM during a run, as systemd's stop or a Kubernetes deadline sends it: the write check
+/// that runs is stopped and cleans up in its cleanup phase, the one waiting for the single job
+/// slot does not start, both ABORT with the reason, the report is written, and the exit code
+/// is 143 (128 + SIGTERM).
+#[test]
+fn sigterm_stops_the_run_in_order_cleans_up_and_writes_the_report() {
+    let mut f = quick_compliant();
+    f.compute.server_build_polls = 0;
+    f.compute.server_build_ms = 120_000; // the server builds longer than the test waits
+    f.volume.create_polls = 10_000; // so does the volume
+    let cloud = start(f);
+    let dir = tempdir();
+    let clouds = write_clouds(dir.path(), &cloud, "simcloud", &Credential::FirstUser);
+    let out = dir.path().join("report.yaml");
+    let err = dir.path().join("stderr.txt");
+    let tests = format!("{ENTROPY_TESTS}|{BACKUP_TESTS}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scs-cert"))
+        .args([
+            "run",
+            "scopes/scs-compatible-iaas.yaml",
+            "--os-cloud",
+            "simcloud",
+            "-s",
+            "test-cloud",
+            "--tests",
+            &tests,
+            "--checks",
+            real_checks().to_str().expect("utf-8"),
+            "--jobs",
+            "1",
+            "--no-history",
+            "-o",
+            out.to_str().expect("utf-8"),
+        ])
+        .current_dir(root())
+        .env("SCS_CERT_CACHE_DIR", cache_dir())
+        .env("HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("OS_CLIENT_CONFIG_FILE", &clouds)
+        .env_remove("OS_CLOUD")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
+        .spawn()
+        .expect("start scs-cert");
+    // the first write check is running once it has created its first resource
+    let t0 = Instant::now();
+    while {
+        let r = cloud.resources();
+        r.servers.is_empty() && r.volumes.is_empty() && r.networks.is_empty()
+    } {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300) && child.try_wait().ok().flatten().is_none(),
+            "no resource created: {}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let t1 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            t1.elapsed() < Duration::from_secs(300),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
+    assert!(stderr.contains("the run was stopped (SIGTERM)"), "{stderr}");
+    let report = read_report(&out);
+    let logs = log_lines(&report);
+    assert_eq!(
+        results_of(&report),
+        verdicts(&[(ENTROPY_AVAIL, 0), (FIPS_TEST, 0), (TEST_BACKUP, 0)]),
+        "{}",
+        logs.join("\n")
+    );
+    let count = |needle: &str| logs.iter().filter(|l| l.contains(needle)).count();
+    assert!(
+        count("stopped: the run was stopped (SIGTERM) while scs-0") >= 1
+            && count("not run: the run was stopped (SIGTERM) before scs-0") >= 1,
+        "one check stopped while it ran, the other never started:\n{}",
+        logs.join("\n")
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("cleanup phase after the abort: completed")),
+        "{}",
+        logs.join("\n")
+    );
+    let o = Outcome {
+        results: results_of(&report),
+        logs,
+        cli: CliRun {
+            code: 143,
+            stdout: String::new(),
+            stderr,
+        },
+        took: t0.elapsed(),
+    };
+    assert_nothing_left(&cloud, &o);
+}

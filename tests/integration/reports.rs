@@ -661,6 +661,98 @@ fn run_signs_uploads_and_the_monitor_stores_the_runs_results() {
     assert!(ok, "{out_text}");
 }
 
+/// `run --due --upload URL` counts the monitor's results (GET /status) beside the local
+/// history: a second machine with an empty history runs nothing the first delivered. A monitor
+/// that answers with an error, garbage or too much is warned about, and the history alone
+/// decides (here: everything is due).
+#[test]
+fn due_counts_what_the_monitor_holds_and_falls_back_to_the_history() {
+    let cloud = start_cloud("compliant");
+    let dir = tempdir();
+    let d = dir.path();
+    let clouds = write_clouds(d, &cloud, "simcloud", &Credential::FirstUser);
+    let (key, public) = keygen(d, "k", "");
+    let m = monitor_for(&public);
+    let token = token_env("test-cloud");
+    let checks = real_checks();
+    let run = |machine: &str| {
+        let state = d.join(machine);
+        cli(
+            &[
+                "run",
+                SCOPE,
+                "--os-cloud",
+                "simcloud",
+                "-s",
+                "test-cloud",
+                "--tests",
+                TESTS,
+                "--checks",
+                s(&checks),
+                "--state-dir",
+                s(&state),
+                "--due",
+                "--due-margin",
+                "36",
+                "--sign-key",
+                s(&key),
+                "--upload",
+                &m.url(),
+                "--spool-dir",
+                s(&state.join("spool")),
+            ],
+            &[("SCS_MONITOR_TOKEN", &token)],
+            Some(&clouds),
+        )
+    };
+    // machine a: nothing anywhere yet, everything runs and is delivered
+    let a = run("a");
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert_eq!(m.reports().len(), 1, "{}", a.stderr);
+    assert_eq!(m.status_requests(), 1, "--due asked the monitor");
+    let delivered = m.results().len();
+    assert!(delivered >= 3, "{:?}", m.results());
+
+    // machine b, empty history: the monitor's PASSes are valid beyond the margin
+    let b = run("b");
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert!(b.stderr.contains("nothing is due"), "{}", b.stderr);
+    assert_eq!(m.reports().len(), 1, "nothing new was uploaded");
+    assert_eq!(m.status_requests(), 2);
+    // ... and the monitor did not get the token on /status: only uploads authenticate
+    assert!(m.requests().iter().all(|r| r.account.is_some()));
+
+    // a monitor that cannot say: a warning naming the cause, then the empty history decides
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(5 << 20));
+    for (n, (status, body, said)) in [
+        (
+            503,
+            r#"{"detail": "down for maintenance"}"#,
+            "HTTP 503: down for maintenance",
+        ),
+        (200, "<html>hello</html>", "not its status JSON"),
+        (200, big.as_str(), "longer than"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        m.set_status_answer(status, body);
+        let c = run(&format!("c{n}"));
+        assert_eq!(c.code, 0, "{}", c.stderr);
+        assert!(
+            c.stderr.contains(said) && c.stderr.contains("local history alone"),
+            "{said}: {}",
+            c.stderr
+        );
+        assert_eq!(
+            m.reports().len(),
+            2 + n,
+            "the run ran and delivered: {}",
+            c.stderr
+        );
+    }
+}
+
 #[test]
 fn json_report_run_then_sign_then_upload_and_409_counts_as_done() {
     let cloud = start_cloud("compliant");

@@ -385,8 +385,8 @@ fn check_packages() -> Result<Vec<String>> {
 /// image (1.3 GiB), the real tiers' state (0.8 GiB), the packages and the wasm builds (0.7
 /// GiB), with room to spare. BENCHMARKS.md has the measured figures.
 const COLD_NEED_GIB: u64 = 8;
-/// The same when the target directory already holds a debug build: new test binaries and
-/// changed crates only.
+/// The same when the target directory already holds a debug build of the workspace: new test
+/// binaries and changed crates only.
 const WARM_NEED_GIB: u64 = 3;
 
 /// Stop before the build when the disk cannot hold it: a build that fills the disk fails
@@ -418,7 +418,9 @@ fn ensure_disk_space() -> Result<()> {
         eprintln!("xtask: cannot read the free disk space from df; going on");
         return Ok(());
     };
-    let warm = target.join("debug").join("deps").is_dir();
+    // xtask itself is built before it runs, so target/debug alone says nothing; the host
+    // binary is there only after a build of the workspace
+    let warm = target.join("debug").join("scs-cert").is_file();
     let need = if warm { WARM_NEED_GIB } else { COLD_NEED_GIB };
     let free_gib = free_kib as f64 / (1024.0 * 1024.0);
     eprintln!(

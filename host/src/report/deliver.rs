@@ -84,6 +84,11 @@ impl Delivery {
     pub fn uploads(&self) -> bool {
         self.signs() && self.monitor.is_some()
     }
+
+    /// The monitor the reports go to, if any.
+    pub fn monitor(&self) -> Option<&Monitor> {
+        self.monitor.as_ref()
+    }
 }
 
 impl std::fmt::Debug for Delivery {

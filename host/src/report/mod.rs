@@ -12,7 +12,7 @@
 //! report bytes ([`signed`], on top of [`crate::trust`]), the spool directory
 //! that keeps every signed report until the monitor confirmed it ([`spool`]),
 //! the monitor credentials ([`token`]), the upload to the compliance monitor
-//! ([`upload`]), the delivery of a run's reports in order: file, signature,
+//! ([`upload`]), what the monitor holds for a subject, for `run --due` ([`status`]), the delivery of a run's reports in order: file, signature,
 //! spool, upload ([`deliver`]), writing report files atomically (through
 //! [`crate::fsutil`]), and the per-version console text of a.3 step 7.
 //!
@@ -25,6 +25,7 @@ pub mod deliver;
 pub mod json;
 pub mod signed;
 pub mod spool;
+pub mod status;
 pub mod token;
 pub mod upload;
 

@@ -293,6 +293,16 @@ impl Monitor {
         &self.url
     }
 
+    /// Another endpoint of the same monitor (`status` beside `reports`).
+    pub(crate) fn endpoint(&self, name: &str) -> reqwest::Url {
+        self.url.join(name).unwrap_or_else(|_| self.url.clone())
+    }
+
+    /// The HTTP client (no redirects, the policy's timeouts, the extra CA certificates).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// The retry policy.
     pub fn policy(&self) -> &UploadPolicy {
         &self.policy

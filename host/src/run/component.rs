@@ -3,9 +3,15 @@
 //! compiled, each compiled off the async workers, run in the sandbox against the live cloud or its transcript, and (for a write
 //! check the host had to stop) once more in the cleanup phase.
 //!
+//! A stop ([`super::stop`]) keeps components that have not started from starting and stops
+//! the running ones as their deadline would (cleanup phase included); their testcases ABORT
+//! with the stop's reason.
+//!
 //! Must never: let one component's failure (trap, deadline, panic of its task) take another
-//! component's results, or run a cleanup phase on a replay.
+//! component's results, run a cleanup phase on a replay, or cut a cleanup phase short on a
+//! stop.
 
+use super::stop::{StopRequest, stopped};
 use super::{CLEANUP_PARAM, Planned, Progress, ProgressFn, RunError, RunOptions, Target};
 use crate::bundle::LoadedCheck;
 use crate::mediate::transcript::{RecordBudget, Recorder, Replayer};
@@ -53,6 +59,7 @@ pub(super) async fn run_components(
             testcases: p.testcases.clone(),
             record: record.clone(),
             clock,
+            stop: opts.stop.clone(),
         };
         let writes = Grants::from_capabilities(&p.check.meta.mediated_capabilities())
             .is_ok_and(|g| g.has_write());
@@ -71,7 +78,11 @@ pub(super) async fn run_components(
         handles.push(tokio::spawn(async move {
             // the write turn first, so that a waiting write check holds no job slot
             let _turn = match turn {
-                Some(t) => Some(t.acquire_owned().await),
+                Some(t) => tokio::select! {
+                    biased;
+                    why = stopped(job.stop.as_ref()) => return job.not_started(&why),
+                    t = t.acquire_owned() => Some(t),
+                },
                 None => None,
             };
             job.run(slots).await
@@ -114,14 +125,37 @@ struct ComponentJob {
     /// The run's record budget, when it records.
     record: Option<Arc<RecordBudget>>,
     clock: ClockMode,
+    /// The run's stop request, if the caller can stop it.
+    stop: Option<StopRequest>,
 }
 
 impl ComponentJob {
+    /// The outcome of a component a stop kept from starting: every testcase ABORTs.
+    fn not_started(&self, why: &str) -> CheckOutcome {
+        let id = &self.check.meta.id;
+        let outcome = abort_outcome(
+            &self.testcases,
+            &format!("not run: the run was stopped ({why}) before {id} started"),
+        );
+        (self.progress)(Progress::Finished {
+            check: id.clone(),
+            passed: 0,
+            failed: 0,
+            aborted: outcome.results.len(),
+            elapsed: Duration::ZERO,
+        });
+        outcome
+    }
+
     /// Compile (off the async workers), run, and run the cleanup phase when needed; in a job
     /// slot, which a read-only check trades for a reader slot once it is compiled.
     async fn run(self, slots: Slots) -> CheckOutcome {
         let id = self.check.meta.id.clone();
-        let job_slot = slots.jobs.acquire_owned().await;
+        let job_slot = tokio::select! {
+            biased;
+            why = stopped(self.stop.as_ref()) => return self.not_started(&why),
+            s = slots.jobs.acquire_owned() => s,
+        };
         (self.progress)(Progress::Started { check: id.clone() });
         let loaded = {
             let sandbox = self.sandbox.clone();
@@ -142,10 +176,17 @@ impl ComponentJob {
                 let _slot = match slots.readers {
                     Some(r) => {
                         drop(job_slot);
-                        r.acquire_owned().await
+                        tokio::select! {
+                            biased;
+                            why = stopped(self.stop.as_ref()) => return self.not_started(&why),
+                            s = r.acquire_owned() => s,
+                        }
                     }
                     None => job_slot,
                 };
+                if let Some(why) = self.stop.as_ref().and_then(StopRequest::reason) {
+                    return self.not_started(&why);
+                }
                 self.run_loaded(&id, &loaded).await
             }
         };
@@ -205,9 +246,9 @@ impl ComponentJob {
                         .request_timeout_secs
                         .map(Duration::from_secs),
                 );
-        let mut outcome = self
-            .sandbox
-            .run_with_data(
+        let started = Instant::now();
+        let mut outcome = tokio::select! {
+            o = self.sandbox.run_with_data(
                 loaded,
                 mediator,
                 self.data.for_check(&self.check),
@@ -215,8 +256,17 @@ impl ComponentJob {
                 &self.params,
                 timeout,
                 memory,
-            )
-            .await;
+            ) => o,
+            // stopped as by its deadline: the component's store is dropped, and a write check
+            // runs its cleanup phase below
+            why = stopped(self.stop.as_ref()) => CheckOutcome {
+                elapsed: started.elapsed(),
+                ..abort_outcome(
+                    &self.testcases,
+                    &format!("stopped: the run was stopped ({why}) while {id} ran"),
+                )
+            },
+        };
         super::data::no_pass_on_stale(&mut outcome);
         if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
             self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)

@@ -10,7 +10,7 @@
 //! `assemble_report` (invocations and provenance), `console_summary` and `overall`.
 //! [`run_many`] runs the jobs of a combined run (b.2); [`reproduce`] replays a signed
 //! report's transcript (`report reproduce`). The component phase lives in `component`,
-//! everything after it in `assemble`.
+//! everything after it in `assemble`; [`stop`] stops a run early with its report.
 //!
 //! Must never: print or exit (that is the binary's job, `cli/`), lose a result (every
 //! selected testcase that a component implements gets PASS, FAIL or ABORT),
@@ -22,6 +22,7 @@ mod assemble;
 mod component;
 mod data;
 pub mod reproduce;
+pub mod stop;
 
 use assemble::{assemble_report, console_summary, overall, write_transcript};
 use component::{abort_outcome, run_components};
@@ -186,6 +187,9 @@ pub struct RunOptions {
     /// (`--sonobuoy PATH`, `--sonobuoy-archive SUITE=PATH`) [default: `sonobuoy` on `PATH`,
     /// no archives; see [`crate::sonobuoy::SonobuoyOptions`]].
     pub sonobuoy: crate::sonobuoy::SonobuoyOptions,
+    /// Stops the run early and in order ([`stop`]: SIGTERM, SIGINT in the CLI); the report is
+    /// still written [default: none, the run cannot be stopped].
+    pub stop: Option<stop::StopRequest>,
 }
 
 /// `--due`: where the results history is and how early a result is renewed.
@@ -197,6 +201,11 @@ pub struct DueOptions {
     /// renews a result two nights before it expires, so one failed night is caught by the
     /// next).
     pub margin: Duration,
+    /// The monitor the run uploads to (`--upload`): its results (`GET /status`, no
+    /// credentials) count beside the history's, so a PASS delivered from another machine is
+    /// not run again. Unreachable or malformed: a warning, and the history alone decides
+    /// [default: none, the history alone].
+    pub monitor: Option<crate::report::upload::Monitor>,
 }
 
 /// Default of [`DueOptions::margin`].
@@ -454,18 +463,20 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let not_due = match &opts.due {
         Some(due) => {
             // SQLite waits for a busy database up to its timeout: off the async workers
+            let remote = monitor_latest(due, &opts.subject, &spec).await;
             let (due, subject, uuid) = (due.clone(), opts.subject.clone(), spec.uuid.clone());
             let selected = std::mem::take(&mut sel.selected);
             let path = due.history.clone();
-            let (kept, valid) =
-                tokio::task::spawn_blocking(move || keep_due(selected, &due, &subject, &uuid))
-                    .await
-                    .map_err(|e| {
-                        RunError::History(crate::history::HistoryError::Query {
-                            path,
-                            message: format!("internal error reading the history: {e}"),
-                        })
-                    })??;
+            let (kept, valid) = tokio::task::spawn_blocking(move || {
+                keep_due(selected, &due, &subject, &uuid, &remote)
+            })
+            .await
+            .map_err(|e| {
+                RunError::History(crate::history::HistoryError::Query {
+                    path,
+                    message: format!("internal error reading the history: {e}"),
+                })
+            })??;
             sel.selected = kept;
             valid
         }
@@ -651,9 +662,10 @@ fn keep_due(
     due: &DueOptions,
     subject: &str,
     scope_uuid: &str,
+    monitor: &BTreeMap<String, crate::history::Latest>,
 ) -> Result<DueSplit, RunError> {
     let history = crate::history::History::open(&due.history)?;
-    let accepted = history.accepted(subject, scope_uuid)?;
+    let accepted = crate::history::accepted_of(history.latest(subject, scope_uuid)?, monitor);
     let now = chrono::Local::now().naive_local();
     let mut valid = Vec::new();
     selected.retain(
@@ -666,6 +678,47 @@ fn keep_due(
         },
     );
     Ok((selected, valid))
+}
+
+/// `--due` with a monitor: its newest result per testcase of the scope, each with its expiry
+/// by the testcase's lifetime in `spec` (testcases the scope does not have are left out).
+/// Empty, with a warning, when the monitor cannot be read.
+async fn monitor_latest(
+    due: &DueOptions,
+    subject: &str,
+    spec: &Spec,
+) -> BTreeMap<String, crate::history::Latest> {
+    let Some(monitor) = &due.monitor else {
+        return BTreeMap::new();
+    };
+    match crate::report::status::results(monitor, subject, &spec.uuid).await {
+        Ok(results) => {
+            let latest: BTreeMap<_, _> = results
+                .into_iter()
+                .filter_map(|(tc, r)| {
+                    let lifetime = spec.testcases.get(&tc)?.lifetime;
+                    Some((
+                        tc,
+                        crate::history::Latest {
+                            result: r.result,
+                            checked_at: r.checked_at,
+                            expires_at: crate::history::expires_at(r.checked_at, lifetime),
+                        },
+                    ))
+                })
+                .collect();
+            tracing::info!(
+                "--due: the monitor holds {} result(s) of {subject} in scope {}",
+                latest.len(),
+                spec.name
+            );
+            latest
+        }
+        Err(e) => {
+            tracing::warn!("--due: {e}; deciding from the local history alone");
+            BTreeMap::new()
+        }
+    }
 }
 
 /// What the scope, the date and the filters select.

@@ -485,6 +485,7 @@ fn replay_options(
         kube: Default::default(),
         sonobuoy: Default::default(),
         due: None,
+        stop: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! A stand-in for the SCS compliance monitor's `POST /reports`, for tests.
+//! A stand-in for the SCS compliance monitor's `POST /reports` and `GET /status`, for tests.
 //!
 //! It implements the contract of docs/official-behaviour.md c.1 step by step, on real
 //! HTTP on 127.0.0.1:
@@ -25,6 +25,13 @@
 //!    result row per `(testcase, result)` with version `*` and
 //!    `approval = (result == 1)`;
 //! 9. `200 null`.
+//!
+//! And `GET /status?subject=&scopeuuid=` (c.5), as `run --due` reads it: `Accept` must name
+//! `application/json` or `*/*`, else 406; the answer is `{subject: {scopeuuid: {"results":
+//! {testcase: {"result", "checked_at", "report"}}}}}` with the newest row per testcase. Unlike
+//! the real monitor this stand-in knows no scope files: it neither drops expired rows nor
+//! evaluates versions (the client recomputes expiry itself). [`TestMonitor::set_status_answer`]
+//! replaces the answer (hostile monitors).
 //!
 //! Faults can be injected per request ([`Fault`]): an immediate status, a
 //! delay before processing, or a delay after storing (the answer is late
@@ -103,6 +110,8 @@ pub struct ResultRow {
     pub result: i64,
     /// `result == 1`.
     pub approval: bool,
+    /// The report's `checked_at`, as text.
+    pub checked_at: String,
 }
 
 /// One request as seen by the monitor.
@@ -125,6 +134,8 @@ struct State {
     reports: Vec<StoredReport>,
     results: Vec<ResultRow>,
     requests: Vec<RequestLog>,
+    status_answer: Option<(u16, String)>,
+    status_requests: usize,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -316,6 +327,7 @@ async fn handle(state: &Shared, headers: &HeaderMap, body: &Bytes) -> Outcome {
                             testcase: tc.clone(),
                             result,
                             approval: result == 1,
+                            checked_at: checked_at.clone(),
                         });
                     }
                 }
@@ -380,6 +392,80 @@ async fn post_reports(
     }
 }
 
+#[derive(Debug, serde::Deserialize)]
+struct StatusQuery {
+    subject: Option<String>,
+    scopeuuid: Option<String>,
+}
+
+async fn get_status(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<StatusQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut st = lock(&state);
+    st.status_requests += 1;
+    if !accept.contains("application/json") && !accept.contains("*/*") {
+        return answer(406, Some("Not Acceptable"));
+    }
+    if let Some((status, body)) = st.status_answer.clone() {
+        let mut r = (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body,
+        )
+            .into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return r;
+    }
+    // newest row per (subject, scope, testcase): by checked_at, then by arrival
+    let mut newest: std::collections::BTreeMap<(String, String, String), &ResultRow> =
+        std::collections::BTreeMap::new();
+    for row in &st.results {
+        if q.subject.as_ref().is_some_and(|s| *s != row.subject)
+            || q.scopeuuid.as_ref().is_some_and(|u| *u != row.scope_uuid)
+        {
+            continue;
+        }
+        let key = (
+            row.subject.clone(),
+            row.scope_uuid.clone(),
+            row.testcase.clone(),
+        );
+        match newest.get(&key) {
+            Some(old) if old.checked_at > row.checked_at => {}
+            _ => {
+                newest.insert(key, row);
+            }
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for ((subject, scope, tc), row) in newest {
+        let scopes = out.entry(subject).or_insert_with(|| serde_json::json!({}));
+        let evaluated = scopes.as_object_mut().map(|m| {
+            m.entry(scope)
+                .or_insert_with(|| serde_json::json!({"results": {}}))
+        });
+        if let Some(results) = evaluated.and_then(|e| e["results"].as_object_mut()) {
+            results.insert(
+                tc,
+                serde_json::json!({
+                    "result": row.result,
+                    "checked_at": row.checked_at,
+                    "report": row.run_uuid,
+                }),
+            );
+        }
+    }
+    axum::Json(serde_json::Value::Object(out)).into_response()
+}
+
 /// A running test monitor; dropping it stops the server.
 #[derive(Debug)]
 pub struct TestMonitor {
@@ -407,6 +493,7 @@ impl TestMonitor {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let app = axum::Router::new()
             .route("/reports", axum::routing::post(post_reports))
+            .route("/status", axum::routing::get(get_status))
             .with_state(state.clone());
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let thread = std::thread::Builder::new()
@@ -474,7 +561,17 @@ impl TestMonitor {
         lock(&self.state).results.clone()
     }
 
-    /// Every request with its answer, in order.
+    /// Answer every `GET /status` with this status and body from now on.
+    pub fn set_status_answer(&self, status: u16, body: &str) {
+        lock(&self.state).status_answer = Some((status, body.to_string()));
+    }
+
+    /// How many `GET /status` requests came.
+    pub fn status_requests(&self) -> usize {
+        lock(&self.state).status_requests
+    }
+
+    /// Every upload request with its answer, in order.
     pub fn requests(&self) -> Vec<RequestLog> {
         lock(&self.state).requests.clone()
     }
