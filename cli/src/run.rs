@@ -149,7 +149,7 @@ pub struct RunArgs {
     /// Run only the testcases that are due: their newest result in the results history is no
     /// PASS (none yet, FAIL or ABORT), or a PASS that expires within --due-margin by the
     /// testcase's lifetime and the monitor's expiry rule. With --upload URL the monitor's
-    /// results count too (GET URL/status, no credentials; the newer result wins), so a PASS
+    /// results count too (GET URL/status as the upload account; the newer result wins), so a PASS
     /// delivered from another machine is not run again; an unreachable monitor gives a warning
     /// and the history alone decides. -S/-t still narrow the selection [default: every selected
     /// testcase].
@@ -240,6 +240,16 @@ fn progress_fn(quiet: bool) -> run::ProgressFn {
 
 pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
     init_logging(args.verbose);
+    // first: a SIGTERM during the set-up (bundle, data, planning) stops the run before it
+    // starts, with its report, instead of being ignored (as PID 1 of a container) or killing it
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let stop = match watch_signals(&rt, args.cleanup_secs) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let mut assignments = Vec::new();
     for a in &args.assign {
         match a.split_once('=') {
@@ -391,14 +401,6 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             due.monitor = Some(monitor.clone());
         }
     }
-    let rt = match super::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let stop = match watch_signals(&rt, args.cleanup_secs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
     for j in planned.jobs.iter_mut() {
         j.stop = Some(stop.clone());
     }
@@ -412,6 +414,8 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         }
     };
     let result = rt.block_on(run::run_many(&planned.jobs, planned.workers, &progress));
+    // a stop that came after every check had finished (during the delivery) changed nothing
+    let stopped = stop.reason();
     match result {
         Err(e) => {
             eprintln!("scs-cert: error: {e}");
@@ -485,7 +489,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             if diverged {
                 return ExitCode::from(super::EXIT_REPLAY_DIVERGED);
             }
-            if let Some(why) = stop.reason() {
+            if let Some(why) = stopped {
                 eprintln!("scs-cert: the run was stopped ({why}); its report holds what ran");
                 return ExitCode::from(signal_exit_code(&why));
             }
@@ -506,9 +510,9 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
 fn watch_signals(
     rt: &tokio::runtime::Runtime,
     cleanup_secs: u64,
-) -> Result<run::stop::StopRequest, ExitCode> {
+) -> Result<scs_cert_host::stop::StopRequest, ExitCode> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (handle, request) = run::stop::StopHandle::new();
+    let (handle, request) = scs_cert_host::stop::StopHandle::new();
     let _in_rt = rt.enter();
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),

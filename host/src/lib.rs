@@ -47,6 +47,7 @@ pub mod run;
 pub mod sandbox;
 pub mod scope;
 pub mod sonobuoy;
+pub mod stop;
 pub mod trust;
 pub mod untrusted;
 pub mod views;

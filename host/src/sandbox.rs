@@ -1237,38 +1237,52 @@ impl Sandbox {
             })
         });
 
+        let stop = store.data().mediator.stop_request().cloned();
         let call = async {
             let inst = loaded.pre.instantiate_async(&mut store).await?;
             inst.call_run(&mut store, testcases, params).await
         };
-        let outcome = tokio::time::timeout(timeout, call).await;
+        // the run's stop ends the call as the deadline does: the component's code runs no
+        // further, what it logged and spent stays
+        let outcome = tokio::select! {
+            o = tokio::time::timeout(timeout, call) => Ok(o),
+            why = crate::stop::stopped(stop.as_ref()) => Err(why),
+        };
         let state = store.data_mut();
         let (raw, abort) = match outcome {
-            Err(_) => (
+            Err(why) => (
                 None,
                 Some(format!(
-                    "deadline of {} s exceeded (while waiting for the host); {STOPPED}",
-                    timeout.as_secs_f64()
+                    "stopped: the run was stopped ({why}) while the check ran; the host ended it"
                 )),
             ),
-            Ok(Ok(r)) => (Some(r), None),
-            Ok(Err(e)) => {
-                let reason = if let Some(d) = state.mediator.divergence() {
-                    d.to_string()
-                } else if state.limiter.exceeded {
-                    format!("memory limit of {memory_mib} MiB exceeded")
-                } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-                    format!(
-                        "deadline of {} s exceeded; {STOPPED}",
+            Ok(outcome) => match outcome {
+                Err(_) => (
+                    None,
+                    Some(format!(
+                        "deadline of {} s exceeded (while waiting for the host); {STOPPED}",
                         timeout.as_secs_f64()
-                    )
-                } else if let Some(t) = e.downcast_ref::<Trap>() {
-                    format!("the check trapped: {t}")
-                } else {
-                    format!("the check failed: {e:#}")
-                };
-                (None, Some(reason))
-            }
+                    )),
+                ),
+                Ok(Ok(r)) => (Some(r), None),
+                Ok(Err(e)) => {
+                    let reason = if let Some(d) = state.mediator.divergence() {
+                        d.to_string()
+                    } else if state.limiter.exceeded {
+                        format!("memory limit of {memory_mib} MiB exceeded")
+                    } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+                        format!(
+                            "deadline of {} s exceeded; {STOPPED}",
+                            timeout.as_secs_f64()
+                        )
+                    } else if let Some(t) = e.downcast_ref::<Trap>() {
+                        format!("the check trapped: {t}")
+                    } else {
+                        format!("the check failed: {e:#}")
+                    };
+                    (None, Some(reason))
+                }
+            },
         };
         if state.logs_dropped > 0 {
             let n = state.logs_dropped;

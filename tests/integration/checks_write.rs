@@ -700,7 +700,7 @@ fn sigterm_stops_the_run_in_order_cleans_up_and_writes_the_report() {
     );
     let count = |needle: &str| logs.iter().filter(|l| l.contains(needle)).count();
     assert!(
-        count("stopped: the run was stopped (SIGTERM) while scs-0") >= 1
+        count("stopped: the run was stopped (SIGTERM) while the check ran") >= 1
             && count("not run: the run was stopped (SIGTERM) before scs-0") >= 1,
         "one check stopped while it ran, the other never started:\n{}",
         logs.join("\n")

@@ -775,3 +775,63 @@ fn two_processes_never_run_suites_at_once_on_one_cluster() {
         "two processes ran Sonobuoy at once on one cluster"
     );
 }
+
+/// SIGTERM while `sonobuoy run --wait` runs: it is ended at once, the final `sonobuoy delete`
+/// still removes the workload, no further suite starts, the testcases ABORT naming the signal,
+/// the report is written and the exit code is 143.
+#[test]
+fn sigterm_stops_sonobuoy_and_still_deletes_its_workload() {
+    let site = Site::new();
+    let fake_dir = site.path("fake-term");
+    let fake = fake_sonobuoy(&fake_dir, "v0.57.3", &results_yaml(&[]));
+    std::fs::write(fake_dir.join("run_secs"), "120\n").expect("run_secs");
+    let (mut cmd, out) = site.command("term", &["--sonobuoy", &s(&fake)]);
+    let child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start scs-cert");
+    let started = Instant::now();
+    let runs = |c: &[Vec<String>]| {
+        c.iter()
+            .filter(|a| a.get(2).map(String::as_str) == Some("run"))
+            .count()
+    };
+    while runs(&calls(&fake_dir)) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "sonobuoy run never started: {:?}",
+            calls(&fake_dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let stopped = Instant::now();
+    let o = Outcome::of(child.wait_with_output().expect("wait"), &out);
+    assert!(
+        stopped.elapsed() < Duration::from_secs(60),
+        "the stop took {:?}",
+        stopped.elapsed()
+    );
+    assert_eq!(o.cli.code, 143, "{}\n{}", o.cli.stdout, o.cli.stderr);
+    assert_eq!(o.results().get(E2E), Some(&0));
+    assert!(o.results().values().all(|v| *v == 0), "{:?}", o.results());
+    let logs = o.logs();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("`sonobuoy run` was stopped: the run was stopped (SIGTERM)")),
+        "{logs:?}"
+    );
+    let c = calls(&fake_dir);
+    assert_eq!(runs(&c), 1, "no further suite started: {c:?}");
+    assert_eq!(
+        c.last().and_then(|a| a.get(2)).map(String::as_str),
+        Some("delete"),
+        "the final delete after the stop: {c:?}"
+    );
+}

@@ -376,14 +376,11 @@ fn check_packages() -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Debian packages the tests of issue 15 need (the HTML report in Chromium, the metrics parser,
-/// the static build and the image tools, systemd-analyze), each named with the file that shows
-/// it is there; the missing ones are installed with apt-get (as root, else with sudo).
 /// Free space the whole `cargo xtask test` needs under the target directory on a machine
-/// that has not built it yet: the debug build of the workspace and its tests (about 3 GiB
+/// that has not built it yet: the debug build of the workspace and its tests (3.5 GiB
 /// without incremental data, which `.ci/run` turns off), the static musl build for the OCI
-/// image (1.3 GiB), the real tiers' state (0.8 GiB), the packages and the wasm builds (0.7
-/// GiB), with room to spare. BENCHMARKS.md has the measured figures.
+/// image (1.1 GiB), the real tiers' state (0.8 GiB), the packages, guests and wasm builds
+/// (0.7 GiB): 6.1 GiB measured (BENCHMARKS.md), with room to spare.
 const COLD_NEED_GIB: u64 = 8;
 /// The same when the target directory already holds a debug build of the workspace: new test
 /// binaries and changed crates only.
@@ -440,6 +437,9 @@ fn ensure_disk_space() -> Result<()> {
     Ok(())
 }
 
+/// Debian packages the tests of issue 15 need (the HTML report in Chromium, the metrics parser,
+/// the static build and the image tools, systemd-analyze), each named with the file that shows
+/// it is there; the missing ones are installed with apt-get (as root, else with sudo).
 fn ensure_apt() -> Result<()> {
     const NEED: &[(&str, &str)] = &[
         ("chromium", "/usr/bin/chromium"),

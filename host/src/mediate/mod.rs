@@ -217,6 +217,9 @@ pub struct CheckMediator {
     on_wait: Option<WaitHook>,
     /// Milliseconds this check has slept (or skipped with the virtual clock).
     waited_ms: u64,
+    /// The run's stop request: the sandbox stops the check when it comes (none for a cleanup
+    /// phase, or a tool check, whose runner handles it).
+    stop: Option<crate::stop::StopRequest>,
 }
 
 /// See [`CheckMediator::with_wait_hook`].
@@ -271,7 +274,19 @@ impl CheckMediator {
             conformance: None,
             on_wait: None,
             waited_ms: 0,
+            stop: None,
         }
+    }
+
+    /// The same mediator, stopped by the sandbox when `stop` comes.
+    pub(crate) fn with_stop(mut self, stop: Option<crate::stop::StopRequest>) -> CheckMediator {
+        self.stop = stop;
+        self
+    }
+
+    /// The run's stop request, if this check can be stopped.
+    pub(crate) fn stop_request(&self) -> Option<&crate::stop::StopRequest> {
+        self.stop.as_ref()
     }
 
     /// The same mediator, telling `hook` of every sleep of a live run: the check id, the

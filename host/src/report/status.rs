@@ -2,14 +2,16 @@
 //! (docs/official-behaviour.md c.5), read for `run --due`.
 //!
 //! Owns: the request (`<monitor URL>/status?subject=S&scopeuuid=U`, `Accept:
-//! application/json`, no credentials: the endpoint is public, one try bounded by the upload
-//! policy's timeout, no redirects), the bound on the answer ([`MAX_STATUS_BYTES`], checked
+//! application/json`, the upload account's HTTP Basic credentials: the endpoint of the current
+//! monitor is public, but older ones and gated deployments show an account its own results
+//! only, one try bounded by the upload policy's timeout, no redirects), the bound on the answer ([`MAX_STATUS_BYTES`], checked
 //! while reading, before more memory is spent), and reading the per-testcase results out of
 //! the evaluated scope: `{subject: {scopeuuid: {"results": {testcase: {"result": 1|0|-1,
 //! "checked_at": "…"}}}}}`. A subject or scope the monitor does not know is an empty answer.
 //!
-//! Must never: send the monitor token (the endpoint needs none), follow a redirect, or turn a
-//! malformed answer into results: the caller falls back to the local history.
+//! Must never: send the credentials anywhere but the monitor the reports go to (same origin,
+//! no redirects), or turn a malformed answer into results: the caller falls back to the local
+//! history.
 
 use super::upload::Monitor;
 use chrono::NaiveDateTime;
@@ -96,6 +98,7 @@ pub async fn results(
         .http()
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
+        .header(reqwest::header::AUTHORIZATION, monitor.authorization())
         .send()
         .await
         .map_err(unreachable)?;

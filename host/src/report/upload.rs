@@ -274,7 +274,7 @@ impl Monitor {
             )
         {
             tracing::warn!(
-                "{url}: plain http sends the monitor password unencrypted; use https://"
+                "{url}: plain http sends the monitor password unencrypted, and `run --due` would trust an answer anyone on the path can change; use https://"
             );
         }
         let client = b
@@ -296,6 +296,11 @@ impl Monitor {
     /// Another endpoint of the same monitor (`status` beside `reports`).
     pub(crate) fn endpoint(&self, name: &str) -> reqwest::Url {
         self.url.join(name).unwrap_or_else(|_| self.url.clone())
+    }
+
+    /// The `Authorization` header value of the account (for `/status` on the same origin).
+    pub(crate) fn authorization(&self) -> String {
+        self.token.authorization()
     }
 
     /// The HTTP client (no redirects, the policy's timeouts, the extra CA certificates).

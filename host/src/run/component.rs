@@ -3,20 +3,21 @@
 //! compiled, each compiled off the async workers, run in the sandbox against the live cloud or its transcript, and (for a write
 //! check the host had to stop) once more in the cleanup phase.
 //!
-//! A stop ([`super::stop`]) keeps components that have not started from starting and stops
-//! the running ones as their deadline would (cleanup phase included); their testcases ABORT
-//! with the stop's reason.
+//! A stop ([`crate::stop`]) keeps components that have not started from starting; the sandbox
+//! stops the running ones as their deadline would (a write check then runs its cleanup phase,
+//! which gets no stop), and a Sonobuoy check's runner stops Sonobuoy and deletes its workload;
+//! their testcases ABORT naming the stop.
 //!
 //! Must never: let one component's failure (trap, deadline, panic of its task) take another
 //! component's results, run a cleanup phase on a replay, or cut a cleanup phase short on a
 //! stop.
 
-use super::stop::{StopRequest, stopped};
 use super::{CLEANUP_PARAM, Planned, Progress, ProgressFn, RunError, RunOptions, Target};
 use crate::bundle::LoadedCheck;
 use crate::mediate::transcript::{RecordBudget, Recorder, Replayer};
 use crate::mediate::{CheckMediator, ClockMode, Grants, KubeAccess, Session, Source};
 use crate::sandbox::{CheckOutcome, LoadedComponent, Sandbox, Verdict};
+use crate::stop::{StopRequest, stopped};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -233,12 +234,20 @@ impl ComponentJob {
                 })
             });
         let live = !matches!(self.target, Target::Replay(..));
+        // a tool check is stopped by its tool runner, which still cleans up after the tool
+        let runs_tool = self
+            .check
+            .meta
+            .capabilities
+            .iter()
+            .any(|c| c.starts_with("tool:"));
         let mediator =
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
                 .with_wait_hook(live.then_some(on_wait))
                 .with_clock(self.clock)
                 .with_cluster(self.kube.clone())
                 .with_conformance(self.conformance.clone())
+                .with_stop(self.stop.clone().filter(|_| !runs_tool))
                 .with_request_timeout(
                     self.check
                         .meta
@@ -246,9 +255,9 @@ impl ComponentJob {
                         .request_timeout_secs
                         .map(Duration::from_secs),
                 );
-        let started = Instant::now();
-        let mut outcome = tokio::select! {
-            o = self.sandbox.run_with_data(
+        let mut outcome = self
+            .sandbox
+            .run_with_data(
                 loaded,
                 mediator,
                 self.data.for_check(&self.check),
@@ -256,17 +265,8 @@ impl ComponentJob {
                 &self.params,
                 timeout,
                 memory,
-            ) => o,
-            // stopped as by its deadline: the component's store is dropped, and a write check
-            // runs its cleanup phase below
-            why = stopped(self.stop.as_ref()) => CheckOutcome {
-                elapsed: started.elapsed(),
-                ..abort_outcome(
-                    &self.testcases,
-                    &format!("stopped: the run was stopped ({why}) while {id} ran"),
-                )
-            },
-        };
+            )
+            .await;
         super::data::no_pass_on_stale(&mut outcome);
         if let (Target::Live(session), true, Some(_)) = (&self.target, writes, &outcome.abort) {
             self.cleanup_phase(id, loaded, session, grants, memory, &mut outcome)

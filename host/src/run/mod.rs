@@ -10,7 +10,7 @@
 //! `assemble_report` (invocations and provenance), `console_summary` and `overall`.
 //! [`run_many`] runs the jobs of a combined run (b.2); [`reproduce`] replays a signed
 //! report's transcript (`report reproduce`). The component phase lives in `component`,
-//! everything after it in `assemble`; [`stop`] stops a run early with its report.
+//! everything after it in `assemble`; [`crate::stop`] stops a run early with its report.
 //!
 //! Must never: print or exit (that is the binary's job, `cli/`), lose a result (every
 //! selected testcase that a component implements gets PASS, FAIL or ABORT),
@@ -22,7 +22,6 @@ mod assemble;
 mod component;
 mod data;
 pub mod reproduce;
-pub mod stop;
 
 use assemble::{assemble_report, console_summary, overall, write_transcript};
 use component::{abort_outcome, run_components};
@@ -187,9 +186,9 @@ pub struct RunOptions {
     /// (`--sonobuoy PATH`, `--sonobuoy-archive SUITE=PATH`) [default: `sonobuoy` on `PATH`,
     /// no archives; see [`crate::sonobuoy::SonobuoyOptions`]].
     pub sonobuoy: crate::sonobuoy::SonobuoyOptions,
-    /// Stops the run early and in order ([`stop`]: SIGTERM, SIGINT in the CLI); the report is
-    /// still written [default: none, the run cannot be stopped].
-    pub stop: Option<stop::StopRequest>,
+    /// Stops the run early and in order ([`crate::stop`]: SIGTERM, SIGINT in the CLI); the
+    /// report is still written [default: none, the run cannot be stopped].
+    pub stop: Option<crate::stop::StopRequest>,
 }
 
 /// `--due`: where the results history is and how early a result is renewed.
@@ -498,6 +497,15 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let needs_cloud = spec.variables.iter().any(|v| v.name == "os_cloud")
         || plan.planned.iter().any(|p| declares(p, "openstack:"));
     let cloud = load_cloud(opts, &variables, live && needs_cloud)?;
+    // stopped before it connected (a queued job of a combined run, a signal during the set-up):
+    // no connection, every component ABORTs
+    let stopped_early = opts
+        .stop
+        .as_ref()
+        .and_then(crate::stop::StopRequest::reason)
+        .filter(|_| live)
+        .map(|why| format!("not run: the run was stopped ({why}) before it connected"));
+    let live = live && stopped_early.is_none();
     let cluster = match live && plan.planned.iter().any(|p| declares(p, "kubernetes:")) {
         true => Some(connect_cluster(opts, &variables).await?),
         false => None,
@@ -505,6 +513,12 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     let checked_at = chrono::Local::now().naive_local();
     let data = data_source(opts, replay.is_some())?;
     let mut connected = match (&cloud, live) {
+        (_, false) if stopped_early.is_some() => Connected {
+            target: Err(stopped_early.clone().unwrap_or_default()),
+            recorded_cloud: None,
+            kube: KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
+            recorded_cluster: None,
+        },
         // a live run whose checks need only the cluster
         (None, true) => Connected {
             target: Ok(Target::Detached),
@@ -540,9 +554,17 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                     session,
                     opts.mediation.request_timeout,
                 ));
-                let s = write_schedule(opts, &plan.planned, session).await;
-                progress(Progress::WriteSchedule { line: s.line() });
-                schedule = Some(s);
+                // the quota reads only serve components that will run
+                if opts
+                    .stop
+                    .as_ref()
+                    .and_then(crate::stop::StopRequest::reason)
+                    .is_none()
+                {
+                    let s = write_schedule(opts, &plan.planned, session).await;
+                    progress(Progress::WriteSchedule { line: s.line() });
+                    schedule = Some(s);
+                }
             }
             let one_at_a_time = schedule.as_ref().is_some_and(|s| !s.concurrent);
             run_components(
@@ -989,6 +1011,7 @@ fn run_conformance(
         variables.get("subject_root").cloned(),
         variables.get("execution_mode").cloned(),
     )
+    .with_stop(opts.stop.clone())
 }
 
 /// The report's `cloud` block from what the transcript records about the cloud: the identity

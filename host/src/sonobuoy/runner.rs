@@ -7,8 +7,10 @@
 //! one cluster (a process-wide lock per cluster, the API server URL, else the kubeconfig
 //! file; and, with a lock directory, an exclusive file lock per cluster that other scs-cert
 //! processes of the user honour too, waited for until the check's deadline); let a command outlive the check's deadline (each runs in its own process group,
-//! killed as a whole at the deadline or when the check is dropped); read more of a command's
-//! output than the tail its error message needs.
+//! killed as a whole at the deadline or when the check is dropped); skip the final `sonobuoy
+//! delete` when the run is stopped (a stop ends `run`/`retrieve`, then the delete runs within
+//! the cleanup reserve); read more of a command's output than the tail its error message
+//! needs.
 
 use super::{
     CAPABILITY, ConformanceError, ExecutionMode, Origin, PINNED_VERSION, Results, SonobuoyOptions,
@@ -35,6 +37,9 @@ pub struct RunConformance {
     subject_root: Option<String>,
     /// The scope variable `execution_mode` [the scope's default: `parallel`].
     execution_mode: String,
+    /// The run's stop request: it ends `sonobuoy run`/`retrieve`, then the final `sonobuoy
+    /// delete` runs, bounded by the cleanup reserve [default: none].
+    stop: Option<crate::stop::StopRequest>,
 }
 
 impl RunConformance {
@@ -54,7 +59,14 @@ impl RunConformance {
             cluster_key,
             subject_root,
             execution_mode: execution_mode.unwrap_or_else(|| "parallel".to_string()),
+            stop: None,
         }
+    }
+
+    /// The same, ended early by `stop` (the final `sonobuoy delete` still runs).
+    pub fn with_stop(mut self, stop: Option<crate::stop::StopRequest>) -> RunConformance {
+        self.stop = stop;
+        self
     }
 
     /// Results of `suite`: from its archive if the operator gave one, else from running
@@ -75,6 +87,15 @@ impl RunConformance {
                 source: path.display().to_string(),
                 results_yaml,
             });
+        }
+        if let Some(why) = self
+            .stop
+            .as_ref()
+            .and_then(crate::stop::StopRequest::reason)
+        {
+            return Err(ConformanceError::Failed(format!(
+                "Sonobuoy was not started: the run was stopped ({why})"
+            )));
         }
         let tool = self.find_tool(suite)?;
         let mode = ExecutionMode::parse(&self.execution_mode)?;
@@ -104,8 +125,14 @@ impl RunConformance {
         let work_until = deadline - self.options.limits.cleanup_reserve.min(remaining / 5);
         let limits = &self.options.limits;
         tracing::info!(suite = suite.id(), tool = %tool.display(), result_dir = %result_dir.display(), "running Sonobuoy");
+        let stop = self.stop.as_ref();
+        // after a stop the final delete has the cleanup reserve, not the rest of the deadline
+        let delete_until = || match stop.and_then(crate::stop::StopRequest::reason) {
+            Some(_) => deadline.min(Instant::now() + limits.cleanup_reserve),
+            None => deadline,
+        };
         let cleanup = |e: ConformanceError| async {
-            if let Err(c) = exec(&tool, &seq[3], deadline, limits.output_tail).await {
+            if let Err(c) = exec(&tool, &seq[3], delete_until(), limits.output_tail, None).await {
                 tracing::warn!(
                     suite = suite.id(),
                     "the final sonobuoy delete failed too: {c}"
@@ -113,14 +140,14 @@ impl RunConformance {
             }
             e
         };
-        exec(&tool, &seq[0], work_until, limits.output_tail).await?;
-        if let Err(e) = exec(&tool, &seq[1], work_until, limits.output_tail).await {
+        exec(&tool, &seq[0], work_until, limits.output_tail, stop).await?;
+        if let Err(e) = exec(&tool, &seq[1], work_until, limits.output_tail, stop).await {
             return Err(cleanup(e).await);
         }
         if let Err(e) = prepare_result_dir(&result_dir) {
             return Err(cleanup(e).await);
         }
-        if let Err(e) = exec(&tool, &seq[2], work_until, limits.output_tail).await {
+        if let Err(e) = exec(&tool, &seq[2], work_until, limits.output_tail, stop).await {
             return Err(cleanup(e).await);
         }
         let (dir, l2) = (result_dir.clone(), limits.clone());
@@ -133,7 +160,7 @@ impl RunConformance {
             Err(e) => return Err(cleanup(e).await),
         };
         // as the official wrapper: the final delete belongs to the run; its failure is one
-        exec(&tool, &seq[3], deadline, limits.output_tail).await?;
+        exec(&tool, &seq[3], delete_until(), limits.output_tail, None).await?;
         Ok(Results {
             sha256,
             origin: Origin::Ran,
@@ -175,6 +202,7 @@ impl RunConformance {
             &["version".into(), "--short".into()],
             until,
             self.options.limits.output_tail,
+            self.stop.as_ref(),
         )
         .await?;
         let found = version_of(&out);
@@ -338,13 +366,14 @@ fn last_line(out: &[u8]) -> String {
     crate::errtext::bounded_text(line, 200)
 }
 
-/// Run `tool args` (stdin empty, the host's environment) until `until`; its stdout tail on
-/// success.
+/// Run `tool args` (stdin empty, the host's environment) until `until`, or until `stop`
+/// comes; its stdout tail on success.
 async fn exec(
     tool: &Path,
     args: &[OsString],
     until: Instant,
     keep: usize,
+    stop: Option<&crate::stop::StopRequest>,
 ) -> Result<String, ConformanceError> {
     // `--kubeconfig K <subcommand>` or `version`
     let sub = args
@@ -367,7 +396,20 @@ async fn exec(
     let mut guard = GroupGuard(child.id().and_then(|p| i32::try_from(p).ok()));
     let out = child.stdout.take().map(|s| tokio::spawn(tail(s, keep)));
     let err = child.stderr.take().map(|s| tokio::spawn(tail(s, keep)));
-    let waited = tokio::time::timeout_at(until.into(), child.wait()).await;
+    let waited = tokio::select! {
+        w = tokio::time::timeout_at(until.into(), child.wait()) => Ok(w),
+        why = crate::stop::stopped(stop) => Err(why),
+    };
+    let waited = match waited {
+        Ok(w) => w,
+        Err(why) => {
+            guard.kill();
+            let _ = child.wait().await;
+            return Err(ConformanceError::Failed(format!(
+                "`{what}` was stopped: the run was stopped ({why})"
+            )));
+        }
+    };
     if waited.is_err() {
         guard.kill();
         let _ = child.wait().await;

@@ -26,7 +26,8 @@
 //!    `approval = (result == 1)`;
 //! 9. `200 null`.
 //!
-//! And `GET /status?subject=&scopeuuid=` (c.5), as `run --due` reads it: `Accept` must name
+//! And `GET /status?subject=&scopeuuid=` (c.5), as `run --due` reads it: credentials are
+//! optional (wrong ones give 401, the account is logged); `Accept` must name
 //! `application/json` or `*/*`, else 406; the answer is `{subject: {scopeuuid: {"results":
 //! {testcase: {"result", "checked_at", "report"}}}}}` with the newest row per testcase. Unlike
 //! the real monitor this stand-in knows no scope files: it neither drops expired rows nor
@@ -135,7 +136,8 @@ struct State {
     results: Vec<ResultRow>,
     requests: Vec<RequestLog>,
     status_answer: Option<(u16, String)>,
-    status_requests: usize,
+    /// Per `GET /status`: the authenticated account, if any.
+    status_requests: Vec<Option<String>>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -407,8 +409,16 @@ async fn get_status(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let who = if headers.contains_key(header::AUTHORIZATION) {
+        match authenticate(&state, &headers) {
+            Some(a) => Some(a.subject),
+            None => return answer(401, Some("Incorrect username or password")),
+        }
+    } else {
+        None
+    };
     let mut st = lock(&state);
-    st.status_requests += 1;
+    st.status_requests.push(who);
     if !accept.contains("application/json") && !accept.contains("*/*") {
         return answer(406, Some("Not Acceptable"));
     }
@@ -566,9 +576,9 @@ impl TestMonitor {
         lock(&self.state).status_answer = Some((status, body.to_string()));
     }
 
-    /// How many `GET /status` requests came.
-    pub fn status_requests(&self) -> usize {
-        lock(&self.state).status_requests
+    /// The `GET /status` requests so far: the authenticated account of each, if any.
+    pub fn status_requests(&self) -> Vec<Option<String>> {
+        lock(&self.state).status_requests.clone()
     }
 
     /// Every upload request with its answer, in order.

@@ -2,13 +2,16 @@
 //! from a terminal): the caller holds a [`StopHandle`], the run a [`StopRequest`].
 //!
 //! Owns: the request (set once, with its reason, e.g. `SIGTERM`) and waiting for it. What a
-//! stop means is decided where the components run (`component.rs`): a component that has not
-//! started does not start, a running one is stopped like one past its deadline (a write check
-//! then runs its cleanup phase, which a stop does not cut short), and every testcase of either
-//! ABORTs with the reason. The run then writes, signs and delivers its report as always.
+//! stop means is decided where the work is: the run's component phase (`run::component`)
+//! starts no further component; the sandbox stops a running one as its deadline would,
+//! keeping its logs and counters (a check that may write then runs its cleanup phase, which
+//! has no stop); the Sonobuoy runner stops `sonobuoy run`/`retrieve` and still runs the final
+//! `sonobuoy delete`; a queued job of a combined run neither connects nor runs. Every testcase
+//! that did not finish ABORTs naming the reason, and the run writes, signs and delivers its
+//! report as always.
 //!
-//! Must never: stop a cleanup phase, skip the report, or exit the process (the caller decides
-//! what a second signal does).
+//! Must never: stop a cleanup (cleanup phase, final `sonobuoy delete`), skip the report, or
+//! exit the process (the caller decides what a second signal does).
 
 use tokio::sync::watch;
 
@@ -25,7 +28,7 @@ pub struct StopRequest {
 }
 
 impl StopHandle {
-    /// A new handle and the request to pass to the run (in [`super::RunOptions::stop`]).
+    /// A new handle and the request to pass to the run (in [`crate::run::RunOptions::stop`]).
     pub fn new() -> (StopHandle, StopRequest) {
         let (tx, rx) = watch::channel(None);
         (StopHandle { tx }, StopRequest { rx })
@@ -67,7 +70,7 @@ impl StopRequest {
 }
 
 /// Wait for `stop`, if there is one; never returns otherwise.
-pub(super) async fn stopped(stop: Option<&StopRequest>) -> String {
+pub(crate) async fn stopped(stop: Option<&StopRequest>) -> String {
     match stop {
         Some(s) => s.stopped().await,
         None => std::future::pending().await,
