@@ -378,8 +378,7 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
             // set below, once the delivery settings are checked
             monitor: None,
         }),
-        // set below, once the signal handlers are in place
-        stop: None,
+        stop: Some(stop.clone()),
     };
     let planned = match super::report::plan_jobs(
         &opts,
@@ -400,9 +399,6 @@ pub(crate) fn cmd_run(args: RunArgs) -> ExitCode {
         for due in planned.jobs.iter_mut().filter_map(|j| j.due.as_mut()) {
             due.monitor = Some(monitor.clone());
         }
-    }
-    for j in planned.jobs.iter_mut() {
-        j.stop = Some(stop.clone());
     }
     let single = planned.jobs.len() == 1;
     let progress = |i: usize| -> run::ProgressFn {

@@ -457,20 +457,6 @@ impl History {
         Ok(n > 0)
     }
 
-    /// The newest PASS of every testcase of `subject` and the scope `scope_uuid`, when it is
-    /// also the newest result (a later FAIL or ABORT replaces it: such a testcase is due).
-    /// Runs whose report the monitor refused do not count.
-    pub fn accepted(
-        &self,
-        subject: &str,
-        scope_uuid: &str,
-    ) -> Result<BTreeMap<String, Accepted>, HistoryError> {
-        Ok(accepted_of(
-            self.latest(subject, scope_uuid)?,
-            &BTreeMap::new(),
-        ))
-    }
-
     /// The newest result (PASS, FAIL or ABORT) of every testcase of `subject` and the scope
     /// `scope_uuid`, as the monitor's `DISTINCT ON … ORDER BY checked_at DESC` picks it. Runs
     /// whose report the monitor refused do not count.

@@ -22,13 +22,15 @@
 //! - [`sonobuoy`]: the KaaS conformance suites: the pinned `sonobuoy` run with the official
 //!   arguments, or an archive given; the results for the check.
 //! - [`run`]: orchestration of one certification run; reproducing a report offline.
+//! - [`stop`]: stopping a run early and in order (SIGTERM, SIGINT), its report still written.
 //! - [`report`]: the report (YAML, JSON), the console summary, signing,
 //!   the spool and the delivery to the compliance monitor.
 //! - [`history`]: the local results history (SQLite): every run's verdicts, digests and
 //!   delivery state, result expiry by lifetime, what `--due` selects.
 //! - [`views`]: the run for people and dashboards: HTML page, JUnit XML, Prometheus textfile.
 //! - [`untrusted`]: every parser of untrusted bytes behind one call, for fuzzing.
-//! - [`fsutil`], [`errtext`]: atomic file writes; errors as one line.
+//! - [`fsutil`], [`errtext`], `http_body`: atomic file writes; errors as one line; an HTTP
+//!   answer's body read within a limit.
 //!
 //! Nothing in this crate prints to stdout or exits the process.
 pub mod authoring;
@@ -38,6 +40,7 @@ pub mod data;
 pub mod errtext;
 pub mod fsutil;
 pub mod history;
+mod http_body;
 pub mod mediate;
 pub mod plan;
 pub mod quota;

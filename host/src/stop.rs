@@ -69,6 +69,11 @@ impl StopRequest {
     }
 }
 
+/// The reason of `stop`, once a stop was asked for.
+pub(crate) fn reason(stop: Option<&StopRequest>) -> Option<String> {
+    stop.and_then(StopRequest::reason)
+}
+
 /// Wait for `stop`, if there is one; never returns otherwise.
 pub(crate) async fn stopped(stop: Option<&StopRequest>) -> String {
     match stop {

@@ -215,6 +215,12 @@ impl CheckMeta {
             .unwrap_or_default()
     }
 
+    /// Whether it declares a capability starting with `prefix` (`openstack:`, `kubernetes:`,
+    /// `tool:`).
+    pub fn declares(&self, prefix: &str) -> bool {
+        self.capabilities.iter().any(|c| c.starts_with(prefix))
+    }
+
     /// The datasets its `data:<name>:read` capabilities let it read.
     pub fn datasets(&self) -> std::collections::BTreeSet<String> {
         crate::data::split_capabilities(&self.capabilities)

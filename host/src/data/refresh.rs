@@ -211,23 +211,15 @@ async fn get(client: &reqwest::Client, url: &str, limit: u64) -> Result<Vec<u8>,
             status,
         });
     }
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(RefreshError::TooLarge {
-            url: url.to_string(),
-            limit,
-        });
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(fail)? {
-        if body.len() as u64 + chunk.len() as u64 > limit {
-            return Err(RefreshError::TooLarge {
+    crate::http_body::read_capped(&mut resp, limit)
+        .await
+        .map_err(|e| match e {
+            crate::http_body::BodyError::TooLarge(_) => RefreshError::TooLarge {
                 url: url.to_string(),
                 limit,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+            },
+            crate::http_body::BodyError::Transport(e) => fail(e),
+        })
 }
 
 /// Turn the sources' bytes into the three datasets.

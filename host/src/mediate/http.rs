@@ -13,6 +13,7 @@
 use super::keystone;
 use super::request::ApiResponse;
 use crate::errtext::error_chain;
+use crate::http_body::BodyError;
 use std::time::Duration;
 
 /// Most redirects followed for one request (keystoneauth follows up to 30; a cloud that needs
@@ -62,22 +63,17 @@ pub(crate) async fn exchange(
             )
         })
         .collect();
-    if let Some(l) = resp.content_length()
-        && l > cap
-    {
-        return Err(Failure::TooLarge(format!(
-            "response announces {l} bytes; the limit is {cap}"
-        )));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(map_err)? {
-        if body.len() as u64 + chunk.len() as u64 > cap {
-            return Err(Failure::TooLarge(format!(
-                "response body exceeds the limit of {cap} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = crate::http_body::read_capped(&mut resp, cap)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(Some(l)) => {
+                Failure::TooLarge(format!("response announces {l} bytes; the limit is {cap}"))
+            }
+            BodyError::TooLarge(None) => {
+                Failure::TooLarge(format!("response body exceeds the limit of {cap} bytes"))
+            }
+            BodyError::Transport(e) => map_err(e),
+        })?;
     Ok(ApiResponse {
         status,
         headers,

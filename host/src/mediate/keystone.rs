@@ -390,16 +390,12 @@ async fn token_exchange(
         url: url.to_string(),
         limit,
     };
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-        if bytes.len() as u64 + chunk.len() as u64 > limit {
-            return Err(too_large());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = crate::http_body::read_capped(&mut resp, limit)
+        .await
+        .map_err(|e| match e {
+            crate::http_body::BodyError::TooLarge(_) => too_large(),
+            crate::http_body::BodyError::Transport(e) => transport(e),
+        })?;
     Ok((status, token, bytes))
 }
 

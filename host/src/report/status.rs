@@ -5,7 +5,8 @@
 //! application/json`, the upload account's HTTP Basic credentials: the endpoint of the current
 //! monitor is public, but older ones and gated deployments show an account its own results
 //! only, one try bounded by the upload policy's timeout, no redirects), the bound on the answer ([`MAX_STATUS_BYTES`], checked
-//! while reading, before more memory is spent), and reading the per-testcase results out of
+//! while reading, before more memory is spent; an error answer is read only for its one-line
+//! detail, as an upload's), and reading the per-testcase results out of
 //! the evaluated scope: `{subject: {scopeuuid: {"results": {testcase: {"result": 1|0|-1,
 //! "checked_at": "…"}}}}}`. A subject or scope the monitor does not know is an empty answer.
 //!
@@ -103,35 +104,26 @@ pub async fn results(
         .await
         .map_err(unreachable)?;
     let status = resp.status().as_u16();
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_STATUS_BYTES as u64)
-    {
-        return Err(StatusError::TooLarge {
-            url: shown,
-            limit: MAX_STATUS_BYTES,
-        });
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
-        if body.len() + chunk.len() > MAX_STATUS_BYTES {
-            if status != 200 {
-                break;
-            }
-            return Err(StatusError::TooLarge {
-                url: shown,
-                limit: MAX_STATUS_BYTES,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
     if status != 200 {
+        // as for an upload: the beginning of the body gives the one-line detail
+        let body = super::upload::read_answer(&mut resp)
+            .await
+            .unwrap_or_default();
         return Err(StatusError::Status {
             url: shown,
             status,
             detail: super::upload::detail_of(&body),
         });
     }
+    let body = crate::http_body::read_capped(&mut resp, MAX_STATUS_BYTES as u64)
+        .await
+        .map_err(|e| match e {
+            crate::http_body::BodyError::TooLarge(_) => StatusError::TooLarge {
+                url: shown.clone(),
+                limit: MAX_STATUS_BYTES,
+            },
+            crate::http_body::BodyError::Transport(e) => unreachable(e),
+        })?;
     parse(&body, subject, scope_uuid).map_err(|message| StatusError::Malformed {
         url: shown,
         message,

@@ -197,7 +197,7 @@ enum Try {
 pub(crate) const MAX_ANSWER_BYTES: usize = 64 << 10;
 
 /// The first [`MAX_ANSWER_BYTES`] of the answer body; the rest is not read.
-async fn read_answer(resp: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
+pub(crate) async fn read_answer(resp: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {
     let mut body = Vec::new();
     while body.len() < MAX_ANSWER_BYTES {
         match resp.chunk().await? {

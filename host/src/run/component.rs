@@ -64,13 +64,7 @@ pub(super) async fn run_components(
         };
         let writes = Grants::from_capabilities(&p.check.meta.mediated_capabilities())
             .is_ok_and(|g| g.has_write());
-        let reads_only = !writes
-            && !p
-                .check
-                .meta
-                .capabilities
-                .iter()
-                .any(|c| c.starts_with("tool:"));
+        let reads_only = !writes && !p.check.meta.declares("tool:");
         let turn = (writes_one_at_a_time && writes).then(|| write_turn.clone());
         let slots = Slots {
             jobs: sem.clone(),
@@ -185,7 +179,7 @@ impl ComponentJob {
                     }
                     None => job_slot,
                 };
-                if let Some(why) = self.stop.as_ref().and_then(StopRequest::reason) {
+                if let Some(why) = crate::stop::reason(self.stop.as_ref()) {
                     return self.not_started(&why);
                 }
                 self.run_loaded(&id, &loaded).await
@@ -235,12 +229,7 @@ impl ComponentJob {
             });
         let live = !matches!(self.target, Target::Replay(..));
         // a tool check is stopped by its tool runner, which still cleans up after the tool
-        let runs_tool = self
-            .check
-            .meta
-            .capabilities
-            .iter()
-            .any(|c| c.starts_with("tool:"));
+        let runs_tool = self.check.meta.declares("tool:");
         let mediator =
             CheckMediator::with_source(source, id, grants.clone(), Instant::now() + timeout)
                 .with_wait_hook(live.then_some(on_wait))

@@ -200,8 +200,8 @@ pub struct DueOptions {
     /// renews a result two nights before it expires, so one failed night is caught by the
     /// next).
     pub margin: Duration,
-    /// The monitor the run uploads to (`--upload`): its results (`GET /status`, no
-    /// credentials) count beside the history's, so a PASS delivered from another machine is
+    /// The monitor the run uploads to (`--upload`): its results (`GET /status` as the upload
+    /// account) count beside the history's, so a PASS delivered from another machine is
     /// not run again. Unreachable or malformed: a warning, and the history alone decides
     /// [default: none, the history alone].
     pub monitor: Option<crate::report::upload::Monitor>,
@@ -495,37 +495,32 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
     };
     let live = !plan.planned.is_empty() && replay.is_none();
     let needs_cloud = spec.variables.iter().any(|v| v.name == "os_cloud")
-        || plan.planned.iter().any(|p| declares(p, "openstack:"));
+        || plan
+            .planned
+            .iter()
+            .any(|p| p.check.meta.declares("openstack:"));
     let cloud = load_cloud(opts, &variables, live && needs_cloud)?;
     // stopped before it connected (a queued job of a combined run, a signal during the set-up):
     // no connection, every component ABORTs
-    let stopped_early = opts
-        .stop
-        .as_ref()
-        .and_then(crate::stop::StopRequest::reason)
+    let stopped_early = crate::stop::reason(opts.stop.as_ref())
         .filter(|_| live)
         .map(|why| format!("not run: the run was stopped ({why}) before it connected"));
     let live = live && stopped_early.is_none();
-    let cluster = match live && plan.planned.iter().any(|p| declares(p, "kubernetes:")) {
+    let cluster = match live
+        && plan
+            .planned
+            .iter()
+            .any(|p| p.check.meta.declares("kubernetes:"))
+    {
         true => Some(connect_cluster(opts, &variables).await?),
         false => None,
     };
     let checked_at = chrono::Local::now().naive_local();
     let data = data_source(opts, replay.is_some())?;
-    let mut connected = match (&cloud, live) {
-        (_, false) if stopped_early.is_some() => Connected {
-            target: Err(stopped_early.clone().unwrap_or_default()),
-            recorded_cloud: None,
-            kube: KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
-            recorded_cluster: None,
-        },
+    let mut connected = match (stopped_early, &cloud, live) {
+        (Some(why), _, _) => Connected::without_cloud(Err(why)),
         // a live run whose checks need only the cluster
-        (None, true) => Connected {
-            target: Ok(Target::Detached),
-            recorded_cloud: None,
-            kube: KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
-            recorded_cluster: None,
-        },
+        (None, None, true) => Connected::without_cloud(Ok(Target::Detached)),
         _ => connect(opts, cloud.as_ref(), replay.as_ref(), &progress).await?,
     };
     if let Some(c) = cluster {
@@ -536,7 +531,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
         });
         connected.kube = KubeAccess::Live(c);
     }
-    let conformance = (live && plan.planned.iter().any(|p| declares(p, "tool:")))
+    let conformance = (live && plan.planned.iter().any(|p| p.check.meta.declares("tool:")))
         .then(|| Arc::new(run_conformance(opts, &variables, &connected.kube)));
     let mut schedule = None;
     let mut prefetches = Prefetches(Vec::new());
@@ -555,12 +550,7 @@ pub async fn run(opts: &RunOptions, progress: ProgressFn) -> Result<RunResult, R
                     opts.mediation.request_timeout,
                 ));
                 // the quota reads only serve components that will run
-                if opts
-                    .stop
-                    .as_ref()
-                    .and_then(crate::stop::StopRequest::reason)
-                    .is_none()
-                {
+                if crate::stop::reason(opts.stop.as_ref()).is_none() {
                     let s = write_schedule(opts, &plan.planned, session).await;
                     progress(Progress::WriteSchedule { line: s.line() });
                     schedule = Some(s);
@@ -933,15 +923,6 @@ fn load_cloud(
     }
 }
 
-/// Whether a planned check declares a capability starting with `prefix`.
-fn declares(p: &Planned, prefix: &str) -> bool {
-    p.check
-        .meta
-        .capabilities
-        .iter()
-        .any(|c| c.starts_with(prefix))
-}
-
 /// The run's cluster (live runs whose checks declare `kubernetes:` capabilities): the
 /// kubeconfig from the scope variable `kubeconfig`, else `$KUBECONFIG`, else
 /// `~/.kube/config`; the context `--context`, else the current one. Unusable: an error of the
@@ -1046,6 +1027,19 @@ struct Connected {
     recorded_cluster: Option<transcript::RecordedCluster>,
 }
 
+impl Connected {
+    /// No cloud session and no cluster: a run that needs only the cluster (connected later),
+    /// or one that cannot run (`Err`: why every component ABORTs).
+    fn without_cloud(target: Result<Target, String>) -> Connected {
+        Connected {
+            target,
+            recorded_cloud: None,
+            kube: KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string()),
+            recorded_cluster: None,
+        }
+    }
+}
+
 /// Connect and run the preflight (or take both from the transcript). A failure here aborts
 /// every testcase, like the official harness, but the report is still written; only a bad
 /// clouds.yaml is an error of the run.
@@ -1096,14 +1090,10 @@ async fn connect(
             recorded_cluster,
         });
     }
-    let no_cluster = || KubeAccess::Absent(crate::mediate::NO_CLUSTER.to_string());
     let Some(c) = cloud else {
-        return Ok(Connected {
-            target: Err("no component to run".to_string()),
-            recorded_cloud: None,
-            kube: no_cluster(),
-            recorded_cluster: None,
-        });
+        return Ok(Connected::without_cloud(Err(
+            "no component to run".to_string()
+        )));
     };
     match Session::connect(c, opts.mediation.clone()).await {
         Ok(s) => {
@@ -1111,22 +1101,21 @@ async fn connect(
                 user: s.token_info().user.clone(),
                 project: s.token_info().project.clone(),
             });
+            let recorded_cloud = Some(s.recorded_cloud());
             Ok(Connected {
-                recorded_cloud: Some(s.recorded_cloud()),
-                target: preflight(&s.token_info().roles)
-                    .map(|()| Target::Live(Arc::new(s)))
-                    .map_err(preflight_failed),
-                kube: no_cluster(),
-                recorded_cluster: None,
+                recorded_cloud,
+                ..Connected::without_cloud(
+                    preflight(&s.token_info().roles)
+                        .map(|()| Target::Live(Arc::new(s)))
+                        .map_err(preflight_failed),
+                )
             })
         }
         Err(MediateError::Clouds(e)) => Err(RunError::Clouds(e)),
-        Err(e) => Ok(Connected {
-            target: Err(format!("cannot connect to cloud {:?}: {e}", c.name)),
-            recorded_cloud: None,
-            kube: no_cluster(),
-            recorded_cluster: None,
-        }),
+        Err(e) => Ok(Connected::without_cloud(Err(format!(
+            "cannot connect to cloud {:?}: {e}",
+            c.name
+        )))),
     }
 }
 

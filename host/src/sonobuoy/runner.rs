@@ -88,11 +88,7 @@ impl RunConformance {
                 results_yaml,
             });
         }
-        if let Some(why) = self
-            .stop
-            .as_ref()
-            .and_then(crate::stop::StopRequest::reason)
-        {
+        if let Some(why) = crate::stop::reason(self.stop.as_ref()) {
             return Err(ConformanceError::Failed(format!(
                 "Sonobuoy was not started: the run was stopped ({why})"
             )));
@@ -127,7 +123,7 @@ impl RunConformance {
         tracing::info!(suite = suite.id(), tool = %tool.display(), result_dir = %result_dir.display(), "running Sonobuoy");
         let stop = self.stop.as_ref();
         // after a stop the final delete has the cleanup reserve, not the rest of the deadline
-        let delete_until = || match stop.and_then(crate::stop::StopRequest::reason) {
+        let delete_until = || match crate::stop::reason(stop) {
             Some(_) => deadline.min(Instant::now() + limits.cleanup_reserve),
             None => deadline,
         };
