@@ -34,22 +34,23 @@ struct Args {
     app_credential: Option<String>,
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
+/// SIGTERM and SIGINT, registered at once: a caller that signals as soon as it has read the
+/// "listening" line must find the handlers in place (else the default action kills the
+/// process instead of a clean stop).
+fn install_signals() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-        Err(_) => {
-            let _ = ctrl_c.await;
-        }
-    }
+    })
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    let signalled = install_signals()?;
     let fixture = Fixture::load(&args.fixture).map_err(|e| e.to_string())?;
     let cloud = SimCloud::start_on(fixture, args.port)
         .await
@@ -70,7 +71,7 @@ async fn run(args: Args) -> Result<(), String> {
             .and_then(|()| out.flush())
             .map_err(|e| format!("cannot write to stdout: {e}"))?;
     }
-    wait_for_signal().await;
+    signalled.await;
     cloud.shutdown();
     Ok(())
 }
